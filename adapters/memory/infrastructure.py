@@ -1,0 +1,176 @@
+"""Memory adapters for cache, checkout sessions, rate limits, idempotency, events, fraud and notices."""
+from __future__ import annotations
+
+import copy
+import fnmatch
+import logging
+from collections import defaultdict
+
+from application.ports import (
+    Clock,
+    EventHandler,
+    FraudDecision,
+    IdempotencyBegin,
+    RateLimitResult,
+    StoredResponse,
+)
+from domain.checkout import CheckoutSession
+from domain.events import DomainEvent
+
+log = logging.getLogger(__name__)
+
+
+class MemoryCache:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._data: dict[str, tuple[bytes, float]] = {}
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    async def get(self, key: str) -> bytes | None:
+        hit = self._data.get(key)
+        if hit is None:
+            return None
+        if hit[1] <= self._now():
+            self._data.pop(key, None)
+            return None
+        return hit[0]
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        self._data[key] = (value, self._now() + ttl)
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._data.pop(key, None)
+
+    async def delete_pattern(self, pattern: str) -> int:
+        doomed = [k for k in self._data if fnmatch.fnmatchcase(k, pattern)]
+        for key in doomed:
+            del self._data[key]
+        return len(doomed)
+
+    async def incr(self, key: str) -> int:
+        value = int((await self.get(key)) or b"0") + 1
+        self._data[key] = (str(value).encode(), self._now() + 86400)
+        return value
+
+
+class MemoryCheckoutSessionStore:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._sessions: dict[str, tuple[CheckoutSession, float]] = {}
+
+    async def get(self, checkout_id: str) -> CheckoutSession | None:
+        hit = self._sessions.get(checkout_id)
+        if hit is None:
+            return None
+        if hit[1] <= self.clock.now().timestamp():
+            self._sessions.pop(checkout_id, None)
+            return None
+        return copy.deepcopy(hit[0])
+
+    async def save(self, session: CheckoutSession, ttl: float) -> None:
+        self._sessions[session.id] = (copy.deepcopy(session), self.clock.now().timestamp() + ttl)
+
+    async def delete(self, checkout_id: str) -> None:
+        self._sessions.pop(checkout_id, None)
+
+
+class MemoryRateLimiter:
+    """GCRA (generic cell rate algorithm): one timestamp per key, exact and O(1)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._tat: dict[str, float] = {}
+
+    async def hit(self, key: str, limit: int, window: float) -> RateLimitResult:
+        now = self.clock.now().timestamp()
+        interval = window / limit
+        tat = max(self._tat.get(key, now), now)
+        new_tat = tat + interval
+        allow_at = new_tat - window
+        if allow_at > now:
+            remaining = 0
+            return RateLimitResult(False, limit, remaining, tat - now, allow_at - now)
+        self._tat[key] = new_tat
+        remaining = int((window - (new_tat - now)) // interval)
+        return RateLimitResult(True, limit, max(remaining, 0), new_tat - now, 0.0)
+
+
+class MemoryIdempotencyStore:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._records: dict[tuple[str, str], dict] = {}
+
+    async def begin(self, scope: str, key: str, fingerprint: str, lock_timeout: float) -> IdempotencyBegin:
+        now = self.clock.now().timestamp()
+        record = self._records.get((scope, key))
+        if record is None:
+            self._records[(scope, key)] = {"fp": fingerprint, "locked_at": now, "response": None, "point": None}
+            return IdempotencyBegin("new")
+        if record["fp"] != fingerprint:
+            return IdempotencyBegin("mismatch")
+        if record["response"] is not None:
+            return IdempotencyBegin("replay", record["response"])
+        if record["locked_at"] is not None and now - record["locked_at"] < lock_timeout:
+            return IdempotencyBegin("in_flight")
+        record["locked_at"] = now  # the holder died or released it: take over from its recovery point
+        return IdempotencyBegin("new", recovery_point=record["point"])
+
+    async def set_recovery_point(self, scope: str, key: str, point: str) -> None:
+        self._records[(scope, key)]["point"] = point
+
+    async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
+        record = self._records[(scope, key)]
+        record["response"], record["locked_at"] = response, None
+
+    async def release(self, scope: str, key: str) -> None:
+        record = self._records.get((scope, key))
+        if record is not None:
+            record["locked_at"] = None
+
+
+class InMemoryEventBus:
+    """Calls subscribers in-process, in order; a failing handler is logged and counted, never raised."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type, list[EventHandler]] = defaultdict(list)
+        self.failures = 0
+
+    def subscribe(self, event_type: type[DomainEvent], handler: EventHandler) -> None:
+        self._handlers[event_type].append(handler)
+
+    async def publish(self, event: DomainEvent) -> None:
+        for event_type, handlers in list(self._handlers.items()):
+            if isinstance(event, event_type):
+                for handler in handlers:
+                    try:
+                        await handler(event)
+                    except Exception:
+                        self.failures += 1
+                        log.exception("event handler failed for %s", event.name)
+
+
+class RuleFraudChecker:
+    """Refuses payments above a per-currency cap (minor units); a real scorer plugs in here."""
+
+    def __init__(self, max_amount: dict[str, int]) -> None:
+        self.max_amount = max_amount
+
+    async def assess(self, *, user_id: str, amount: int, currency: str, email: str | None) -> FraudDecision:
+        cap = self.max_amount.get(currency)
+        if cap is not None and amount > cap:
+            return FraudDecision(False, (f"amount above the {currency} limit of {cap}",))
+        return FraudDecision(True)
+
+
+class LogNotifier:
+    """Writes out-of-app notifications to the log (and keeps them, for tests)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    async def send(self, *, user_id: str, kind: str, title: str, body: str) -> None:
+        self.sent.append({"user_id": user_id, "kind": kind, "title": title})
+        log.info("notify user=%s kind=%s title=%s", user_id, kind, title)

@@ -1,0 +1,121 @@
+"""Memory unit of work: copy-on-read, buffered writes applied at commit, one writer at a time."""
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from adapters.memory.repositories import (
+    MemoryCoupons,
+    MemoryLedger,
+    MemoryNotifications,
+    MemoryOrders,
+    MemoryPayments,
+    MemoryProducts,
+    MemoryRefunds,
+    MemoryUsers,
+    MemoryWebhooks,
+)
+from adapters.memory.store import MemoryStore
+from application.errors import ConcurrencyConflict
+from application.ports import EventBus
+
+log = logging.getLogger(__name__)
+
+
+class MemoryUnitOfWork:
+    """Holds ``store.lock`` for its whole life, so it behaves as a serialisable transaction."""
+
+    def __init__(self, store: MemoryStore, bus: EventBus) -> None:
+        self.store = store
+        self.bus = bus
+        self._writes: dict[tuple[str, str], Any] = {}
+        self._loaded_versions: dict[tuple[str, str], int] = {}
+        self._ledger: list[Any] = []
+        self._seen: list[Any] = []
+        self._events: list[Any] = []
+        self._committed = False
+        self.users = MemoryUsers(self, "users")
+        self.products = MemoryProducts(self, "products")
+        self.coupons = MemoryCoupons(self, "coupons")
+        self.orders = MemoryOrders(self, "orders")
+        self.payments = MemoryPayments(self, "payments")
+        self.refunds = MemoryRefunds(self, "refunds")
+        self.ledger = MemoryLedger(self)
+        self.webhooks = MemoryWebhooks(self, "webhooks")
+        self.notifications = MemoryNotifications(self, "notifications")
+
+    # -- used by the repositories -------------------------------------------------------------
+    def read(self, table: str, key: str) -> Any | None:
+        if (table, key) in self._writes:
+            return self._writes[(table, key)]
+        obj = self.store.tables[table].get(key)
+        if obj is None:
+            return None
+        obj = copy.deepcopy(obj)
+        self._writes[(table, key)] = obj  # later reads in this unit of work see the same object
+        if hasattr(obj, "version"):
+            self._loaded_versions[(table, key)] = obj.version
+        self._track(obj)
+        return obj
+
+    def rows(self, table: str) -> list[Any]:
+        """Every row of ``table`` as this unit of work sees it (committed plus its own writes)."""
+        keys = set(self.store.tables[table]) | {k for t, k in self._writes if t == table}
+        return [row for key in keys if (row := self.read(table, key)) is not None]
+
+    def write(self, table: str, key: str, obj: Any, *, new: bool) -> None:
+        if not new and hasattr(obj, "version"):
+            loaded = self._loaded_versions.get((table, key))
+            current = self.store.tables[table].get(key)
+            if loaded is not None and current is not None and current.version != loaded:
+                raise ConcurrencyConflict(f"{table} {key} was changed by another request")
+        self._writes[(table, key)] = obj
+        self._track(obj)
+
+    def append_ledger(self, transaction: Any) -> None:
+        self._ledger.append(transaction)
+
+    def _track(self, obj: Any) -> None:
+        if hasattr(obj, "events") and all(obj is not s for s in self._seen):
+            self._seen.append(obj)
+
+    # -- the unit of work ----------------------------------------------------------------------
+    async def __aenter__(self) -> MemoryUnitOfWork:
+        await self.store.lock.acquire()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if not self._committed:
+                await self.rollback()
+        finally:
+            self.store.lock.release()
+        events, self._events = self._events, []
+        for event in events:  # published after the lock is released: handlers open their own UoW
+            await self.bus.publish(event)
+
+    async def commit(self) -> None:
+        for (table, key), obj in self._writes.items():
+            self.store.tables[table][key] = copy.deepcopy(obj)
+        self.store.ledger.extend(self._ledger)
+        self.store.commits += 1
+        for obj in self._seen:
+            self._events.extend(obj.events)
+            obj.events.clear()
+        self._writes, self._ledger, self._loaded_versions = {}, [], {}
+        self._committed = True
+
+    async def rollback(self) -> None:
+        self._writes, self._ledger, self._loaded_versions = {}, [], {}
+        for obj in self._seen:
+            obj.events.clear()
+        self._seen = []
+
+
+class MemoryUnitOfWorkFactory:
+    def __init__(self, store: MemoryStore, bus: EventBus) -> None:
+        self.store, self.bus = store, bus
+
+    def __call__(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.store, self.bus)

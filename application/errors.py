@@ -1,0 +1,76 @@
+"""Application errors: outcomes a use case reports that are not domain rules (not found, conflict...)."""
+from domain.errors import DomainError
+
+
+class ApplicationError(DomainError):
+    code = "application_error"
+
+
+class NotFound(ApplicationError):
+    """Also what a caller gets for another caller's resource (ownership answers 404)."""
+
+    code = "not_found"
+
+
+class Unauthorized(ApplicationError):
+    code = "unauthorized"
+
+
+class Forbidden(ApplicationError):
+    code = "forbidden"
+
+
+class Conflict(ApplicationError):
+    code = "conflict"
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+
+
+class ConcurrencyConflict(Conflict):
+    """An optimistic version check failed: someone else changed the row first."""
+
+    code = "concurrent_update"
+
+
+class RateLimited(ApplicationError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float, **details: object) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+
+class GatewayError(ApplicationError):
+    """The gateway refused or failed; ``retryable`` says whether the same call may be repeated."""
+
+    code = "gateway_error"
+
+    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None,
+                 **details: object) -> None:
+        super().__init__(message, **details)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class GatewayUnavailable(GatewayError):
+    """Circuit open, disabled, or no answer: nothing was (knowingly) done at the gateway."""
+
+    code = "gateway_unavailable"
+
+
+class GatewayTimeout(GatewayError):
+    """Sent but no answer: the outcome is unknown and must be settled by a status query."""
+
+    code = "gateway_timeout"
+
+
+class DependencyUnavailable(ApplicationError):
+    """A backing service (database, cache) is down; the request may be retried later."""
+
+    code = "dependency_unavailable"
+
+    def __init__(self, message: str, dependency: str, retry_after: float = 5) -> None:
+        super().__init__(message, dependency=dependency)
+        self.retry_after = retry_after

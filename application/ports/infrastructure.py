@@ -1,0 +1,125 @@
+"""Infrastructure ports: time, ids, secrets, cache, sessions, limits, idempotency, events."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+import attrs
+
+from domain.checkout import CheckoutSession
+from domain.events import DomainEvent
+
+
+class Clock(Protocol):
+    """The current time, timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    """Opaque unique ids (``prefix`` + random) and human-readable order numbers."""
+
+    def new_id(self, prefix: str) -> str: ...
+    def order_number(self) -> str: ...
+
+
+class PasswordHasher(Protocol):
+    """A slow, salted KDF. ``verify`` is constant-time and never raises on a malformed hash."""
+
+    async def hash(self, password: str) -> str: ...
+    async def verify(self, password: str, encoded: str) -> bool: ...
+
+
+class TokenIssuer(Protocol):
+    """Signs and checks JWTs. ``decode`` raises Unauthorized on anything invalid or expired."""
+
+    def issue(self, claims: dict[str, Any], kind: Literal["access", "refresh"]) -> tuple[str, int]: ...
+    def decode(self, token: str, kind: Literal["access", "refresh"]) -> dict[str, Any]: ...
+
+
+class Cache(Protocol):
+    """Byte values with TTLs. Failures raise; callers treat the cache as optional."""
+
+    async def get(self, key: str) -> bytes | None: ...
+    async def set(self, key: str, value: bytes, ttl: float) -> None: ...
+    async def delete(self, *keys: str) -> None: ...
+    async def delete_pattern(self, pattern: str) -> int: ...
+    async def incr(self, key: str) -> int: ...
+
+
+class CheckoutSessionStore(Protocol):
+    """Checkout sessions with a TTL refreshed on every save; ``get`` returns None once expired."""
+
+    async def get(self, checkout_id: str) -> CheckoutSession | None: ...
+    async def save(self, session: CheckoutSession, ttl: float) -> None: ...
+    async def delete(self, checkout_id: str) -> None: ...
+
+
+@attrs.frozen
+class RateLimitResult:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: float
+    retry_after: float
+
+
+class RateLimiter(Protocol):
+    """Counts one hit for ``key`` against ``limit`` per ``window`` seconds, atomically."""
+
+    async def hit(self, key: str, limit: int, window: float) -> RateLimitResult: ...
+
+
+@attrs.frozen
+class StoredResponse:
+    status: int
+    content_type: str
+    body: bytes
+
+
+@attrs.frozen
+class IdempotencyBegin:
+    """``state``: new (you own the key now), replay (``response`` is stored), in_flight (another
+    request holds it), mismatch (same key, different request)."""
+
+    state: Literal["new", "replay", "in_flight", "mismatch"]
+    response: StoredResponse | None = None
+    recovery_point: str | None = None
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency keys per scope (caller). A key held longer than ``lock_timeout`` may be taken over."""
+
+    async def begin(self, scope: str, key: str, fingerprint: str, lock_timeout: float) -> IdempotencyBegin: ...
+    async def set_recovery_point(self, scope: str, key: str, point: str) -> None: ...
+    async def complete(self, scope: str, key: str, response: StoredResponse) -> None: ...
+    async def release(self, scope: str, key: str) -> None: ...
+
+
+EventHandler = Callable[[DomainEvent], Awaitable[None]]
+
+
+class EventBus(Protocol):
+    """Publish/subscribe for domain events. A failing handler never fails the publisher."""
+
+    async def publish(self, event: DomainEvent) -> None: ...
+    def subscribe(self, event_type: type[DomainEvent], handler: EventHandler) -> None: ...
+
+
+@attrs.frozen
+class FraudDecision:
+    allow: bool
+    reasons: tuple[str, ...] = ()
+
+
+class FraudChecker(Protocol):
+    """Rules run before a payment is initiated."""
+
+    async def assess(self, *, user_id: str, amount: int, currency: str, email: str | None) -> FraudDecision: ...
+
+
+class Notifier(Protocol):
+    """Out-of-app delivery of a notification (email, push...). In-app ones are stored regardless."""
+
+    async def send(self, *, user_id: str, kind: str, title: str, body: str) -> None: ...

@@ -1,0 +1,101 @@
+"""Catalog: products, categories, coupons."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from domain.errors import CouponInvalid, CurrencyMismatch, InsufficientStock, InvalidValue, ProductUnavailable
+from domain.money import Money
+
+MAX_QUANTITY = 1000
+
+
+@attrs.define
+class Product:
+    id: str
+    sku: str
+    name: str
+    price: Money
+    stock: int
+    category: str
+    active: bool = True
+    version: int = 0
+
+    def check_available(self, quantity: int) -> None:
+        if not self.active:
+            raise ProductUnavailable(f"{self.sku} is no longer sold", sku=self.sku)
+        if quantity > self.stock:
+            raise InsufficientStock(
+                f"only {self.stock} of {self.sku} left", sku=self.sku, available=self.stock, requested=quantity
+            )
+
+    def take_stock(self, quantity: int) -> None:
+        check_quantity(quantity)
+        self.check_available(quantity)
+        self.stock -= quantity
+        self.version += 1
+
+    def release_stock(self, quantity: int) -> None:
+        check_quantity(quantity)
+        self.stock += quantity
+        self.version += 1
+
+
+def check_quantity(quantity: int) -> None:
+    if type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidValue(f"quantity must be a whole number from 1 to {MAX_QUANTITY}", quantity=quantity)
+
+
+@attrs.frozen
+class Category:
+    slug: str
+    name: str
+
+
+class CouponKind(str, enum.Enum):
+    PERCENT = "percent"
+    FIXED = "fixed"
+
+
+@attrs.define
+class Coupon:
+    """``value`` is basis points for PERCENT (1000 = 10%), minor units of ``currency`` for FIXED.
+
+    ``currency`` None means any currency (percent coupons only); ``min_subtotal`` is then 0 or in
+    the checkout's currency.
+    """
+
+    code: str
+    kind: CouponKind
+    value: int
+    currency: str | None = None
+    min_subtotal: int = 0
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    max_uses: int | None = None
+    uses: int = 0
+    active: bool = True
+
+    def discount_for(self, subtotal: Money, now: datetime) -> Money:
+        """The discount on ``subtotal`` (never above it), or ``CouponInvalid`` saying why not."""
+        if not self.active:
+            raise CouponInvalid("this coupon is not active", code=self.code)
+        if self.valid_from and now < self.valid_from:
+            raise CouponInvalid("this coupon is not valid yet", code=self.code)
+        if self.valid_until and now >= self.valid_until:
+            raise CouponInvalid("this coupon has expired", code=self.code)
+        if self.max_uses is not None and self.uses >= self.max_uses:
+            raise CouponInvalid("this coupon has been used up", code=self.code)
+        if self.currency is not None and self.currency != subtotal.currency:
+            raise CurrencyMismatch(
+                f"coupon {self.code} is for {self.currency}", expected=self.currency, got=subtotal.currency
+            )
+        if subtotal.amount < self.min_subtotal:
+            raise CouponInvalid("the subtotal is below this coupon's minimum", code=self.code)
+        if self.kind is CouponKind.PERCENT:
+            discount = subtotal.percent_bps(self.value)
+        else:
+            discount = Money(self.value, subtotal.currency)
+        return discount if discount <= subtotal else subtotal
