@@ -5,12 +5,20 @@ from datetime import datetime
 
 import attrs
 
-from domain.states import PaymentStatus, WebhookStatus, check_transition
+from domain.states import PaymentStatus, RefundStatus, WebhookStatus, check_transition
 
 
 @attrs.frozen
 class GatewayEvent:
-    """A gateway's webhook in our terms. ``status`` None: an event we store but do not act on."""
+    """A gateway's webhook in our terms.
+
+    ``event_id`` is the gateway's id or one derived from the payload (dedup key with the gateway).
+    ``reference`` is OUR payment reference when the event names it. ``status`` is the payment status
+    it reports (None: not a payment outcome). Refund events set ``refund_status`` and, where the
+    gateway echoes it, ``refund_id`` (ours) / ``gateway_refund_id``. ``amount`` is in minor units.
+    ``needs_confirmation``: the event cannot be trusted alone (weak or no signature): confirm with
+    the gateway's verify call before moving money.
+    """
 
     event_id: str
     type: str
@@ -20,6 +28,9 @@ class GatewayEvent:
     amount: int | None = None
     currency: str | None = None
     needs_confirmation: bool = False
+    refund_status: RefundStatus | None = None
+    refund_id: str | None = None
+    gateway_refund_id: str | None = None
 
 
 @attrs.define
