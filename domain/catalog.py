@@ -54,6 +54,11 @@ class Category:
     name: str
 
 
+def _non_negative_int(name: str, value: object) -> None:
+    if type(value) is not int or value < 0:
+        raise InvalidValue(f"coupon {name} must be a whole number >= 0", value=repr(value))
+
+
 class CouponKind(str, enum.Enum):
     PERCENT = "percent"
     FIXED = "fixed"
@@ -69,14 +74,20 @@ class Coupon:
 
     code: str
     kind: CouponKind
-    value: int
+    value: int = attrs.field(validator=lambda c, a, v: _non_negative_int(a.name, v))
     currency: str | None = None
-    min_subtotal: int = 0
+    min_subtotal: int = attrs.field(default=0, validator=lambda c, a, v: _non_negative_int(a.name, v))
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     max_uses: int | None = None
     uses: int = 0
     active: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        if self.kind is CouponKind.FIXED and self.currency is None:
+            raise InvalidValue("a fixed-amount coupon needs a currency", code=self.code)
+        if self.kind is CouponKind.PERCENT and self.value > 10_000:
+            raise InvalidValue("a percent coupon is at most 100%", code=self.code)
 
     def discount_for(self, subtotal: Money, now: datetime) -> Money:
         """The discount on ``subtotal`` (never above it), or ``CouponInvalid`` saying why not."""
@@ -99,3 +110,9 @@ class Coupon:
         else:
             discount = Money(self.value, subtotal.currency)
         return discount if discount <= subtotal else subtotal
+
+    def redeem(self, subtotal: Money, now: datetime) -> Money:
+        """Count one use (at order confirmation, under a row lock) and return the discount."""
+        discount = self.discount_for(subtotal, now)
+        self.uses += 1
+        return discount

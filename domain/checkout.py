@@ -99,16 +99,23 @@ class CheckoutSession:
         total = subtotal - self.discount + self.shipping + (0 if self.tax_inclusive else self.tax)
         return Summary(subtotal, self.discount, self.shipping, self.tax, total, self.currency, self.tax_inclusive)
 
-    def apply_coupon(self, coupon: Coupon, now: datetime, taxes: TaxRules) -> None:
+    def apply_coupon(self, coupon: Coupon, now: datetime, taxes: TaxRules, rates: ShippingRates) -> None:
         self.discount = coupon.discount_for(self.subtotal, now).amount
         self.coupon_code = coupon.code
-        self._retax(taxes)
+        self._reprice(taxes, rates)
         self.touch(now)
 
-    def remove_coupon(self, now: datetime, taxes: TaxRules) -> None:
+    def remove_coupon(self, now: datetime, taxes: TaxRules, rates: ShippingRates) -> None:
         self.coupon_code, self.discount = None, 0
-        self._retax(taxes)
+        self._reprice(taxes, rates)
         self.touch(now)
+
+    def _reprice(self, taxes: TaxRules, rates: ShippingRates) -> None:
+        """Shipping (free-shipping thresholds look at the discounted subtotal) and tax follow the discount."""
+        if self.address is not None and self.shipping_method is not None:
+            discounted = Money(self.subtotal.amount - self.discount, self.currency)
+            self.shipping = rates.quote(self.address.country, self.shipping_method, discounted).amount
+        self._retax(taxes)
 
     def set_shipping(self, address: Address, method: ShippingMethod, rates: ShippingRates,
                      taxes: TaxRules, now: datetime) -> None:

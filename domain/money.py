@@ -1,7 +1,7 @@
 """Money in integer minor units with its ISO-4217 currency. Never a float."""
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import attrs
 
@@ -49,7 +49,12 @@ class Money:
     @classmethod
     def from_major(cls, value: Decimal | str | int, currency: str) -> Money:
         """Exact conversion from major units ("15.00" NGN -> 1500). Refuses sub-minor precision."""
-        major = Decimal(str(value))
+        try:
+            major = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            raise InvalidValue(f"{value!r} is not a decimal amount", value=str(value)) from None
+        if not major.is_finite():
+            raise InvalidValue("amounts must be finite", value=str(value))
         minor = major.scaleb(exponent(currency))
         if minor != minor.to_integral_value():
             raise InvalidValue(f"{value} has more precision than {currency} allows", value=str(value))

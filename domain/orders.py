@@ -94,7 +94,9 @@ class Order:
         self._move(OrderStatus.COMPLETED, now)
 
     def record_refunds(self, refunded: int, captured: int, now: datetime) -> None:
-        """Reflect the refunded total: fully refunded, or partially."""
+        """Reflect the refunded total: fully refunded, or partially (nothing refunded: no change)."""
+        if refunded <= 0:
+            return
         target = OrderStatus.REFUNDED if refunded >= captured else OrderStatus.PARTIALLY_REFUNDED
         if target is not self.status:
             self._move(target, now)

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import attrs
 
 from domain import events
-from domain.errors import InvalidValue, RefundExceedsCaptured, RefundNotAllowed
+from domain.errors import IllegalTransition, InvalidValue, RefundExceedsCaptured, RefundNotAllowed
+from domain.money import Money
 from domain.orders import EventContext
 from domain.states import (
     PAYMENT_TERMINAL,
@@ -50,7 +51,7 @@ class PaymentIntent:
     def create(cls, *, id: str, order_id: str, owner_id: str, amount: int, currency: str, gateway: str,
                reference: str, now: datetime, return_url: str | None = None, email: str | None = None,
                phone: str | None = None) -> PaymentIntent:
-        if amount <= 0:
+        if not Money(amount, currency).is_positive():
             raise InvalidValue("a payment must be for a positive amount", amount=amount)
         return cls(id=id, order_id=order_id, owner_id=owner_id, amount=amount, currency=currency,
                    gateway=gateway, reference=reference, status=PaymentStatus.REQUIRES_PAYMENT_METHOD,
@@ -79,13 +80,16 @@ class PaymentIntent:
     def started(self, ctx: EventContext, gateway_reference: str | None, authorization_url: str | None,
                 status: PaymentStatus, now: datetime) -> None:
         """The gateway accepted the initialization."""
-        self.gateway_reference = gateway_reference or self.gateway_reference
-        self.authorization_url = authorization_url
-        self.attempts += 1
+        if self.is_terminal:
+            raise IllegalTransition(f"payment is {self.status.value}; it cannot start again",
+                                    entity="payment", current=self.status.value, requested=status.value)
         if status is not self.status:
             self._move(status, now)
         else:
             self.updated_at, self.version = now, self.version + 1
+        self.gateway_reference = gateway_reference or self.gateway_reference
+        self.authorization_url = authorization_url
+        self.attempts += 1
         self.events.append(events.PaymentInitiated(
             **ctx.fields(now), payment_id=self.id, amount=self.amount, currency=self.currency,
             gateway=self.gateway, reference=self.reference,
@@ -171,8 +175,8 @@ class Refund:
         self.version += 1
 
     def mark_processing(self, gateway_refund_id: str | None, now: datetime) -> None:
-        self.gateway_refund_id = gateway_refund_id
         self._move(RefundStatus.PROCESSING, now)
+        self.gateway_refund_id = gateway_refund_id
 
     def succeed(self, ctx: EventContext, now: datetime) -> None:
         self._move(RefundStatus.SUCCEEDED, now)

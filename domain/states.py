@@ -104,7 +104,7 @@ TABLES: Mapping[type[enum.Enum], Mapping] = {
 
 
 def can_transition(current: enum.Enum, new: enum.Enum) -> bool:
-    return new in TABLES[type(current)][current]
+    return type(current) is type(new) and new in TABLES[type(current)][current]
 
 
 def check_transition(current: enum.Enum, new: enum.Enum, what: str) -> None:

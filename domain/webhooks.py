@@ -55,18 +55,18 @@ class WebhookEvent:
         self.version += 1
 
     def processed(self, now: datetime) -> None:
-        self.attempts += 1
         self._move(WebhookStatus.PROCESSED, now)
+        self.attempts += 1
         self.processed_at = now
         self.last_error = None
 
     def ignored(self, now: datetime, why: str) -> None:
-        self.attempts += 1
         self._move(WebhookStatus.IGNORED, now)
+        self.attempts += 1
         self.processed_at = now
         self.last_error = why
 
     def failed(self, now: datetime, error: str) -> None:
-        self.attempts += 1
         self._move(WebhookStatus.FAILED, now)
+        self.attempts += 1
         self.last_error = error

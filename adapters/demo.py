@@ -1,0 +1,63 @@
+"""Demo data for the embedded default: a small catalog in NGN, USD, GHS and KES, coupon WELCOME10,
+and the default shipping and tax tables (overridable with PAYPORT_PRICING_FILE, a JSON file)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from domain.catalog import Category, Coupon, CouponKind, Product
+from domain.money import Money
+from domain.pricing import ShippingRates, TaxRule, TaxRules
+
+CATEGORIES = [Category("electronics", "Electronics"), Category("fashion", "Fashion"),
+              Category("groceries", "Groceries"), Category("books", "Books")]
+
+_PRODUCTS = [
+    # sku, name, price (minor units), currency, stock, category
+    ("NG-PHONE-01", "Tecno Spark 20 phone", 15_000_000, "NGN", 50, "electronics"),
+    ("NG-ANKARA-01", "Ankara print shirt", 1_250_000, "NGN", 200, "fashion"),
+    ("NG-RICE-5KG", "Local rice, 5 kg", 850_000, "NGN", 500, "groceries"),
+    ("US-HEADPHONES", "Wireless headphones", 7_999, "USD", 100, "electronics"),
+    ("US-BOOK-DDD", "Domain-Driven Design (book)", 4_550, "USD", 40, "books"),
+    ("GH-KENTE-01", "Kente stole", 45_000, "GHS", 60, "fashion"),
+    ("GH-COCOA-1KG", "Cocoa powder, 1 kg", 6_500, "GHS", 300, "groceries"),
+    ("KE-TEA-500G", "Kenyan black tea, 500 g", 45_000, "KES", 400, "groceries"),
+    ("KE-KIKOY-01", "Kikoy beach towel", 180_000, "KES", 80, "fashion"),
+]
+
+
+def demo_products() -> list[Product]:
+    return [Product(id=f"prd_{sku.lower().replace('-', '_')}", sku=sku, name=name, price=Money(price, currency),
+                    stock=stock, category=category) for sku, name, price, currency, stock, category in _PRODUCTS]
+
+
+def demo_coupons() -> list[Coupon]:
+    return [Coupon(code="WELCOME10", kind=CouponKind.PERCENT, value=1000)]
+
+
+DEFAULT_PRICING = {
+    "shipping": {
+        "rates": {
+            "NG": {"standard": {"NGN": 150_000, "USD": 1_500}, "express": {"NGN": 350_000, "USD": 3_500},
+                   "pickup": {"NGN": 50_000, "USD": 500}},
+            "GH": {"standard": {"GHS": 2_500, "USD": 1_500}, "express": {"GHS": 6_000, "USD": 3_500},
+                   "pickup": {"GHS": 1_000}},
+            "KE": {"standard": {"KES": 30_000, "USD": 1_500}, "express": {"KES": 70_000, "USD": 3_500},
+                   "pickup": {"KES": 15_000}},
+            "*": {"standard": {"USD": 2_500, "NGN": 2_500_000, "GHS": 25_000, "KES": 300_000},
+                  "express": {"USD": 6_000, "NGN": 6_000_000, "GHS": 60_000, "KES": 700_000}},
+        },
+        "free_over": {"NGN": 5_000_000, "USD": 15_000, "GHS": 150_000, "KES": 1_000_000},
+    },
+    "tax": {"NG": {"rate_bps": 750}, "GH": {"rate_bps": 1500}, "KE": {"rate_bps": 1600},
+            "US": {"rate_bps": 0}, "GB": {"rate_bps": 2000, "inclusive": True}},
+}
+
+
+def load_pricing(path: str | None) -> tuple[ShippingRates, TaxRules]:
+    data = json.loads(Path(path).read_text()) if path else DEFAULT_PRICING
+    shipping = data["shipping"]
+    rates = ShippingRates(rates=shipping["rates"], free_over=shipping.get("free_over", {}))
+    taxes = TaxRules({country.upper(): TaxRule(int(rule["rate_bps"]), bool(rule.get("inclusive", False)))
+                      for country, rule in data["tax"].items()})
+    return rates, taxes

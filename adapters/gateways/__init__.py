@@ -1,0 +1,1 @@
+"""Payment gateway adapters: sandbox (in-process), Stripe, Paystack, Flutterwave, MTN MoMo."""

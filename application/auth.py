@@ -1,0 +1,101 @@
+"""Use cases: register, log in, guest tokens, refresh, who am I, bootstrap admin."""
+from __future__ import annotations
+
+import re
+
+from application.errors import AlreadyExists, NotFound, Unauthorized
+from application.ports import Clock, IdGenerator, PasswordHasher, TokenIssuer, UnitOfWorkFactory
+from domain.errors import InvalidValue
+from domain.users import Principal, Role, User
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+MIN_PASSWORD = 8
+#: Verified against when the email is unknown, so a miss costs the same time as a wrong password.
+_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise InvalidValue("not a valid email address", field="email")
+    return email
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(user.id, user.role, user.email, user.name)
+
+
+class Auth:
+    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, tokens: TokenIssuer,
+                 ids: IdGenerator, clock: Clock) -> None:
+        self.uow, self.hasher, self.tokens, self.ids, self.clock = uow, hasher, tokens, ids, clock
+
+    async def register(self, email: str, password: str, name: str, role: Role = Role.CUSTOMER) -> User:
+        email = normalise_email(email)
+        if len(password) < MIN_PASSWORD:
+            raise InvalidValue(f"the password needs at least {MIN_PASSWORD} characters", field="password")
+        if not name.strip():
+            raise InvalidValue("a name is required", field="name")
+        password_hash = await self.hasher.hash(password)
+        user = User(self.ids.new_id("usr"), email, name.strip(), password_hash, role, self.clock.now())
+        async with self.uow() as uow:
+            await uow.users.add(user)
+            await uow.commit()
+        return user
+
+    async def login(self, email: str, password: str) -> dict:
+        try:
+            email = normalise_email(email)
+        except InvalidValue:
+            raise Unauthorized("wrong email or password") from None
+        async with self.uow() as uow:
+            user = await uow.users.get_by_email(email)
+        ok = await self.hasher.verify(password, user.password_hash if user else _DUMMY_HASH)
+        if user is None or not ok:
+            raise Unauthorized("wrong email or password")
+        return self._pair(principal_of(user))
+
+    def guest(self) -> tuple[str, str]:
+        guest_id = self.ids.new_id("gst")
+        token, _ = self.tokens.issue({"sub": guest_id, "role": Role.GUEST.value}, "access")
+        return token, guest_id
+
+    async def refresh(self, refresh_token: str) -> dict:
+        claims = self.tokens.decode(refresh_token, "refresh")
+        async with self.uow() as uow:
+            user = await uow.users.get(claims["sub"])
+        if user is None:
+            raise Unauthorized("the account no longer exists")
+        return self._pair(principal_of(user))
+
+    async def me(self, principal: Principal) -> User:
+        async with self.uow() as uow:
+            user = await uow.users.get(principal.id)
+        if user is None:
+            raise NotFound("no such user")
+        return user
+
+    def principal_from_token(self, token: str) -> Principal:
+        claims = self.tokens.decode(token, "access")
+        try:
+            role = Role(claims.get("role"))
+        except ValueError:
+            raise Unauthorized("the token is not valid") from None
+        return Principal(claims["sub"], role, claims.get("email"), claims.get("name"))
+
+    def _pair(self, principal: Principal) -> dict:
+        claims = {"sub": principal.id, "role": principal.role.value, "email": principal.email,
+                  "name": principal.name}
+        access, ttl = self.tokens.issue(claims, "access")
+        refresh, _ = self.tokens.issue({"sub": principal.id}, "refresh")
+        return {"access": access, "refresh": refresh, "token_type": "Bearer", "expires_in": ttl}
+
+    async def bootstrap_admin(self, spec: str) -> User | None:
+        """``email:password`` -> an admin (created once; an existing account is left as it is)."""
+        email, sep, password = spec.partition(":")
+        if not sep:
+            raise InvalidValue("PAYPORT_BOOTSTRAP_ADMIN must be email:password")
+        try:
+            return await self.register(email, password, "Administrator", Role.ADMIN)
+        except AlreadyExists:
+            return None

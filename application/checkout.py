@@ -1,0 +1,124 @@
+"""Use cases: initiate a checkout, price it (shipping, tax, coupon), confirm it into an order."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from application import invalidation
+from application.caching import CacheAside
+from application.errors import AlreadyExists, Conflict, NotFound
+from application.ports import CheckoutSessionStore, Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
+from domain.catalog import Product
+from domain.checkout import Address, CheckoutSession
+from domain.errors import CouponInvalid, InvalidValue, ProductUnavailable
+from domain.money import Money
+from domain.orders import Order
+from domain.pricing import ShippingMethod, ShippingRates, TaxRules
+from domain.users import Principal
+
+
+async def load_products(uow: UnitOfWork, items: Sequence[tuple[str, int]], lock: bool = False) -> list[tuple[Product, int]]:
+    """Products for (sku, quantity) pairs, or InvalidValue naming every unknown sku."""
+    skus = [sku for sku, _ in items]
+    found = await (uow.products.lock_by_skus(skus) if lock else uow.products.get_by_skus(skus))
+    unknown = sorted({s for s in skus if s not in found})
+    if unknown:
+        raise InvalidValue(f"unknown sku: {', '.join(unknown)}", field="items", skus=unknown)
+    return [(found[sku], quantity) for sku, quantity in items]
+
+
+class Checkout:
+    def __init__(self, uow: UnitOfWorkFactory, sessions: CheckoutSessionStore, clock: Clock, ids: IdGenerator,
+                 shipping_rates: ShippingRates, tax_rules: TaxRules, session_ttl: float = 1800,
+                 cache: CacheAside | None = None) -> None:
+        self.uow, self.sessions, self.clock, self.ids = uow, sessions, clock, ids
+        self.rates, self.taxes, self.ttl, self.cache = shipping_rates, tax_rules, session_ttl, cache
+
+    async def initiate(self, principal: Principal, items: Sequence[tuple[str, int]]) -> CheckoutSession:
+        async with self.uow() as uow:
+            lines = await load_products(uow, items)
+        session = CheckoutSession.start(self.ids.new_id("chk"), principal.id, lines, self.clock.now())
+        await self.sessions.save(session, self.ttl)
+        return session
+
+    async def get(self, principal: Principal, checkout_id: str) -> CheckoutSession:
+        session = await self.sessions.get(checkout_id)
+        if session is None or not principal.may_see(session.owner_id) or session.is_expired(self.clock.now()):
+            raise NotFound("this checkout does not exist or has expired", checkout_id=checkout_id)
+        return session
+
+    async def _update(self, session: CheckoutSession) -> CheckoutSession:
+        await self.sessions.save(session, self.ttl)
+        return session
+
+    async def calculate_shipping(self, principal: Principal, checkout_id: str, address: Address,
+                                 method: ShippingMethod) -> CheckoutSession:
+        session = await self.get(principal, checkout_id)
+        session.set_shipping(address, method, self.rates, self.taxes, self.clock.now())
+        return await self._update(session)
+
+    async def calculate_tax(self, principal: Principal, checkout_id: str) -> CheckoutSession:
+        session = await self.get(principal, checkout_id)
+        session.calculate_tax(self.taxes, self.clock.now())
+        return await self._update(session)
+
+    async def apply_coupon(self, principal: Principal, checkout_id: str, code: str) -> CheckoutSession:
+        session = await self.get(principal, checkout_id)
+        async with self.uow() as uow:
+            coupon = await uow.coupons.get(code.strip())
+        if coupon is None:
+            raise CouponInvalid("no such coupon", code=code)
+        session.apply_coupon(coupon, self.clock.now(), self.taxes, self.rates)
+        return await self._update(session)
+
+    async def confirm(self, principal: Principal, checkout_id: str) -> tuple[Order, bool]:
+        """The order for this checkout, and whether this call created it (a second confirm of the
+        same checkout returns the same order, never a second one)."""
+        session = await self.sessions.get(checkout_id)
+        if session is None:
+            return await self._already_confirmed(principal, checkout_id), False
+        session = await self.get(principal, checkout_id)
+        now = self.clock.now()
+        try:
+            async with self.uow() as uow:
+                existing = await uow.orders.get_by_checkout(checkout_id)
+                if existing is not None:
+                    return existing, False
+                lines = await load_products(uow, [(i.sku, i.quantity) for i in session.items], lock=True)
+                for (product, quantity), item in zip(lines, session.items, strict=True):
+                    if not product.active:
+                        raise ProductUnavailable(f"{product.sku} is no longer sold", sku=product.sku)
+                    if product.price.amount != item.unit_price or product.price.currency != session.currency:
+                        raise Conflict(f"the price of {product.sku} changed; start a new checkout",
+                                       sku=product.sku, was=item.unit_price, now=product.price.amount)
+                    product.take_stock(quantity)
+                    await uow.products.save(product)
+                if session.coupon_code:
+                    coupon = await uow.coupons.lock(session.coupon_code)
+                    if coupon is None:
+                        raise CouponInvalid("the coupon no longer exists", code=session.coupon_code)
+                    discount = coupon.redeem(session.subtotal, now)
+                    if discount != Money(session.discount, session.currency):
+                        raise Conflict("the coupon's discount changed; apply it again", code=coupon.code)
+                    await uow.coupons.save(coupon)
+                s = session.summary()
+                order = Order.place(
+                    id=self.ids.new_id("ord"), order_number=self.ids.order_number(), owner=principal,
+                    items=session.items, currency=s.currency, subtotal=s.subtotal, discount=s.discount,
+                    shipping=s.shipping, tax=s.tax, total=s.total, now=now, coupon_code=session.coupon_code,
+                    checkout_id=checkout_id,
+                )
+                await uow.orders.add(order)
+                await uow.commit()
+        except AlreadyExists:  # a concurrent confirm of the same checkout won the race
+            return await self._already_confirmed(principal, checkout_id), False
+        await self.sessions.delete(checkout_id)
+        await invalidation.products_changed(self.cache, [p.id for p, _ in lines])
+        await invalidation.order_changed(self.cache, order)
+        return order, True
+
+    async def _already_confirmed(self, principal: Principal, checkout_id: str) -> Order:
+        async with self.uow() as uow:
+            order = await uow.orders.get_by_checkout(checkout_id)
+        if order is None or not principal.may_see(order.owner_id):
+            raise NotFound("this checkout does not exist or has expired", checkout_id=checkout_id)
+        return order

@@ -1,0 +1,30 @@
+"""Which cache keys a committed change makes stale (called after commit, never before)."""
+from __future__ import annotations
+
+from application import cache_keys as keys
+from application.caching import CacheAside
+from domain.orders import Order
+from domain.payments import PaymentIntent, Refund
+
+
+async def order_changed(cache: CacheAside | None, order: Order) -> None:
+    if cache is not None:
+        await cache.invalidate(keys.order(order.id),
+                               patterns=(keys.orders_of(order.owner_id), keys.orders_of(keys.ADMIN)))
+
+
+async def payment_changed(cache: CacheAside | None, payment: PaymentIntent) -> None:
+    if cache is not None:
+        await cache.invalidate(keys.payment(payment.id),
+                               patterns=(keys.payments_of(payment.owner_id), keys.payments_of(keys.ADMIN)))
+
+
+async def refund_changed(cache: CacheAside | None, refund: Refund) -> None:
+    if cache is not None:
+        await cache.invalidate(keys.refund(refund.id),
+                               patterns=(keys.refunds_of(refund.owner_id), keys.refunds_of(keys.ADMIN)))
+
+
+async def products_changed(cache: CacheAside | None, product_ids: list[str]) -> None:
+    if cache is not None:
+        await cache.invalidate(*[keys.product(p) for p in product_ids], patterns=(keys.PRODUCTS_ALL,))

@@ -1,0 +1,98 @@
+"""Use cases: create an order directly, read orders, cancel a pending one."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from application import invalidation
+from application.caching import CacheAside
+from application.checkout import load_products
+from application.errors import Conflict, NotFound
+from application.ports import Clock, IdGenerator, Page, ReadModel, UnitOfWorkFactory
+from domain.catalog import check_quantity
+from domain.checkout import LineItem
+from domain.errors import CurrencyMismatch, InvalidValue
+from domain.money import Money
+from domain.orders import Order
+from domain.pricing import HOME_COUNTRY_OF_CURRENCY, TaxRules
+from domain.states import OrderStatus
+from domain.users import Principal
+
+
+class Orders:
+    def __init__(self, uow: UnitOfWorkFactory, read_model: ReadModel, clock: Clock, ids: IdGenerator,
+                 tax_rules: TaxRules, cache: CacheAside | None = None) -> None:
+        self.uow, self.read_model, self.clock, self.ids = uow, read_model, clock, ids
+        self.taxes, self.cache = tax_rules, cache
+
+    async def create(self, principal: Principal, items: Sequence[tuple[str, int]],
+                     workspace_id: str | None = None) -> Order:
+        """An order straight from items (no checkout session): priced now, stock taken now."""
+        if not items:
+            raise InvalidValue("an order needs at least one item", field="items")
+        merged: dict[str, int] = {}
+        for sku, quantity in items:
+            check_quantity(quantity)
+            merged[sku] = merged.get(sku, 0) + quantity
+        now = self.clock.now()
+        async with self.uow() as uow:
+            lines = await load_products(uow, list(merged.items()), lock=True)
+            currencies = {p.price.currency for p, _ in lines}
+            if len(currencies) != 1:
+                raise CurrencyMismatch("all items of an order must be in one currency")
+            currency = currencies.pop()
+            line_items = []
+            for product, quantity in lines:
+                check_quantity(quantity)
+                product.take_stock(quantity)
+                await uow.products.save(product)
+                line_items.append(LineItem(product.sku, product.id, product.name, product.price.amount, quantity))
+            subtotal = Money(sum(i.total for i in line_items), currency)
+            tax, inclusive = self.taxes.tax_on(subtotal, HOME_COUNTRY_OF_CURRENCY.get(currency, "*"))
+            total = subtotal.amount + (0 if inclusive else tax.amount)
+            order = Order.place(
+                id=self.ids.new_id("ord"), order_number=self.ids.order_number(), owner=principal,
+                items=line_items, currency=currency, subtotal=subtotal.amount, discount=0, shipping=0,
+                tax=tax.amount, total=total, now=now, workspace_id=workspace_id,
+            )
+            await uow.orders.add(order)
+            await uow.commit()
+        await invalidation.products_changed(self.cache, [p.id for p, _ in lines])
+        await invalidation.order_changed(self.cache, order)
+        return order
+
+    async def get(self, principal: Principal, order_id: str) -> Order:
+        async with self.uow() as uow:
+            order = await uow.orders.get(order_id)
+        if order is None or not principal.may_see(order.owner_id):
+            raise NotFound("no such order", order_id=order_id)
+        return order
+
+    async def list(self, principal: Principal, *, status: str | None, workspace_id: str | None,
+                   search: str | None, limit: int, cursor: str | None) -> Page:
+        if status is not None and status not in {s.value for s in OrderStatus}:
+            raise InvalidValue(f"unknown order status {status!r}", field="status")
+        return await self.read_model.list_orders(
+            owner_id=None if principal.is_admin else principal.id, status=status,
+            workspace_id=workspace_id, search=search, limit=limit, cursor=cursor)
+
+    async def cancel(self, principal: Principal, order_id: str) -> Order:
+        """Cancel a pending order and put its stock back; refused while a payment is in progress."""
+        now = self.clock.now()
+        async with self.uow() as uow:
+            order = await uow.orders.lock(order_id)
+            if order is None or not principal.may_see(order.owner_id):
+                raise NotFound("no such order", order_id=order_id)
+            active = await uow.payments.active_for_order(order.id)
+            if active is not None:
+                raise Conflict("a payment for this order is in progress; it cannot be cancelled now",
+                               payment_id=active.id)
+            order.cancel(now)
+            lines = await load_products(uow, [(i.sku, i.quantity) for i in order.items], lock=True)
+            for product, quantity in lines:
+                product.release_stock(quantity)
+                await uow.products.save(product)
+            await uow.orders.save(order)
+            await uow.commit()
+        await invalidation.products_changed(self.cache, [p.id for p, _ in lines])
+        await invalidation.order_changed(self.cache, order)
+        return order

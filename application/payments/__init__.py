@@ -1,0 +1,1 @@
+"""Payment use cases: initiate (phased), settle outcomes, refunds, webhooks, reads."""

@@ -1,0 +1,153 @@
+"""Initiate a payment in three atomic phases, never holding a transaction across the gateway call.
+
+1. Record the intent (order locked; at most one active intent per order) with OUR reference, which
+   is derived from the caller's Idempotency-Key, so a retry after a crash finds the same intent.
+2. Call the gateway with that reference (the gateway's own dedup key), failing over to the next
+   gateway of the route only when nothing was done (GatewayUnavailable).
+3. Record what the gateway said. A timeout after sending is an unknown outcome: the intent goes to
+   ``processing`` and is settled by a status query, never by initializing again.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from application import invalidation
+from application.caching import CacheAside
+from application.errors import Conflict, GatewayError, GatewayTimeout, GatewayUnavailable, NotFound
+from application.ports import (
+    Clock,
+    FraudChecker,
+    GatewayRegistry,
+    IdGenerator,
+    InitializedPayment,
+    InitializePayment,
+    UnitOfWorkFactory,
+)
+from domain.errors import InvalidValue, PaymentNotAllowed
+from domain.orders import Order
+from domain.payments import PaymentIntent
+from domain.states import PAYMENT_TERMINAL, OrderStatus, PaymentStatus
+from domain.users import Principal
+
+log = logging.getLogger(__name__)
+
+
+def payment_reference(scope: str, idempotency_key: str) -> str:
+    """Deterministic, gateway-safe (alphanumeric) reference for one caller's idempotency key."""
+    return "pp" + hashlib.sha256(f"{scope}\x00{idempotency_key}".encode()).hexdigest()[:30]
+
+
+class InitiatePayment:
+    def __init__(self, uow: UnitOfWorkFactory, gateways: GatewayRegistry, fraud: FraudChecker, clock: Clock,
+                 ids: IdGenerator, public_url: str, cache: CacheAside | None = None) -> None:
+        self.uow, self.gateways, self.fraud, self.clock, self.ids = uow, gateways, fraud, clock, ids
+        self.public_url, self.cache = public_url.rstrip("/"), cache
+
+    async def __call__(self, principal: Principal, *, order_id: str, idempotency_key: str,
+                       gateway: str | None = None, email: str | None = None, phone: str | None = None,
+                       return_url: str | None = None, country: str | None = None) -> PaymentIntent:
+        reference = payment_reference(principal.id, idempotency_key)
+        payment, order, candidates = await self._record(principal, order_id, reference, gateway, email,
+                                                        phone, return_url, country)
+        if payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
+            return payment  # already initiated by an earlier attempt with this key
+        request = InitializePayment(
+            reference=reference, amount=payment.amount, currency=payment.currency,
+            email=payment.email, phone=payment.phone,
+            callback_url=f"{self.public_url}/api/v1/payment/payments/callback?reference={reference}",
+            description=f"Order {order.order_number}",
+            metadata={"order_id": order.id, "payment_id": payment.id, "order_number": order.order_number},
+        )
+        used, result, error = await self._call_gateways(candidates, request)
+        return await self._record_outcome(payment.id, used, result, error)
+
+    # -- phase 1 -----------------------------------------------------------------------------------
+    async def _record(self, principal, order_id, reference, gateway, email, phone, return_url, country
+                      ) -> tuple[PaymentIntent, Order, list[str]]:
+        now = self.clock.now()
+        async with self.uow() as uow:
+            order = await uow.orders.lock(order_id)
+            if order is None or not principal.may_see(order.owner_id):
+                raise NotFound("no such order", order_id=order_id)
+            existing = await uow.payments.get_by_reference(reference)
+            if existing is not None:
+                if existing.order_id != order.id:
+                    raise Conflict("this Idempotency-Key was used for another order")
+                return existing, order, [existing.gateway]
+            if order.status is not OrderStatus.PENDING:
+                raise PaymentNotAllowed(f"an order in status {order.status.value} cannot be paid",
+                                        status=order.status.value)
+            active = await uow.payments.active_for_order(order.id)
+            if active is not None:
+                raise Conflict("a payment for this order is already in progress", payment_id=active.id)
+            candidates = self._route(gateway, order.currency, country)
+            email = email or order.customer_email
+            decision = await self.fraud.assess(user_id=principal.id, amount=order.total,
+                                               currency=order.currency, email=email)
+            if not decision.allow:
+                raise PaymentNotAllowed("this payment was refused by our risk rules", reasons=list(decision.reasons))
+            payment = PaymentIntent.create(
+                id=self.ids.new_id("pay"), order_id=order.id, owner_id=order.owner_id, amount=order.total,
+                currency=order.currency, gateway=candidates[0], reference=reference, now=now,
+                return_url=return_url, email=email, phone=phone,
+            )
+            await uow.payments.add(payment)
+            await uow.commit()
+        return payment, order, candidates
+
+    def _route(self, gateway: str | None, currency: str, country: str | None) -> list[str]:
+        if gateway is not None:
+            chosen = self.gateways.get(gateway)
+            if chosen is None:
+                raise InvalidValue(f"gateway {gateway!r} is not enabled", field="gateway",
+                                   enabled=self.gateways.names())
+            if currency not in chosen.currencies:
+                raise InvalidValue(f"gateway {gateway!r} does not take {currency}", field="gateway")
+            return [gateway]
+        route = [name for name in self.gateways.route(currency, country) if self.gateways.get(name)]
+        if not route:
+            raise PaymentNotAllowed(f"no enabled gateway takes {currency}", currency=currency)
+        return route
+
+    # -- phase 2 -----------------------------------------------------------------------------------
+    async def _call_gateways(self, candidates: list[str], request: InitializePayment
+                             ) -> tuple[str, InitializedPayment | None, GatewayError | None]:
+        error: GatewayError | None = None
+        for name in candidates:
+            try:
+                return name, await self.gateways.get(name).initialize_payment(request), None
+            except GatewayUnavailable as exc:  # nothing was done there: the next gateway may be tried
+                log.warning("gateway %s unavailable for %s: %s", name, request.reference, exc.message)
+                error = exc
+            except GatewayError as exc:  # a refusal or an unknown outcome: never try another gateway
+                return name, None, exc
+        return candidates[-1], None, error
+
+    # -- phase 3 -----------------------------------------------------------------------------------
+    async def _record_outcome(self, payment_id: str, gateway: str, result: InitializedPayment | None,
+                              error: GatewayError | None) -> PaymentIntent:
+        now = self.clock.now()
+        async with self.uow() as uow:
+            payment = await uow.payments.lock(payment_id)
+            order = await uow.orders.get(payment.order_id)
+            if payment.status is PaymentStatus.REQUIRES_PAYMENT_METHOD:
+                payment.gateway = gateway
+                if result is not None:
+                    # a final outcome at initialization is settled like any other: by verifying it
+                    status = PaymentStatus.PROCESSING if result.status in PAYMENT_TERMINAL else result.status
+                    payment.started(order.context(), result.gateway_reference, result.authorization_url,
+                                    status, now)
+                elif isinstance(error, GatewayTimeout):
+                    payment.attempts += 1
+                    payment.last_error = "gateway timed out; outcome unknown, settling by status query"
+                    payment.mark(PaymentStatus.PROCESSING, now)
+                else:
+                    payment.attempts += 1
+                    payment.fail(order.context(), error.message if error else "no gateway answered", now)
+                await uow.payments.save(payment)
+                await uow.commit()
+        await invalidation.payment_changed(self.cache, payment)
+        if error is not None and not isinstance(error, GatewayTimeout):
+            raise error
+        return payment

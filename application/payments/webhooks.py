@@ -1,0 +1,110 @@
+"""Webhooks: verify the signature on the raw bytes, store in the inbox (dedup), then process.
+
+Processing never trusts a weakly signed event (Flutterwave ``verif-hash``, MoMo): it confirms the
+outcome with the gateway's verify call before money state moves. Processing is idempotent, so a
+crash between applying and marking the inbox row is repaired by processing it again.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from application.errors import NotFound, Unauthorized
+from application.payments.refunds import Refunds
+from application.payments.settle import PaymentSettlement
+from application.ports import Clock, GatewayRegistry, IdGenerator, UnitOfWorkFactory, VerifiedPayment
+from domain.errors import InvalidValue
+from domain.states import PaymentStatus, WebhookStatus
+from domain.webhooks import GatewayEvent, WebhookEvent
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 10
+
+
+class Webhooks:
+    def __init__(self, uow: UnitOfWorkFactory, gateways: GatewayRegistry, settlement: PaymentSettlement,
+                 refunds: Refunds, clock: Clock, ids: IdGenerator, on_outcome=None) -> None:
+        self.uow, self.gateways, self.settlement, self.refunds = uow, gateways, settlement, refunds
+        self.clock, self.ids = clock, ids
+        self.on_outcome = on_outcome or (lambda gateway, outcome: None)
+
+    async def receive(self, gateway_name: str, headers: Mapping[str, str], body: bytes,
+                      params: Mapping[str, str]) -> tuple[WebhookEvent | None, bool]:
+        """Store a verified webhook; returns (inbox entry, whether it is new). Raises on a bad signature."""
+        gateway = self.gateways.get(gateway_name)
+        if gateway is None:
+            raise NotFound(f"no enabled gateway called {gateway_name!r}")
+        if not gateway.verify_webhook_signature(headers, body, params):
+            self.on_outcome(gateway_name, "bad_signature")
+            raise Unauthorized("webhook signature missing or invalid")
+        try:
+            event = gateway.parse_webhook_event(headers, body, params)
+        except (ValueError, KeyError, TypeError) as exc:
+            self.on_outcome(gateway_name, "unparseable")
+            raise InvalidValue(f"webhook payload not understood: {exc}") from None
+        entry = WebhookEvent(
+            id=self.ids.new_id("whk"), gateway=gateway_name, event_id=event.event_id, type=event.type,
+            payload=body.decode("utf-8", "replace"), signature_ok=True, status=WebhookStatus.RECEIVED,
+            received_at=self.clock.now(), reference=event.reference)
+        async with self.uow() as uow:
+            added = await uow.webhooks.add(entry)
+            await uow.commit()
+        self.on_outcome(gateway_name, "received" if added else "duplicate")
+        return (entry if added else None), added
+
+    async def process(self, webhook_id: str) -> WebhookEvent:
+        async with self.uow() as uow:
+            entry = await uow.webhooks.get(webhook_id)
+        if entry is None:
+            raise NotFound("no such webhook")
+        if entry.status in (WebhookStatus.PROCESSED, WebhookStatus.IGNORED):
+            return entry
+        gateway = self.gateways.get(entry.gateway)
+        outcome, error = "processed", None
+        try:
+            if gateway is None:
+                raise RuntimeError(f"gateway {entry.gateway} is not enabled")
+            event = gateway.parse_webhook_event({}, entry.payload.encode(), {"reference": entry.reference or ""})
+            outcome = await self._apply(event)
+        except Exception as exc:  # recorded on the inbox row and retried by the worker
+            log.warning("webhook %s failed: %s", webhook_id, exc, exc_info=True)
+            outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+        return await self._mark(webhook_id, outcome, error)
+
+    async def _apply(self, event: GatewayEvent) -> str:
+        if event.refund_status is not None and event.refund_id:
+            await self.refunds.settle(event.refund_id, event.refund_status, event.gateway_refund_id, None)
+            return "processed"
+        if event.status is None or not event.reference:
+            return "ignored"
+        if event.needs_confirmation or event.status is PaymentStatus.SUCCEEDED and event.amount is None:
+            await self.settlement.verify_and_apply(event.reference)
+        else:
+            await self.settlement.apply(event.reference, VerifiedPayment(
+                status=event.status, amount=event.amount, currency=event.currency,
+                gateway_reference=event.gateway_reference, raw_status=event.type))
+        return "processed"
+
+    async def _mark(self, webhook_id: str, outcome: str, error: str | None) -> WebhookEvent:
+        now = self.clock.now()
+        async with self.uow() as uow:
+            entry = await uow.webhooks.lock(webhook_id)
+            if entry.status in (WebhookStatus.PROCESSED, WebhookStatus.IGNORED):
+                return entry
+            if outcome == "processed":
+                entry.processed(now)
+            elif outcome == "ignored":
+                entry.ignored(now, "no payment outcome in this event")
+            else:
+                entry.failed(now, error or "failed")
+            await uow.webhooks.save(entry)
+            await uow.commit()
+        return entry
+
+    async def process_pending(self, limit: int = 100) -> int:
+        """Retry received/failed inbox rows (the worker's job); returns how many were attempted."""
+        async with self.uow() as uow:
+            pending = [w for w in await uow.webhooks.pending(limit) if w.attempts < MAX_ATTEMPTS]
+        for entry in pending:
+            await self.process(entry.id)
+        return len(pending)

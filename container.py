@@ -1,0 +1,194 @@
+"""The composition root: the only place that knows which adapter serves which port.
+
+With no configuration it serves the embedded default (memory adapters, sandbox gateway, demo data).
+``DATABASE_URL`` switches storage to Postgres and ``REDIS_URL`` the cache, sessions, rate limits and
+events to Redis.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from adapters.demo import load_pricing
+from adapters.gateways.sandbox import SandboxGateway
+from adapters.memory.infrastructure import (
+    InMemoryEventBus,
+    LogNotifier,
+    MemoryCache,
+    MemoryCheckoutSessionStore,
+    MemoryIdempotencyStore,
+    MemoryRateLimiter,
+    RuleFraudChecker,
+)
+from adapters.memory.read_model import MemoryReadModel
+from adapters.memory.store import MemoryStore
+from adapters.memory.uow import MemoryUnitOfWorkFactory
+from adapters.metrics import Metrics
+from adapters.security import JwtTokens, ScryptHasher
+from adapters.system import RandomIds, SystemClock
+from application.auth import Auth
+from application.caching import CacheAside
+from application.catalog import Catalog
+from application.checkout import Checkout
+from application.notifications import Notifications
+from application.orders import Orders
+from application.payments.initiate import InitiatePayment
+from application.payments.queries import Payments
+from application.payments.refunds import Refunds
+from application.payments.settle import PaymentSettlement
+from application.payments.webhooks import Webhooks
+
+log = logging.getLogger(__name__)
+
+#: Per-endpoint limits (requests, window seconds), DESIGN.md §3. Override with PAYPORT_RATE_<NAME>="n/seconds".
+RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "checkout_initiate": (10, 300), "checkout_pricing": (20, 60), "checkout_coupon": (10, 60),
+    "checkout_confirm": (5, 300), "payment_initiate": (10, 60), "login_email": (5, 60), "login_ip": (60, 60),
+    "register": (10, 60), "guest": (30, 60),
+}
+#: Cache TTLs in seconds, DESIGN.md §3. Override with PAYPORT_TTL_<NAME>.
+CACHE_TTLS: dict[str, int] = {
+    "gateway_config": 3600, "payment": 900, "payment_list": 900, "refund": 900, "order": 600,
+    "order_list": 300, "product": 600, "categories": 900, "analytics": 600,
+}
+
+
+def settings_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    host = environ.get("PAYPORT_HOST", "127.0.0.1")
+    port = int(environ.get("PAYPORT_PORT", "8080"))
+    rate_limits = dict(RATE_LIMITS)
+    for name in RATE_LIMITS:
+        if value := environ.get(f"PAYPORT_RATE_{name.upper()}"):
+            count, _, window = value.partition("/")
+            rate_limits[name] = (int(count), int(window or 60))
+    ttls = {name: int(environ.get(f"PAYPORT_TTL_{name.upper()}", ttl)) for name, ttl in CACHE_TTLS.items()}
+    return {
+        "host": host, "port": port,
+        "public_url": environ.get("PAYPORT_PUBLIC_URL", f"http://{host}:{port}"),
+        "database_url": environ.get("DATABASE_URL") or None,
+        "redis_url": environ.get("REDIS_URL") or None,
+        "redis_prefix": environ.get("PAYPORT_REDIS_PREFIX", "payport:"),
+        "jwt_secret": environ.get("PAYPORT_JWT_SECRET") or None,
+        "sandbox_secret": environ.get("PAYPORT_SANDBOX_WEBHOOK_SECRET") or None,
+        "bootstrap_admin": environ.get("PAYPORT_BOOTSTRAP_ADMIN") or None,
+        "demo_data": environ.get("PAYPORT_DEMO_DATA", "auto"),
+        "pricing_file": environ.get("PAYPORT_PRICING_FILE") or None,
+        "scrypt_n": int(environ.get("PAYPORT_SCRYPT_N", 2**14)),
+        "refund_window_days": int(environ.get("PAYPORT_REFUND_WINDOW_DAYS", 30)),
+        "trusted_proxies": [p for p in environ.get("PAYPORT_TRUSTED_PROXIES", "").split(",") if p],
+        "rate_limits": rate_limits,
+        "ttls": ttls,
+        "fraud_max_amount": {"NGN": 500_000_000, "USD": 1_000_000, "GHS": 5_000_000, "KES": 50_000_000},
+    }
+
+
+class _Registry:
+    """Gateways by name and the routing order per currency (replaced by adapters.gateways.routing)."""
+
+    def __init__(self, gateways: dict) -> None:
+        self._gateways = gateways
+
+    def get(self, name: str):
+        return self._gateways.get(name)
+
+    def route(self, currency: str, country: str | None) -> list[str]:
+        return [n for n, g in self._gateways.items() if currency in g.currencies]
+
+    def names(self) -> list[str]:
+        return list(self._gateways)
+
+
+class Container(containers.DeclarativeContainer):
+    config = providers.Configuration()
+
+    metrics = providers.Singleton(Metrics)
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(RandomIds, clock)
+    bus = providers.Singleton(InMemoryEventBus)
+
+    # -- storage -----------------------------------------------------------------------------------
+    memory_store = providers.Singleton(MemoryStore)
+    uow = providers.Singleton(MemoryUnitOfWorkFactory, memory_store, bus)
+    read_model = providers.Singleton(MemoryReadModel, memory_store)
+    idempotency = providers.Singleton(MemoryIdempotencyStore, clock)
+
+    # -- cache, sessions, limits -------------------------------------------------------------------
+    raw_cache = providers.Singleton(MemoryCache, clock)
+    sessions = providers.Singleton(MemoryCheckoutSessionStore, clock)
+    rate_limiter = providers.Singleton(MemoryRateLimiter, clock)
+    cache = providers.Singleton(
+        CacheAside, raw_cache,
+        on_result=providers.Callable(lambda m: lambda ns, r: m.cache_requests.labels(ns, r).inc(), metrics),
+        on_error=providers.Callable(lambda m: lambda op: m.cache_errors.labels(op).inc(), metrics),
+    )
+
+    # -- security ----------------------------------------------------------------------------------
+    hasher = providers.Singleton(ScryptHasher, n=config.scrypt_n)
+    tokens = providers.Singleton(JwtTokens, secret=config.jwt_secret)
+    fraud = providers.Singleton(RuleFraudChecker, max_amount=config.fraud_max_amount)
+    notifier = providers.Singleton(LogNotifier)
+
+    # -- gateways ----------------------------------------------------------------------------------
+    sandbox = providers.Singleton(SandboxGateway, store=raw_cache, webhook_secret=config.sandbox_secret,
+                                  public_url=config.public_url, clock=clock)
+    gateways = providers.Singleton(_Registry, providers.Dict(sandbox=sandbox))
+
+    # -- use cases ---------------------------------------------------------------------------------
+    pricing = providers.Singleton(load_pricing, config.pricing_file)
+    auth = providers.Singleton(Auth, uow, hasher, tokens, ids, clock)
+    catalog = providers.Singleton(Catalog, uow, read_model)
+    checkout = providers.Singleton(
+        Checkout, uow, sessions, clock, ids,
+        shipping_rates=providers.Callable(lambda p: p[0], pricing),
+        tax_rules=providers.Callable(lambda p: p[1], pricing), cache=cache)
+    orders = providers.Singleton(Orders, uow, read_model, clock, ids,
+                                 tax_rules=providers.Callable(lambda p: p[1], pricing), cache=cache)
+    settlement = providers.Singleton(
+        PaymentSettlement, uow, gateways, clock, ids, cache=cache,
+        on_status=providers.Callable(lambda m: lambda g, s: m.payments.labels(g, s).inc(), metrics))
+    initiate_payment = providers.Singleton(InitiatePayment, uow, gateways, fraud, clock, ids,
+                                           public_url=config.public_url, cache=cache)
+    payments = providers.Singleton(Payments, uow, read_model, settlement)
+    refunds = providers.Singleton(Refunds, uow, read_model, gateways, clock, ids,
+                                  customer_window_days=config.refund_window_days, cache=cache)
+    webhooks = providers.Singleton(
+        Webhooks, uow, gateways, settlement, refunds, clock, ids,
+        on_outcome=providers.Callable(lambda m: lambda g, o: m.webhooks.labels(g, o).inc(), metrics))
+    notifications = providers.Singleton(Notifications, uow, read_model, ids, notifier)
+
+    health_checks = providers.Callable(
+        lambda cache: {"storage": _ok, "cache": lambda: cache.get("health")}, raw_cache)
+
+
+async def _ok() -> None:
+    return None
+
+
+async def start(container: Container) -> None:
+    """Start the resources the configuration selects (pools, clients, the HTTP session)."""
+
+
+async def stop(container: Container) -> None:
+    result = container.shutdown_resources()
+    if result is not None:
+        await result
+
+
+def build_container(overrides: Mapping[str, Any] | None = None,
+                    environ: Mapping[str, str] = os.environ) -> Container:
+    """A container configured from the environment, then ``overrides`` (tests)."""
+    settings = settings_from_env(environ)
+    settings.update(overrides or {})
+    if not settings["jwt_secret"]:
+        settings["jwt_secret"] = secrets.token_urlsafe(48)
+        settings["ephemeral_jwt_secret"] = True
+    if not settings["sandbox_secret"]:
+        settings["sandbox_secret"] = secrets.token_urlsafe(32)
+    container = Container()
+    container.config.from_dict(settings)
+    return container

@@ -1,0 +1,1 @@
+"""Entry points: the aiohttp app, the CLI and the background worker."""

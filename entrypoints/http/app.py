@@ -1,0 +1,113 @@
+"""The app factory shared by ``payport serve`` and the tests."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+from container import start as start_container
+from container import stop as stop_container
+from adapters.demo import CATEGORIES, demo_coupons, demo_products
+from entrypoints.http import handlers  # noqa: F401 - registers the routes
+from entrypoints.http.endpoint import ROUTES, wrap
+from entrypoints.http.keys import CONTAINER, SERVICES
+from entrypoints.http.problems import error_middleware
+
+log = logging.getLogger(__name__)
+MAX_BODY = 1024 * 1024
+
+
+@attrs.define
+class Services:
+    """Everything a handler may use, resolved once at start-up from the container."""
+
+    auth: Any
+    catalog: Any
+    checkout: Any
+    orders: Any
+    initiate_payment: Any
+    payments: Any
+    settlement: Any
+    refunds: Any
+    webhooks: Any
+    notifications: Any
+    sandbox: Any
+    gateways: Any
+    cache: Any
+    rate_limiter: Any
+    idempotency: Any
+    metrics: Any
+    rate_limits: dict
+    ttls: dict
+    trusted_proxies: list
+    health_checks: dict
+
+
+def build_services(container) -> Services:
+    config = container.config()
+    return Services(
+        auth=container.auth(), catalog=container.catalog(), checkout=container.checkout(),
+        orders=container.orders(), initiate_payment=container.initiate_payment(), payments=container.payments(),
+        settlement=container.settlement(), refunds=container.refunds(), webhooks=container.webhooks(),
+        notifications=container.notifications(), sandbox=container.sandbox(), gateways=container.gateways(),
+        cache=container.cache(), rate_limiter=container.rate_limiter(), idempotency=container.idempotency(),
+        metrics=container.metrics(), rate_limits={k: tuple(v) for k, v in config["rate_limits"].items()},
+        ttls=config["ttls"], trusted_proxies=config["trusted_proxies"], health_checks=container.health_checks(),
+    )
+
+
+async def prepare(container) -> Services:
+    """Start resources, subscribe event handlers, load demo data and the bootstrap admin."""
+    await start_container(container)
+    services = build_services(container)
+    services.notifications.subscribe_to(container.bus())
+    config = container.config()
+    demo = config["demo_data"]
+    if demo == "on" or (demo == "auto" and not config["database_url"]):
+        added = await services.catalog.seed(CATEGORIES, demo_products(), demo_coupons())
+        if added:
+            log.info("loaded the demo catalog (%d products, coupon WELCOME10)", added)
+    if config["bootstrap_admin"]:
+        if await services.auth.bootstrap_admin(config["bootstrap_admin"]):
+            log.info("created the bootstrap admin")
+    return services
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler):
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        metrics = request.app[SERVICES].metrics
+        metrics.http_requests.labels(request.method, route, str(status)).inc()
+        metrics.http_latency.labels(route).observe(time.perf_counter() - started)
+
+
+def create_app(container) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware, metrics_middleware])
+    app[CONTAINER] = container
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        app[SERVICES] = await prepare(container)
+        try:
+            yield
+        finally:
+            await stop_container(container)
+
+    app.cleanup_ctx.append(lifecycle)
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, wrap(route), name=f"{route.tag}.{route.handler.__name__}.{route.method}")
+    return app

@@ -1,0 +1,199 @@
+"""The endpoint wrapper: auth -> rate limit -> body validation -> idempotency -> handler.
+
+Each route is declared once with ``@endpoint(...)``; the same declaration drives the router and the
+OpenAPI document, so the two cannot drift apart.
+"""
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+import attrs
+import orjson
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from application.errors import RateLimited, Unauthorized
+from application.ports import StoredResponse
+from domain.users import Principal
+from entrypoints.http import problems
+from entrypoints.http.keys import SERVICES
+
+Auth = Literal["required", "optional", "none"]
+
+
+@attrs.define
+class Ctx:
+    request: web.Request
+    services: Any
+    principal: Principal | None
+    body: Any
+    idempotency_key: str | None
+
+    @property
+    def user(self) -> Principal:
+        assert self.principal is not None
+        return self.principal
+
+
+@attrs.frozen
+class Route:
+    method: str
+    path: str
+    handler: Callable[[Ctx], Awaitable[web.StreamResponse]]
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    auth: Auth = "required"
+    idempotency: Literal["none", "optional", "required"] = "none"
+    rate_limit: str | None = None
+    query: tuple[tuple[str, str], ...] = ()
+    content_type: str = "application/json"
+
+
+ROUTES: list[Route] = []
+
+
+def endpoint(method: str, path: str, *, summary: str, tag: str, **options: Any):
+    def register(handler):
+        if method == "POST" and "idempotency" not in options and options.get("auth", "required") != "none":
+            options["idempotency"] = "optional"  # every mutating POST honours Idempotency-Key
+        ROUTES.append(Route(method, path, handler, summary, tag, **options))
+        return handler
+    return register
+
+
+def json_response(payload: Any, status: int = 200, headers: dict | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json",
+                        headers=headers)
+
+
+def client_ip(request: web.Request, trusted: list[str]) -> str:
+    remote = request.remote or "unknown"
+    if not trusted or remote not in trusted:
+        return remote
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):  # the first hop, from the right, that is not one of our proxies
+        if hop not in trusted:
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return remote
+    return remote
+
+
+def principal_of(request: web.Request, services: Any, mode: Auth) -> Principal | None:
+    if mode == "none":
+        return None
+    header = request.headers.get("Authorization", "")
+    if not header:
+        if mode == "required":
+            raise Unauthorized("send Authorization: Bearer <access token>")
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    return services.auth.principal_from_token(token.strip())
+
+
+async def check_rate(services: Any, policy: str, subject: str) -> dict[str, str]:
+    """Count a hit; raise RateLimited when over. Returns the RateLimit-* headers to send."""
+    limit, window = services.rate_limits[policy]
+    result = await services.rate_limiter.hit(f"{policy}:{subject}", limit, window)
+    reset = str(max(0, int(result.reset_after + 0.999)))
+    headers = {"RateLimit-Limit": str(limit), "RateLimit-Remaining": str(result.remaining), "RateLimit-Reset": reset,
+               "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(result.remaining),
+               "X-RateLimit-Reset": reset}
+    if not result.allowed:
+        services.metrics.rate_limited.labels(policy).inc()
+        raise RateLimited(f"rate limit of {limit} per {window}s reached for {policy}",
+                          retry_after=result.retry_after, limit=limit)
+    return headers
+
+
+def wrap(route: Route):
+    async def handle(request: web.Request) -> web.StreamResponse:
+        services = request.app[SERVICES]
+        principal = principal_of(request, services, route.auth)
+        rate_headers: dict[str, str] = {}
+        try:
+            if route.rate_limit:
+                subject = principal.id if principal else "ip:" + client_ip(request, services.trusted_proxies)
+                rate_headers = await check_rate(services, route.rate_limit, subject)
+        except RateLimited as exc:
+            response = problems.from_exception(exc)
+            response.headers.update(rate_headers or _limit_headers(exc))
+            return response
+        raw = await request.read() if route.body is not None or request.can_read_body else b""
+        body = None
+        if route.body is not None:
+            try:
+                body = route.body.model_validate_json(raw or b"{}")
+            except ValidationError as exc:
+                return _with(problems.validation_problem(exc.errors(include_url=False)), rate_headers)
+        key = request.headers.get("Idempotency-Key")
+        ctx = Ctx(request, services, principal, body, key)
+        if route.idempotency == "none" or (key is None and route.idempotency == "optional"):
+            return _with(await _run(route, ctx), rate_headers)
+        return _with(await _idempotent(route, ctx, raw), rate_headers)
+    return handle
+
+
+def _limit_headers(exc: RateLimited) -> dict[str, str]:
+    limit = str(exc.details.get("limit", ""))
+    return {"RateLimit-Limit": limit, "RateLimit-Remaining": "0", "X-RateLimit-Limit": limit,
+            "X-RateLimit-Remaining": "0"}
+
+
+def _with(response: web.StreamResponse, headers: dict[str, str]) -> web.StreamResponse:
+    response.headers.update(headers)
+    return response
+
+
+async def _run(route: Route, ctx: Ctx) -> web.StreamResponse:
+    try:
+        return await route.handler(ctx)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return problems.from_exception(exc)
+    except Exception as exc:  # noqa: BLE001
+        return problems.from_exception(exc)
+
+
+async def _idempotent(route: Route, ctx: Ctx, raw: bytes) -> web.StreamResponse:
+    key = ctx.idempotency_key
+    if not key:
+        return problems.problem(400, "Idempotency-Key required", "this operation needs an Idempotency-Key header",
+                                "idempotency_key_required")
+    if len(key) > 255 or not key.isprintable():
+        return problems.problem(400, "Invalid Idempotency-Key", "at most 255 printable characters",
+                                "idempotency_key_invalid")
+    store = ctx.services.idempotency
+    scope = f"{ctx.principal.id if ctx.principal else 'anon'}:{route.method}:{route.path}"
+    fingerprint = hashlib.sha256(ctx.request.path_qs.encode() + b"\x00" + raw).hexdigest()
+    begun = await store.begin(scope, key, fingerprint, lock_timeout=60)
+    if begun.state == "replay":
+        stored = begun.response
+        return web.Response(status=stored.status, body=stored.body, content_type=stored.content_type,
+                            headers={"Idempotent-Replayed": "true"})
+    if begun.state == "mismatch":
+        return problems.problem(422, "Idempotency-Key reused", "this key was used with a different request",
+                                "idempotency_key_reused")
+    if begun.state == "in_flight":
+        return problems.problem(409, "Request in progress", "a request with this Idempotency-Key is still running",
+                                "idempotency_in_flight", {"Retry-After": "1"})
+    try:
+        response = await _run(route, ctx)
+    except BaseException:
+        await store.release(scope, key)
+        raise
+    if response.status >= 500 or response.status == 429 or not isinstance(response, web.Response):
+        await store.release(scope, key)  # not a final answer: the client may retry with the same key
+    else:
+        await store.complete(scope, key, StoredResponse(response.status, response.content_type, response.body))
+    return response

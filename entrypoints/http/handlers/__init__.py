@@ -1,0 +1,14 @@
+"""Route handlers, one module per area. Importing this package registers every route."""
+from entrypoints.http.handlers import (  # noqa: F401
+    admin,
+    auth,
+    catalog,
+    checkout,
+    notifications,
+    ops,
+    orders,
+    payments,
+    refunds,
+    sandbox,
+    webhooks,
+)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from entrypoints.http import presenters as present
+from entrypoints.http import schemas as s
+from entrypoints.http.endpoint import Ctx, check_rate, endpoint, json_response
+
+P = "/api/v1/auth"
+
+
+@endpoint("POST", f"{P}/register", summary="Create a customer account", tag="auth", body=s.RegisterIn,
+          response=s.UserOut, status=201, auth="none", rate_limit="register")
+async def register(ctx: Ctx):
+    b = ctx.body
+    user = await ctx.services.auth.register(b.email, b.password, b.name)
+    return json_response(present.user(user), 201)
+
+
+@endpoint("POST", f"{P}/login", summary="Log in: access and refresh tokens", tag="auth", body=s.LoginIn,
+          response=s.TokensOut, auth="none", rate_limit="login_ip")
+async def login(ctx: Ctx):
+    headers = await check_rate(ctx.services, "login_email", ctx.body.email.strip().lower())
+    tokens = await ctx.services.auth.login(ctx.body.email, ctx.body.password)
+    return json_response(tokens, headers=headers)
+
+
+@endpoint("POST", f"{P}/token/refresh", summary="Exchange a refresh token for new tokens", tag="auth",
+          body=s.RefreshIn, response=s.TokensOut, auth="none")
+async def refresh(ctx: Ctx):
+    return json_response(await ctx.services.auth.refresh(ctx.body.refresh))
+
+
+@endpoint("GET", f"{P}/me", summary="The current user", tag="auth", response=s.UserOut)
+async def me(ctx: Ctx):
+    if ctx.user.is_guest:
+        return json_response({"id": ctx.user.id, "email": None, "name": None, "role": "guest"})
+    return json_response(present.user(await ctx.services.auth.me(ctx.user)))
+
+
+@endpoint("POST", f"{P}/guest", summary="A guest token (check out without an account)", tag="auth",
+          response=s.GuestOut, status=201, auth="none", rate_limit="guest")
+async def guest(ctx: Ctx):
+    token, guest_id = ctx.services.auth.guest()
+    return json_response({"access": token, "guest_id": guest_id}, 201)
+

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from application import cache_keys as keys
+from entrypoints.http import presenters as present
+from entrypoints.http import schemas as s
+from entrypoints.http.endpoint import Ctx, endpoint
+from entrypoints.http.params import cached_json, canonical_query, limit_and_cursor, text
+
+P = "/api/v1"
+
+
+@endpoint("GET", f"{P}/products", summary="List products (search by name or SKU, filter by category)",
+          tag="catalog", response=s.page_of(s.ProductOut), auth="optional",
+          query=(("limit", "1..100, default 10"), ("cursor", "from next_cursor"), ("category", "slug"),
+                 ("search", "name or SKU")))
+async def list_products(ctx: Ctx):
+    limit, cursor = limit_and_cursor(ctx.request)
+    category, search = text(ctx.request, "category"), text(ctx.request, "search")
+
+    async def load():
+        page = await ctx.services.catalog.products(category=category, search=search, include_inactive=False,
+                                                   limit=limit, cursor=cursor)
+        return None, present.page(page, present.product)
+    return await cached_json(ctx, keys.products_list(canonical_query(ctx.request)), "product", "products", load)
+
+
+@endpoint("GET", P + "/products/{product_id}", summary="One product", tag="catalog", response=s.ProductOut,
+          auth="optional")
+async def get_product(ctx: Ctx):
+    product_id = ctx.request.match_info["product_id"]
+
+    async def load():
+        return None, present.product(await ctx.services.catalog.product(product_id))
+    return await cached_json(ctx, keys.product(product_id), "product", "product", load)
+
+
+@endpoint("GET", f"{P}/categories", summary="Product categories", tag="catalog", response=s.CategoryOut,
+          auth="optional")
+async def categories(ctx: Ctx):
+    async def load():
+        return None, [present.category(c) for c in await ctx.services.catalog.categories()]
+    return await cached_json(ctx, keys.CATEGORIES, "categories", "categories", load)

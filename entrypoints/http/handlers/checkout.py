@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from aiohttp import web
+
+from domain.checkout import Address
+from domain.errors import InvalidValue
+from domain.pricing import ShippingMethod
+from entrypoints.http import presenters as present
+from entrypoints.http import schemas as s
+from entrypoints.http.endpoint import Ctx, endpoint, json_response
+
+P = "/api/v1/checkout"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _session(session, status: int = 200) -> web.Response:
+    return json_response(present.checkout(session), status, NO_STORE)
+
+
+@endpoint("POST", f"{P}/initiate", summary="Start a checkout from items", tag="checkout",
+          body=s.CheckoutInitiateIn, response=s.CheckoutOut, status=201, rate_limit="checkout_initiate")
+async def initiate(ctx: Ctx):
+    if ctx.body.from_cart:
+        raise InvalidValue("checking out from the cart is not available yet; send items", field="from_cart")
+    if not ctx.body.items:
+        raise InvalidValue("send the items to check out", field="items")
+    session = await ctx.services.checkout.initiate(ctx.user, [(i.sku, i.quantity) for i in ctx.body.items])
+    return _session(session, 201)
+
+
+@endpoint("GET", P + "/{checkout_id}", summary="A checkout session", tag="checkout", response=s.CheckoutOut)
+async def get(ctx: Ctx):
+    return _session(await ctx.services.checkout.get(ctx.user, ctx.request.match_info["checkout_id"]))
+
+
+@endpoint("POST", f"{P}/calculate-shipping", summary="Price shipping to an address", tag="checkout",
+          body=s.ShippingIn, response=s.CheckoutOut, rate_limit="checkout_pricing")
+async def shipping(ctx: Ctx):
+    b = ctx.body
+    address = Address(b.address.country.upper(), b.address.city, b.address.line1, b.address.postal_code)
+    session = await ctx.services.checkout.calculate_shipping(ctx.user, b.checkout_id, address, ShippingMethod(b.method))
+    return _session(session)
+
+
+@endpoint("POST", f"{P}/calculate-tax", summary="Compute tax for the checkout", tag="checkout",
+          body=s.CheckoutIdIn, response=s.CheckoutOut, rate_limit="checkout_pricing")
+async def tax(ctx: Ctx):
+    return _session(await ctx.services.checkout.calculate_tax(ctx.user, ctx.body.checkout_id))
+
+
+@endpoint("POST", f"{P}/apply-coupon", summary="Apply a coupon code", tag="checkout", body=s.CouponIn,
+          response=s.CheckoutOut, rate_limit="checkout_coupon")
+async def coupon(ctx: Ctx):
+    return _session(await ctx.services.checkout.apply_coupon(ctx.user, ctx.body.checkout_id, ctx.body.code))
+
+
+@endpoint("POST", f"{P}/confirm-order", summary="Confirm the checkout into an order (idempotent per checkout)",
+          tag="checkout", body=s.CheckoutIdIn, response=s.OrderOut, status=201, rate_limit="checkout_confirm")
+async def confirm(ctx: Ctx):
+    order, created = await ctx.services.checkout.confirm(ctx.user, ctx.body.checkout_id)
+    return json_response(present.order(order), 201 if created else 200, NO_STORE)

@@ -1,0 +1,49 @@
+"""Health, metrics, OpenAPI and the docs page."""
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http.openapi import DOCS_PAGE, build_spec
+
+
+@endpoint("GET", "/health/live", summary="The process is up", tag="ops", auth="none")
+async def live(ctx: Ctx):
+    return json_response({"status": "ok"})
+
+
+@endpoint("GET", "/health/ready", summary="Every adapter answers (503 names the one that does not)", tag="ops",
+          auth="none")
+async def ready(ctx: Ctx):
+    checks = ctx.services.health_checks
+    results = await asyncio.gather(*(_check(fn) for fn in checks.values()))
+    report = dict(zip(checks, results, strict=True))
+    ok = all(r == "ok" for r in report.values())
+    headers = None if ok else {"Retry-After": "5"}
+    return json_response({"status": "ok" if ok else "unavailable", "checks": report}, 200 if ok else 503, headers)
+
+
+async def _check(fn) -> str:
+    try:
+        await asyncio.wait_for(fn(), timeout=2)
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return f"down: {type(exc).__name__}"
+
+
+@endpoint("GET", "/metrics", summary="Prometheus metrics", tag="ops", auth="none", content_type="text/plain")
+async def metrics(ctx: Ctx):
+    return web.Response(body=ctx.services.metrics.render(), content_type="text/plain",
+                        headers={"Cache-Control": "no-store"})
+
+
+@endpoint("GET", "/openapi.json", summary="This API's OpenAPI 3.1 description", tag="ops", auth="none")
+async def openapi(ctx: Ctx):
+    return json_response(build_spec())
+
+
+@endpoint("GET", "/docs", summary="Human-readable API docs", tag="ops", auth="none", content_type="text/html")
+async def docs(ctx: Ctx):
+    return web.Response(text=DOCS_PAGE, content_type="text/html")

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from application import cache_keys as keys
+from domain.users import Principal, Role
+from entrypoints.http import presenters as present
+from entrypoints.http import schemas as s
+from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http.params import cached_json, canonical_query, limit_and_cursor, text
+
+P = "/api/v1/payment/orders"
+SYSTEM = Principal("system", Role.ADMIN)
+
+
+def owner_segment(principal: Principal) -> str:
+    return keys.ADMIN if principal.is_admin else principal.id
+
+
+@endpoint("GET", P, summary="List your orders (admins: all)", tag="orders", response=s.page_of(s.OrderOut),
+          query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("status", "order status"),
+                 ("workspace", "workspace id"), ("search", "order number")))
+async def list_orders(ctx: Ctx):
+    limit, cursor = limit_and_cursor(ctx.request)
+    status, workspace, search = (text(ctx.request, n) for n in ("status", "workspace", "search"))
+
+    async def load():
+        page = await ctx.services.orders.list(ctx.user, status=status, workspace_id=workspace, search=search,
+                                              limit=limit, cursor=cursor)
+        return None, present.page(page, present.order)
+    key = keys.orders_list(owner_segment(ctx.user), canonical_query(ctx.request))
+    return await cached_json(ctx, key, "order_list", "order_list", load)
+
+
+@endpoint("POST", P, summary="Create an order directly from items", tag="orders", body=s.OrderCreateIn,
+          response=s.OrderOut, status=201)
+async def create_order(ctx: Ctx):
+    order = await ctx.services.orders.create(ctx.user, [(i.sku, i.quantity) for i in ctx.body.items],
+                                             ctx.body.workspace_id)
+    return json_response(present.order(order), 201)
+
+
+@endpoint("GET", P + "/{order_id}", summary="One order", tag="orders", response=s.OrderOut)
+async def get_order(ctx: Ctx):
+    order_id = ctx.request.match_info["order_id"]
+
+    async def load():
+        order = await ctx.services.orders.get(SYSTEM, order_id)
+        return order.owner_id, present.order(order)
+    return await cached_json(ctx, keys.order(order_id), "order", "order", load)
+
+
+@endpoint("POST", P + "/{order_id}/cancel", summary="Cancel a pending order (puts stock back)", tag="orders",
+          response=s.OrderOut)
+async def cancel_order(ctx: Ctx):
+    order = await ctx.services.orders.cancel(ctx.user, ctx.request.match_info["order_id"])
+    return json_response(present.order(order))

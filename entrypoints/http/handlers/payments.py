@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from application import cache_keys as keys
+from domain.errors import InvalidValue
+from entrypoints.http import presenters as present
+from entrypoints.http import schemas as s
+from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http.handlers.orders import SYSTEM, owner_segment
+from entrypoints.http.params import cached_json, canonical_query, limit_and_cursor, text
+
+P = "/api/v1/payment/payments"
+
+
+@endpoint("GET", P, summary="List your payments (admins: all)", tag="payments", response=s.page_of(s.PaymentOut),
+          query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("status", "payment status"),
+                 ("order_id", "order id")))
+async def list_payments(ctx: Ctx):
+    limit, cursor = limit_and_cursor(ctx.request)
+    status, order_id = text(ctx.request, "status"), text(ctx.request, "order_id")
+
+    async def load():
+        page = await ctx.services.payments.list(ctx.user, status=status, order_id=order_id, limit=limit, cursor=cursor)
+        return None, present.page(page, present.payment)
+    key = keys.payments_list(owner_segment(ctx.user), canonical_query(ctx.request))
+    return await cached_json(ctx, key, "payment_list", "payment_list", load)
+
+
+@endpoint("POST", f"{P}/initiate", summary="Start paying an order: returns the intent with authorization_url",
+          tag="payments", body=s.PaymentInitiateIn, response=s.PaymentOut, status=201, idempotency="required",
+          rate_limit="payment_initiate")
+async def initiate(ctx: Ctx):
+    b = ctx.body
+    payment = await ctx.services.initiate_payment(
+        ctx.user, order_id=b.order_id, idempotency_key=ctx.idempotency_key, gateway=b.gateway, email=b.email,
+        phone=b.phone, return_url=b.return_url, country=b.country.upper() if b.country else None)
+    return json_response(present.payment(payment), 201)
+
+
+async def _callback(ctx: Ctx) -> web.StreamResponse:
+    params = dict(ctx.request.query)
+    if ctx.request.method == "POST" and ctx.request.content_type == "application/x-www-form-urlencoded":
+        params.update({k: v for k, v in (await ctx.request.post()).items() if isinstance(v, str)})
+    reference = params.get("reference") or params.get("tx_ref") or params.get("trxref")
+    if not reference or len(reference) > 100:
+        raise InvalidValue("the callback needs the payment reference", field="reference")
+    payment = await ctx.services.settlement.verify_and_apply(reference)
+    if payment.return_url:
+        query = urlencode({"payment_id": payment.id, "status": payment.status.value})
+        sep = "&" if "?" in payment.return_url else "?"
+        raise web.HTTPSeeOther(f"{payment.return_url}{sep}{query}")
+    return json_response(present.payment(payment))
+
+
+@endpoint("GET", f"{P}/callback", summary="Gateway redirect: verify with the gateway, then complete or fail",
+          tag="payments", response=s.PaymentOut, auth="none", query=(("reference", "our payment reference"),))
+async def callback_get(ctx: Ctx):
+    return await _callback(ctx)
+
+
+@endpoint("POST", f"{P}/callback", summary="Gateway redirect (POST form)", tag="payments", response=s.PaymentOut,
+          auth="none", query=(("reference", "our payment reference"),))
+async def callback_post(ctx: Ctx):
+    return await _callback(ctx)
+
+
+@endpoint("GET", P + "/{payment_id}", summary="One payment", tag="payments", response=s.PaymentOut)
+async def get_payment(ctx: Ctx):
+    payment_id = ctx.request.match_info["payment_id"]
+
+    async def load():
+        payment = await ctx.services.payments.get(SYSTEM, payment_id)
+        return payment.owner_id, present.payment(payment)
+    return await cached_json(ctx, keys.payment(payment_id), "payment", "payment", load)
+
+
+@endpoint("GET", P + "/{payment_id}/check-status", summary="Ask the gateway now and update the payment",
+          tag="payments", response=s.PaymentOut)
+async def check_status(ctx: Ctx):
+    payment = await ctx.services.payments.check_status(ctx.user, ctx.request.match_info["payment_id"])
+    return json_response(present.payment(payment))

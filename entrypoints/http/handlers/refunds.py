@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from application import cache_keys as keys
+from entrypoints.http import presenters as present
+from entrypoints.http import schemas as s
+from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http.handlers.orders import SYSTEM, owner_segment
+from entrypoints.http.params import cached_json, canonical_query, limit_and_cursor, text
+
+P = "/api/v1/payment/refunds"
+
+
+@endpoint("GET", P, summary="List your refunds (admins: all)", tag="refunds", response=s.page_of(s.RefundOut),
+          query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("payment_id", "payment id")))
+async def list_refunds(ctx: Ctx):
+    limit, cursor = limit_and_cursor(ctx.request)
+    payment_id = text(ctx.request, "payment_id")
+
+    async def load():
+        page = await ctx.services.refunds.list(ctx.user, payment_id=payment_id, limit=limit, cursor=cursor)
+        return None, present.page(page, present.refund)
+    key = keys.refunds_list(owner_segment(ctx.user), canonical_query(ctx.request))
+    return await cached_json(ctx, key, "refund", "refund_list", load)
+
+
+@endpoint("POST", P, summary="Refund a succeeded payment, fully (no amount) or partly", tag="refunds",
+          body=s.RefundIn, response=s.RefundOut, status=201, idempotency="required")
+async def create_refund(ctx: Ctx):
+    b = ctx.body
+    refund = await ctx.services.refunds.request(ctx.user, payment_id=b.payment_id, amount=b.amount, reason=b.reason,
+                                                description=b.description)
+    return json_response(present.refund(refund), 201)
+
+
+@endpoint("GET", P + "/{refund_id}", summary="One refund", tag="refunds", response=s.RefundOut)
+async def get_refund(ctx: Ctx):
+    refund_id = ctx.request.match_info["refund_id"]
+
+    async def load():
+        refund = await ctx.services.refunds.get(SYSTEM, refund_id)
+        return refund.owner_id, present.refund(refund)
+    return await cached_json(ctx, keys.refund(refund_id), "refund", "refund", load)

@@ -1,0 +1,59 @@
+"""The sandbox gateway's hosted payment page (the embedded default's stand-in for a real gateway)."""
+from __future__ import annotations
+
+import html
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from application.errors import NotFound
+from domain.money import Money
+from entrypoints.http.endpoint import Ctx, endpoint
+from entrypoints.http.problems import problem
+
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>payport sandbox</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}}
+.card{{border:1px solid #ccc;border-radius:.5rem;padding:1.5rem}}button{{font-size:1rem;padding:.6rem 1.2rem;margin-right:.5rem}}
+.ok{{background:#1a7f37;color:#fff;border:0}}.no{{background:#cf222e;color:#fff;border:0}}</style></head>
+<body><div class="card"><h1>Sandbox payment</h1><p>{description}</p><p><strong>{amount}</strong></p>
+<p>Status: <span id="status">{status}</span></p>{form}<p><small>No money moves: this is payport's sandbox gateway.</small></p></div></body></html>"""
+FORM = """<form method="post"><button class="ok" name="outcome" value="approve">Approve</button>
+<button class="no" name="outcome" value="decline">Decline</button></form>"""
+
+
+async def _txn(ctx: Ctx) -> tuple[str, dict]:
+    reference = ctx.request.match_info["reference"]
+    txn = await ctx.services.sandbox.transaction(reference)
+    if txn is None:
+        raise NotFound("no sandbox payment with this reference")
+    return reference, txn
+
+
+@endpoint("GET", "/sandbox/pay/{reference}", summary="Sandbox hosted payment page", tag="sandbox", auth="none",
+          content_type="text/html")
+async def page(ctx: Ctx):
+    _, txn = await _txn(ctx)
+    amount = f"{txn['currency']} {Money(txn['amount'], txn['currency']).to_major():,}"
+    body = PAGE.format(description=html.escape(txn["description"]), amount=html.escape(amount),
+                       status=html.escape(txn["status"]), form=FORM if txn["status"] == "pending" else "")
+    return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+@endpoint("POST", "/sandbox/pay/{reference}", summary="Approve or decline (form field outcome=approve|decline)",
+          tag="sandbox", auth="none", status=303, content_type="application/x-www-form-urlencoded")
+async def settle(ctx: Ctx):
+    reference, _ = await _txn(ctx)
+    form = await ctx.request.post()
+    outcome = form.get("outcome")
+    if outcome not in ("approve", "decline"):
+        return problem(422, "Validation failed", "outcome must be approve or decline", "validation_error",
+                       errors=[{"field": "outcome", "message": "approve or decline"}])
+    txn, headers, body = await ctx.services.sandbox.settle(reference, outcome == "approve")
+    # the gateway's webhook: delivered in-process through the same verify -> inbox -> process path
+    webhooks = ctx.services.webhooks
+    entry, new = await webhooks.receive("sandbox", headers, body, {})
+    if new:
+        await webhooks.process(entry.id)
+    callback = urlsplit(txn["callback_url"])
+    raise web.HTTPSeeOther(f"{callback.path}?{callback.query}")

@@ -1,0 +1,92 @@
+"""OpenAPI 3.1 built from the endpoint declarations and their pydantic models."""
+from __future__ import annotations
+
+import functools
+import re
+
+from entrypoints.http import schemas as s
+from entrypoints.http.endpoint import ROUTES, Route
+
+REF = "#/components/schemas/{model}"
+
+
+def _schema(model, components: dict) -> dict:
+    schema = model.model_json_schema(ref_template=REF, mode="serialization")
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _operation(route: Route, components: dict) -> dict:
+    op: dict = {"summary": route.summary, "tags": [route.tag],
+                "operationId": f"{route.handler.__name__}_{route.method.lower()}"}
+    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+              for n in re.findall(r"{(\w+)}", route.path)]
+    params += [{"name": n, "in": "query", "required": False, "description": d, "schema": {"type": "string"}}
+               for n, d in route.query]
+    if route.idempotency != "none":
+        params.append({"name": "Idempotency-Key", "in": "header", "required": route.idempotency == "required",
+                       "schema": {"type": "string", "maxLength": 255},
+                       "description": "Replays the first response byte-for-byte (Idempotent-Replayed: true)"})
+    if params:
+        op["parameters"] = params
+    if route.body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(route.body, components)}}}
+    elif route.content_type == "application/x-www-form-urlencoded":
+        op["requestBody"] = {"content": {route.content_type: {"schema": {
+            "type": "object", "properties": {"outcome": {"enum": ["approve", "decline"]}}}}}}
+    ok: dict = {"description": "Success"}
+    if route.response is not None:
+        ok["content"] = {"application/json": {"schema": _schema(route.response, components)}}
+    elif route.content_type in ("text/html", "text/plain"):
+        ok["content"] = {route.content_type: {"schema": {"type": "string"}}}
+    problem = {"description": "Problem (RFC 9457)",
+               "content": {"application/problem+json": {"schema": _schema(s.Problem, components)}}}
+    op["responses"] = {str(route.status): ok, "4XX": problem, "5XX": problem}
+    if route.auth != "none":
+        op["security"] = [{"bearer": []}] if route.auth == "required" else [{"bearer": []}, {}]
+    return op
+
+
+@functools.cache
+def build_spec() -> dict:
+    components: dict = {}
+    paths: dict = {}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "payport", "version": "0.1.0",
+                 "description": "Checkout & payments: orders, payment intents, gateways, webhooks, refunds. "
+                                "Money is integers in minor units next to a currency."},
+        "paths": paths,
+        "components": {"schemas": components,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    }
+
+
+DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>payport API</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+.op{border:1px solid #ddd;border-radius:.4rem;margin:.5rem 0;padding:.5rem 1rem}
+.m{display:inline-block;min-width:4rem;font-weight:bold}.GET{color:#0969da}.POST{color:#1a7f37}.PUT{color:#9a6700}
+pre{background:#f6f8fa;padding:.5rem;overflow:auto;font-size:.8rem}h2{margin-top:2rem;text-transform:capitalize}</style></head>
+<body><h1>payport API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Errors are
+<code>application/problem+json</code>; money fields are integers in minor units.</p><div id="ops">Loading…</div>
+<script>
+fetch('/openapi.json').then(r=>r.json()).then(spec=>{
+  const byTag={};
+  for(const [path,ops] of Object.entries(spec.paths)) for(const [m,op] of Object.entries(ops))
+    (byTag[op.tags[0]]=byTag[op.tags[0]]||[]).push([m.toUpperCase(),path,op]);
+  const esc=s=>String(s).replace(/[&<>]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
+  const ref=r=>r&&r.$ref?r.$ref.split('/').pop():'';
+  let html='';
+  for(const [tag,ops] of Object.entries(byTag)){ html+=`<h2>${esc(tag)}</h2>`;
+    for(const [m,path,op] of ops){
+      const body=op.requestBody&&op.requestBody.content['application/json'];
+      const ok=Object.entries(op.responses).find(([c])=>c.startsWith('2'));
+      const out=ok&&ok[1].content&&ok[1].content['application/json'];
+      html+=`<div class="op"><span class="m ${m}">${m}</span><code>${esc(path)}</code> — ${esc(op.summary)}`+
+        (body?`<pre>request: ${esc(ref(body.schema))}\n${esc(JSON.stringify(spec.components.schemas[ref(body.schema)].properties,null,1))}</pre>`:'')+
+        (out?`<div>response ${ok[0]}: <code>${esc(ref(out.schema))}</code></div>`:'')+`</div>`;}}
+  document.getElementById('ops').innerHTML=html;});
+</script></body></html>"""

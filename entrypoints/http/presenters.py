@@ -1,0 +1,76 @@
+"""Domain objects -> the JSON shapes of DESIGN.md §5."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.catalog import Category, Product
+from domain.checkout import CheckoutSession, LineItem
+from domain.notifications import Notification
+from domain.orders import Order
+from domain.payments import PaymentIntent, Refund
+from domain.users import User
+
+
+def ts(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def user(u: User) -> dict:
+    return {"id": u.id, "email": u.email, "name": u.name, "role": u.role.value}
+
+
+def product(p: Product) -> dict:
+    return {"id": p.id, "sku": p.sku, "name": p.name, "price": p.price.amount, "currency": p.price.currency,
+            "stock": p.stock, "category": p.category, "active": p.active}
+
+
+def category(c: Category) -> dict:
+    return {"slug": c.slug, "name": c.name}
+
+
+def line(i: LineItem) -> dict:
+    return {"sku": i.sku, "name": i.name, "quantity": i.quantity, "unit_price": i.unit_price, "total": i.total}
+
+
+def checkout(s: CheckoutSession) -> dict:
+    summary = s.summary()
+    return {
+        "checkout_id": s.id, "items": [line(i) for i in s.items],
+        "summary": {"subtotal": summary.subtotal, "discount": summary.discount, "shipping": summary.shipping,
+                    "tax": summary.tax, "total": summary.total, "currency": summary.currency,
+                    "tax_inclusive": summary.tax_inclusive},
+        "coupon": s.coupon_code, "shipping_method": s.shipping_method.value if s.shipping_method else None,
+        "address": None if s.address is None else {"country": s.address.country, "city": s.address.city,
+                                                    "line1": s.address.line1, "postal_code": s.address.postal_code},
+        "expires_at": ts(s.expires_at), "updated_at": ts(s.updated_at),
+    }
+
+
+def order(o: Order) -> dict:
+    return {"id": o.id, "order_number": o.order_number, "status": o.status.value, "items": [line(i) for i in o.items],
+            "subtotal": o.subtotal, "discount": o.discount, "shipping": o.shipping, "tax": o.tax, "total": o.total,
+            "currency": o.currency, "coupon": o.coupon_code, "workspace_id": o.workspace_id,
+            "created_at": ts(o.created_at), "updated_at": ts(o.updated_at), "version": o.version}
+
+
+def payment(p: PaymentIntent) -> dict:
+    return {"id": p.id, "order_id": p.order_id, "reference": p.reference, "status": p.status.value,
+            "amount": p.amount, "currency": p.currency, "gateway": p.gateway,
+            "authorization_url": p.authorization_url, "captured_amount": p.captured_amount,
+            "last_error": p.last_error, "expires_at": ts(p.expires_at), "created_at": ts(p.created_at),
+            "updated_at": ts(p.updated_at)}
+
+
+def refund(r: Refund) -> dict:
+    return {"id": r.id, "payment_id": r.payment_id, "order_id": r.order_id, "amount": r.amount,
+            "currency": r.currency, "reason": r.reason, "description": r.description, "status": r.status.value,
+            "created_at": ts(r.created_at), "updated_at": ts(r.updated_at)}
+
+
+def notification(n: Notification) -> dict:
+    return {"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "read": n.read,
+            "created_at": ts(n.created_at)}
+
+
+def page(p, present) -> dict:
+    return {"results": [present(x) for x in p.results], "next_cursor": p.next_cursor}

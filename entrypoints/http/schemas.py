@@ -1,0 +1,220 @@
+"""Request and response bodies. Requests are strict: unknown fields, wrong types, floats for
+integers and out-of-range values are refused (422) before any use case runs."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+Quantity = Annotated[int, Field(ge=1, le=1000)]
+Amount = Annotated[int, Field(ge=1, le=10**12)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# -- auth ---------------------------------------------------------------------------------------
+class RegisterIn(Strict):
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+
+class LoginIn(Strict):
+    email: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class RefreshIn(Strict):
+    refresh: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class UserOut(Out):
+    id: str
+    email: str
+    name: str
+    role: str
+
+
+class TokensOut(Out):
+    access: str
+    refresh: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+
+
+class GuestOut(Out):
+    access: str
+    guest_id: str
+
+
+# -- catalog ------------------------------------------------------------------------------------
+class ProductOut(Out):
+    id: str
+    sku: str
+    name: str
+    price: int
+    currency: str
+    stock: int
+    category: str
+    active: bool
+
+
+class CategoryOut(Out):
+    slug: str
+    name: str
+
+
+# -- checkout -----------------------------------------------------------------------------------
+class ItemIn(Strict):
+    sku: Sku
+    quantity: Quantity
+
+
+class CheckoutInitiateIn(Strict):
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=50)] | None = None
+    from_cart: bool | None = None
+
+
+class AddressIn(Strict):
+    country: Annotated[str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")]
+    city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+
+
+class ShippingIn(Strict):
+    checkout_id: Id
+    address: AddressIn
+    method: Literal["standard", "express", "pickup"] = "standard"
+
+
+class CheckoutIdIn(Strict):
+    checkout_id: Id
+
+
+class CouponIn(Strict):
+    checkout_id: Id
+    code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class LineOut(Out):
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int
+    total: int
+
+
+class SummaryOut(Out):
+    subtotal: int
+    discount: int
+    shipping: int
+    tax: int
+    total: int
+    currency: str
+    tax_inclusive: bool
+
+
+class CheckoutOut(Out):
+    checkout_id: str
+    items: list[LineOut]
+    summary: SummaryOut
+    coupon: str | None
+    shipping_method: str | None
+    expires_at: str
+    updated_at: str
+
+
+# -- orders -------------------------------------------------------------------------------------
+class OrderCreateIn(Strict):
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=50)]
+    workspace_id: Id | None = None
+
+
+class OrderOut(Out):
+    id: str
+    order_number: str
+    status: str
+    items: list[LineOut]
+    subtotal: int
+    discount: int
+    shipping: int
+    tax: int
+    total: int
+    currency: str
+    workspace_id: str | None
+    created_at: str
+    updated_at: str
+    version: int
+
+
+# -- payments and refunds -----------------------------------------------------------------------
+class PaymentInitiateIn(Strict):
+    order_id: Id
+    gateway: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)] | None = None
+    phone: Annotated[str, StringConstraints(min_length=5, max_length=20, pattern=r"^\+?[0-9]+$")] | None = None
+    return_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://")] | None = None
+    country: Annotated[str, StringConstraints(min_length=2, max_length=2)] | None = None
+
+
+class PaymentOut(Out):
+    id: str
+    order_id: str
+    reference: str
+    status: str
+    amount: int
+    currency: str
+    gateway: str
+    authorization_url: str | None
+    expires_at: str
+    created_at: str
+
+
+class RefundIn(Strict):
+    payment_id: Id
+    amount: Amount | None = None
+    reason: Literal["requested_by_customer", "duplicate", "fraudulent", "order_cancelled", "other"]
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class RefundOut(Out):
+    id: str
+    payment_id: str
+    order_id: str
+    amount: int
+    currency: str
+    reason: str
+    status: str
+    created_at: str
+
+
+class NotificationOut(Out):
+    id: str
+    kind: str
+    title: str
+    body: str
+    read: bool
+    created_at: str
+
+
+class Problem(Out):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+def page_of(model: type[BaseModel]) -> type[BaseModel]:
+    return type(f"{model.__name__}Page", (Out,), {
+        "__annotations__": {"results": list[model], "next_cursor": str | None},
+    })
