@@ -1,0 +1,69 @@
+"""A small client for the HTTP API, used by the end-to-end tests."""
+from __future__ import annotations
+
+import itertools
+from urllib.parse import urlsplit
+
+_emails = itertools.count(1)
+
+
+class Api:
+    def __init__(self, client) -> None:
+        self.client = client
+
+    async def call(self, method: str, path: str, headers: dict | None = None, expect: int | None = None, **kw):
+        resp = await self.client.request(method, path, headers=headers or {}, **kw)
+        body = await resp.read()
+        if expect is not None:
+            assert resp.status == expect, f"{method} {path}: {resp.status} {body[:500]!r}"
+        return resp, body
+
+    async def json(self, method: str, path: str, headers: dict | None = None, expect: int | None = None, **kw):
+        resp, _ = await self.call(method, path, headers, expect, **kw)
+        return await resp.json(content_type=None)
+
+    async def user(self, name: str = "Ada", email: str | None = None, password: str = "correct horse battery") -> dict:
+        email = email or f"user{next(_emails)}@example.com"
+        await self.json("POST", "/api/v1/auth/register", json={"email": email, "password": password, "name": name},
+                        expect=201)
+        tokens = await self.json("POST", "/api/v1/auth/login", json={"email": email, "password": password}, expect=200)
+        return {"Authorization": f"Bearer {tokens['access']}"}
+
+    async def guest(self) -> dict:
+        body = await self.json("POST", "/api/v1/auth/guest", expect=201)
+        return {"Authorization": f"Bearer {body['access']}"}
+
+    async def order(self, h: dict, items=(("NG-RICE-5KG", 2),), coupon: str | None = None, ship_to: str | None = "NG") -> dict:
+        co = await self.json("POST", "/api/v1/checkout/initiate", h,
+                             json={"items": [{"sku": s, "quantity": q} for s, q in items]}, expect=201)
+        cid = co["checkout_id"]
+        if coupon:
+            await self.json("POST", "/api/v1/checkout/apply-coupon", h, json={"checkout_id": cid, "code": coupon}, expect=200)
+        if ship_to:
+            await self.json("POST", "/api/v1/checkout/calculate-shipping", h, expect=200, json={
+                "checkout_id": cid, "address": {"country": ship_to, "city": "Lagos", "line1": "1 Marina"}})
+        await self.json("POST", "/api/v1/checkout/calculate-tax", h, json={"checkout_id": cid}, expect=200)
+        return await self.json("POST", "/api/v1/checkout/confirm-order", h, json={"checkout_id": cid}, expect=201)
+
+    async def initiate(self, h: dict, order_id: str, key: str, expect: int | None = 201, **extra) -> dict:
+        return await self.json("POST", "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": key},
+                               json={"order_id": order_id, **extra}, expect=expect)
+
+    async def sandbox(self, payment: dict, outcome: str) -> dict:
+        """Press a button on the hosted page, follow the redirect to the callback, return the payment."""
+        page = urlsplit(payment["authorization_url"]).path
+        resp, html = await self.call("GET", page, expect=200)
+        assert b"Approve" in html and b"Decline" in html
+        resp, _ = await self.call("POST", page, data={"outcome": outcome}, allow_redirects=False, expect=303)
+        return await self.json("GET", resp.headers["Location"], expect=200)
+
+    async def refund(self, h: dict, payment_id: str, key: str, amount: int | None = None, expect: int | None = 201) -> dict:
+        body = {"payment_id": payment_id, "reason": "requested_by_customer"}
+        if amount is not None:
+            body["amount"] = amount
+        return await self.json("POST", "/api/v1/payment/refunds", {**h, "Idempotency-Key": key}, json=body,
+                               expect=expect)
+
+    async def kinds(self, h: dict) -> list[str]:
+        page = await self.json("GET", "/api/v1/notifications?limit=100", h, expect=200)
+        return [n["kind"] for n in reversed(page["results"])]

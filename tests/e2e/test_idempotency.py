@@ -1,0 +1,89 @@
+"""Idempotency-Key semantics and the race of 50 identical initiations."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import container as composition
+from entrypoints.http.app import create_app
+from tests.e2e.api import Api
+from tests.e2e.conftest import FAST
+
+
+async def test_replay_is_byte_for_byte_and_a_different_body_is_refused(api):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    path, headers = "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": "same"}
+    first, body1 = await api.call("POST", path, headers, json={"order_id": order["id"]}, expect=201)
+    second, body2 = await api.call("POST", path, headers, json={"order_id": order["id"]}, expect=201)
+    assert body1 == body2 and second.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    other = await api.json("POST", path, headers, json={"order_id": order["id"], "gateway": "sandbox"}, expect=422)
+    assert other["code"] == "idempotency_key_reused"
+    # keys are scoped per caller: another user's identical key is a different key
+    bob = await api.user()
+    await api.json("POST", path, {**bob, "Idempotency-Key": "same"}, json={"order_id": order["id"]}, expect=404)
+
+
+async def test_failed_validation_does_not_consume_the_key(api):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    headers = {**h, "Idempotency-Key": "k"}
+    await api.call("POST", "/api/v1/payment/payments/initiate", headers, json={"order_id": 5}, expect=422)
+    await api.call("POST", "/api/v1/payment/payments/initiate", headers, json={"order_id": order["id"]}, expect=201)
+
+
+@pytest.mark.settings(rate_limits={**composition.RATE_LIMITS, "payment_initiate": (1000, 60)})
+async def test_fifty_concurrent_initiations_with_one_key_make_one_payment(api, container):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+
+    async def attempt():
+        return await api.call("POST", "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": "race"},
+                              json={"order_id": order["id"]})
+    results = await asyncio.gather(*(attempt() for _ in range(50)))
+    statuses = sorted({r.status for r, _ in results})
+    assert set(statuses) <= {201, 409}
+    created = {body for r, body in results if r.status == 201}
+    assert len(created) == 1  # every success is the same bytes: one payment
+    payments = [p for p in container.memory_store().tables["payments"].values() if p.order_id == order["id"]]
+    assert len(payments) == 1
+    sandbox_txns = [k for k in container.raw_cache()._data if k.startswith("sandbox:txn:")]
+    assert len(sandbox_txns) == 1  # and one gateway initialization
+
+
+async def test_a_mutating_post_with_a_key_is_replayed(api, container):
+    h = await api.user()
+    body = {"items": [{"sku": "GH-COCOA-1KG", "quantity": 1}]}
+    first, raw1 = await api.call("POST", "/api/v1/payment/orders", {**h, "Idempotency-Key": "o1"}, json=body, expect=201)
+    again, raw2 = await api.call("POST", "/api/v1/payment/orders", {**h, "Idempotency-Key": "o1"}, json=body, expect=201)
+    assert raw1 == raw2 and again.headers["Idempotent-Replayed"] == "true"
+    assert len((await api.json("GET", "/api/v1/payment/orders", h))["results"]) == 1
+
+
+async def test_rate_limits_answer_429_with_headers(aiohttp_client):
+    c = composition.build_container({**FAST, "rate_limits": {**composition.RATE_LIMITS, "checkout_initiate": (2, 300)}},
+                                    environ={})
+    api = Api(await aiohttp_client(create_app(c)))
+    h = await api.user()
+    body = {"items": [{"sku": "NG-RICE-5KG", "quantity": 1}]}
+    ok, _ = await api.call("POST", "/api/v1/checkout/initiate", h, json=body, expect=201)
+    assert ok.headers["RateLimit-Limit"] == "2" and ok.headers["RateLimit-Remaining"] == "1"
+    assert ok.headers["X-RateLimit-Limit"] == "2"
+    await api.call("POST", "/api/v1/checkout/initiate", h, json=body, expect=201)
+    limited, _ = await api.call("POST", "/api/v1/checkout/initiate", h, json=body, expect=429)
+    assert int(limited.headers["Retry-After"]) >= 1 and limited.headers["RateLimit-Remaining"] == "0"
+    assert limited.content_type == "application/problem+json"
+    other = await api.user()  # limits are per user
+    await api.call("POST", "/api/v1/checkout/initiate", other, json=body, expect=201)
+
+
+async def test_login_is_limited_per_email(api):
+    await api.user(email="dave@example.com", password="dave-password")  # logs in once
+    for _ in range(4):
+        await api.call("POST", "/api/v1/auth/login", json={"email": "dave@example.com", "password": "wrong-password"},
+                       expect=401)
+    limited, _ = await api.call("POST", "/api/v1/auth/login", expect=429,
+                                json={"email": "dave@example.com", "password": "dave-password"})
+    assert "Retry-After" in limited.headers
