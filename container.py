@@ -15,6 +15,9 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from adapters.demo import load_pricing
+from adapters.gateways.base import http_session
+from adapters.gateways.config import gateway_settings_from_env
+from adapters.gateways.routing import build_registry
 from adapters.gateways.sandbox import SandboxGateway
 from adapters.memory.infrastructure import (
     InMemoryEventBus,
@@ -87,22 +90,6 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]
     }
 
 
-class _Registry:
-    """Gateways by name and the routing order per currency (replaced by adapters.gateways.routing)."""
-
-    def __init__(self, gateways: dict) -> None:
-        self._gateways = gateways
-
-    def get(self, name: str):
-        return self._gateways.get(name)
-
-    def route(self, currency: str, country: str | None) -> list[str]:
-        return [n for n, g in self._gateways.items() if currency in g.currencies]
-
-    def names(self) -> list[str]:
-        return list(self._gateways)
-
-
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration()
 
@@ -136,7 +123,11 @@ class Container(containers.DeclarativeContainer):
     # -- gateways ----------------------------------------------------------------------------------
     sandbox = providers.Singleton(SandboxGateway, store=raw_cache, webhook_secret=config.sandbox_secret,
                                   public_url=config.public_url, clock=clock)
-    gateways = providers.Singleton(_Registry, providers.Dict(sandbox=sandbox))
+    environ = providers.Object(os.environ)
+    http_session = providers.Resource(http_session)
+    gateway_settings = providers.Singleton(gateway_settings_from_env, environ)
+    gateways = providers.Singleton(build_registry, http_session, gateway_settings,
+                                   extra=providers.Dict(sandbox=sandbox), metrics=metrics, clock=clock)
 
     # -- use cases ---------------------------------------------------------------------------------
     pricing = providers.Singleton(load_pricing, config.pricing_file)
@@ -171,6 +162,7 @@ async def _ok() -> None:
 
 async def start(container: Container) -> None:
     """Start the resources the configuration selects (pools, clients, the HTTP session)."""
+    await container.http_session.init()
 
 
 async def stop(container: Container) -> None:
@@ -191,4 +183,5 @@ def build_container(overrides: Mapping[str, Any] | None = None,
         settings["sandbox_secret"] = secrets.token_urlsafe(32)
     container = Container()
     container.config.from_dict(settings)
+    container.environ.override(providers.Object(environ))
     return container

@@ -78,24 +78,28 @@ class MemoryCheckoutSessionStore:
 
 
 class MemoryRateLimiter:
-    """GCRA (generic cell rate algorithm): one timestamp per key, exact and O(1)."""
+    """GCRA (generic cell rate algorithm): one timestamp per key, exact and O(1).
+
+    Arithmetic is in whole microseconds, like the Redis script, so limits whose interval is not a
+    binary fraction (0.4 s / 2) still allow exactly ``limit`` in a burst.
+    """
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self._tat: dict[str, float] = {}
+        self._tat: dict[str, int] = {}
 
     async def hit(self, key: str, limit: int, window: float) -> RateLimitResult:
-        now = self.clock.now().timestamp()
-        interval = window / limit
+        now = round(self.clock.now().timestamp() * 1e6)
+        period = round(window * 1e6)
+        interval = max(1, period // limit)
         tat = max(self._tat.get(key, now), now)
         new_tat = tat + interval
-        allow_at = new_tat - window
+        allow_at = new_tat - period
         if allow_at > now:
-            remaining = 0
-            return RateLimitResult(False, limit, remaining, tat - now, allow_at - now)
+            return RateLimitResult(False, limit, 0, (tat - now) / 1e6, (allow_at - now) / 1e6)
         self._tat[key] = new_tat
-        remaining = int((window - (new_tat - now)) // interval)
-        return RateLimitResult(True, limit, max(remaining, 0), new_tat - now, 0.0)
+        remaining = (period - (new_tat - now)) // interval
+        return RateLimitResult(True, limit, max(remaining, 0), (new_tat - now) / 1e6, 0.0)
 
 
 class MemoryIdempotencyStore:

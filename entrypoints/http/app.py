@@ -1,6 +1,7 @@
 """The app factory shared by ``payport serve`` and the tests."""
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -47,24 +48,25 @@ class Services:
     health_checks: dict
 
 
-def build_services(container) -> Services:
+async def resolve(provider) -> Any:
+    """A provider's value; providers downstream of an async Resource hand back an awaitable."""
+    value = provider()
+    return await value if inspect.isawaitable(value) else value
+
+
+async def build_services(container) -> Services:
     config = container.config()
-    return Services(
-        auth=container.auth(), catalog=container.catalog(), checkout=container.checkout(),
-        orders=container.orders(), initiate_payment=container.initiate_payment(), payments=container.payments(),
-        settlement=container.settlement(), refunds=container.refunds(), webhooks=container.webhooks(),
-        notifications=container.notifications(), sandbox=container.sandbox(), gateways=container.gateways(),
-        cache=container.cache(), rate_limiter=container.rate_limiter(), idempotency=container.idempotency(),
-        metrics=container.metrics(), rate_limits={k: tuple(v) for k, v in config["rate_limits"].items()},
-        ttls=config["ttls"], trusted_proxies=config["trusted_proxies"], health_checks=container.health_checks(),
-    )
+    names = [f.name for f in attrs.fields(Services) if f.name not in ("rate_limits", "ttls", "trusted_proxies")]
+    resolved = {name: await resolve(getattr(container, name)) for name in names}
+    return Services(**resolved, rate_limits={k: tuple(v) for k, v in config["rate_limits"].items()},
+                    ttls=config["ttls"], trusted_proxies=config["trusted_proxies"])
 
 
 async def prepare(container) -> Services:
     """Start resources, subscribe event handlers, load demo data and the bootstrap admin."""
     await start_container(container)
-    services = build_services(container)
-    services.notifications.subscribe_to(container.bus())
+    services = await build_services(container)
+    services.notifications.subscribe_to(await resolve(container.bus))
     config = container.config()
     demo = config["demo_data"]
     if demo == "on" or (demo == "auto" and not config["database_url"]):

@@ -110,8 +110,10 @@ async def check_rate(services: Any, policy: str, subject: str) -> dict[str, str]
                "X-RateLimit-Reset": reset}
     if not result.allowed:
         services.metrics.rate_limited.labels(policy).inc()
-        raise RateLimited(f"rate limit of {limit} per {window}s reached for {policy}",
+        exc = RateLimited(f"rate limit of {limit} per {window}s reached for {policy}",
                           retry_after=result.retry_after, limit=limit)
+        exc.headers = headers
+        raise exc
     return headers
 
 
@@ -125,9 +127,7 @@ def wrap(route: Route):
                 subject = principal.id if principal else "ip:" + client_ip(request, services.trusted_proxies)
                 rate_headers = await check_rate(services, route.rate_limit, subject)
         except RateLimited as exc:
-            response = problems.from_exception(exc)
-            response.headers.update(rate_headers or _limit_headers(exc))
-            return response
+            return _with(problems.from_exception(exc), exc.headers)
         raw = await request.read() if route.body is not None or request.can_read_body else b""
         body = None
         if route.body is not None:
@@ -141,12 +141,6 @@ def wrap(route: Route):
             return _with(await _run(route, ctx), rate_headers)
         return _with(await _idempotent(route, ctx, raw), rate_headers)
     return handle
-
-
-def _limit_headers(exc: RateLimited) -> dict[str, str]:
-    limit = str(exc.details.get("limit", ""))
-    return {"RateLimit-Limit": limit, "RateLimit-Remaining": "0", "X-RateLimit-Limit": limit,
-            "X-RateLimit-Remaining": "0"}
 
 
 def _with(response: web.StreamResponse, headers: dict[str, str]) -> web.StreamResponse:

@@ -51,6 +51,7 @@ def from_exception(exc: BaseException) -> web.Response:
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None and status in (429, 503, 502):
             headers["Retry-After"] = str(max(1, int(retry_after + 0.999)))
+        headers.update(getattr(exc, "headers", None) or {})
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         extra = {k: v for k, v in exc.details.items() if k not in {"type", "title", "status", "detail", "code"}}

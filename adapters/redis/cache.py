@@ -1,0 +1,81 @@
+"""``Cache`` on Redis: byte values with millisecond TTLs under one key prefix."""
+from __future__ import annotations
+
+import fnmatch
+import math
+
+from redis.asyncio import Redis
+
+from adapters.redis.client import DEFAULT_PREFIX
+
+#: ``incr`` counters live a day after their last increment (as ``MemoryCache``).
+COUNTER_TTL = 86400
+_GLOB_SPECIAL = "*?[]\\"
+
+
+def glob_escape(text: str) -> str:
+    """Escape ``text`` so it matches itself literally in a Redis ``MATCH`` pattern."""
+    return "".join("\\" + c if c in _GLOB_SPECIAL else c for c in text)
+
+
+def ttl_ms(ttl: float) -> int:
+    """A TTL in seconds as Redis milliseconds (at least 1 ms; the caller handles ttl <= 0)."""
+    return max(1, math.ceil(ttl * 1000))
+
+
+class RedisCache:
+    """``Cache`` port on Redis. Every key is stored as ``prefix + key``.
+
+    Errors propagate (wrap in ``SafeCache`` where the cache must be optional).
+    ``delete_pattern`` takes a shell glob (``fnmatch`` semantics, as ``MemoryCache``) and walks
+    the keyspace with ``SCAN`` (never ``KEYS``), matching on the pattern's literal head server
+    side and on the whole pattern client side, so ``[!x]`` and friends mean the same everywhere.
+    """
+
+    def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX, scan_count: int = 500) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.scan_count = scan_count
+
+    def _key(self, key: str) -> str:
+        return self.prefix + key
+
+    async def get(self, key: str) -> bytes | None:
+        return await self.redis.get(self._key(key))
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        if ttl <= 0:  # already expired: what MemoryCache would answer on the next get
+            await self.redis.delete(self._key(key))
+            return
+        await self.redis.set(self._key(key), value, px=ttl_ms(ttl))
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            await self.redis.unlink(*(self._key(k) for k in keys))
+
+    async def delete_pattern(self, pattern: str) -> int:
+        head = pattern
+        for i, char in enumerate(pattern):
+            if char in "*?[":
+                head = pattern[:i]
+                break
+        match = glob_escape(self.prefix + head) + "*"
+        deleted = 0
+        batch: list[bytes] = []
+        async for raw in self.redis.scan_iter(match=match, count=self.scan_count):
+            name = raw.decode() if isinstance(raw, bytes) else raw
+            if fnmatch.fnmatchcase(name[len(self.prefix):], pattern):
+                batch.append(raw)
+            if len(batch) >= self.scan_count:
+                deleted += await self.redis.unlink(*batch)
+                batch = []
+        if batch:
+            deleted += await self.redis.unlink(*batch)
+        return deleted
+
+    async def incr(self, key: str) -> int:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(self._key(key))
+            pipe.expire(self._key(key), COUNTER_TTL)
+            value, _ = await pipe.execute()
+        return int(value)

@@ -1,0 +1,78 @@
+"""Cache contract: the same assertions for MemoryCache and RedisCache."""
+from __future__ import annotations
+
+import pytest
+
+from adapters.memory.infrastructure import MemoryCache
+from adapters.redis import RedisCache
+
+
+@pytest.fixture
+def cache(kind, harness, redis_for, prefix):
+    return MemoryCache(harness.clock) if kind == "memory" else RedisCache(redis_for, prefix)
+
+
+async def test_get_set_delete(cache):
+    assert await cache.get("product:1") is None
+    await cache.set("product:1", b"\x00payload\xff", ttl=60)
+    assert await cache.get("product:1") == b"\x00payload\xff"
+    await cache.set("product:1", b"v2", ttl=60)
+    assert await cache.get("product:1") == b"v2"
+    await cache.delete("product:1", "never-set")
+    assert await cache.get("product:1") is None
+    await cache.delete()  # no keys: a no-op, not an error
+
+
+async def test_entry_expires_after_its_ttl(cache, harness):
+    await cache.set("short", b"x", ttl=0.3)
+    await cache.set("long", b"y", ttl=60)
+    await harness.advance(0.45)
+    assert await cache.get("short") is None
+    assert await cache.get("long") == b"y"
+
+
+async def test_non_positive_ttl_stores_nothing(cache):
+    await cache.set("k", b"old", ttl=60)
+    await cache.set("k", b"new", ttl=0)
+    assert await cache.get("k") is None
+
+
+async def test_delete_pattern_removes_only_matches(cache):
+    for key in ("orders:u1:a", "orders:u1:b", "orders:u10:a", "orders:u2:a", "order:o1"):
+        await cache.set(key, b"1", ttl=60)
+    assert await cache.delete_pattern("orders:u1:*") == 2
+    assert await cache.get("orders:u1:a") is None
+    assert await cache.get("orders:u10:a") == b"1"
+    assert await cache.delete_pattern("orders:u[!2]*:a") == 1
+    assert await cache.get("orders:u2:a") == b"1"
+    assert await cache.delete_pattern("nothing:*") == 0
+    assert await cache.get("order:o1") == b"1"
+
+
+async def test_delete_pattern_walks_many_keys(cache):
+    for i in range(1200):
+        await cache.set(f"products:page:{i}", b"p", ttl=60)
+    await cache.set("products-other", b"keep", ttl=60)
+    assert await cache.delete_pattern("products:*") == 1200
+    assert await cache.get("products:page:7") is None
+    assert await cache.get("products-other") == b"keep"
+
+
+async def test_incr_counts_from_one(cache):
+    assert await cache.incr("gen:orders") == 1
+    assert await cache.incr("gen:orders") == 2
+    assert await cache.get("gen:orders") == b"2"
+    assert await cache.incr("gen:other") == 1
+
+
+async def test_keys_live_under_the_prefix(redis_client, prefix):
+    cache = RedisCache(redis_client, prefix)
+    await cache.set("order:o1", b"1", ttl=60)
+    await cache.incr("gen")
+    assert await redis_client.get(f"{prefix}order:o1") == b"1"
+    assert 86000 < await redis_client.ttl(f"{prefix}gen") <= 86400
+    assert 59_000 < await redis_client.pttl(f"{prefix}order:o1") <= 60_000
+    other = RedisCache(redis_client, prefix + "other:")
+    await other.set("order:o1", b"2", ttl=60)
+    assert await other.delete_pattern("*") == 1
+    assert await cache.get("order:o1") == b"1"

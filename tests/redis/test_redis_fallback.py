@@ -1,0 +1,102 @@
+"""Redis down: general limits fail open (counted), strict ones fall back in-process; the cache misses."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from adapters.memory.infrastructure import MemoryRateLimiter
+from adapters.metrics import Metrics
+from adapters.redis import FailOpenRateLimiter, RedisCache, RedisRateLimiter, SafeCache
+from adapters.redis.fallback import policy_of
+from adapters.system import FakeClock
+
+pytestmark = pytest.mark.redis
+STRICT = {"login", "payment_initiate"}
+
+
+def counter(metrics: Metrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    return Metrics()
+
+
+async def test_redis_down_general_policy_fails_open_and_is_counted(dead_redis, prefix, metrics):
+    limiter = FailOpenRateLimiter(RedisRateLimiter(dead_redis, prefix), MemoryRateLimiter(FakeClock()), metrics, STRICT)
+    started = time.monotonic()
+    results = [await limiter.hit("checkout_initiate:user:u1", 2, 60) for _ in range(5)]
+    assert time.monotonic() - started < 2.5  # short timeouts, no redis-py default retry storm
+    assert all(r.allowed and r.limit == 2 and r.retry_after == 0 for r in results)
+    assert all(0 <= r.remaining <= 2 for r in results)
+    assert counter(metrics, "payport_rate_limit_fail_open_total", policy="checkout_initiate") == 5
+
+
+async def test_redis_down_strict_policy_is_limited_in_process(dead_redis, prefix, metrics):
+    limiter = FailOpenRateLimiter(RedisRateLimiter(dead_redis, prefix), MemoryRateLimiter(FakeClock()), metrics, STRICT)
+    results = [await limiter.hit("login:email:a@x.io", 3, 60) for _ in range(5)]
+    assert [r.allowed for r in results] == [True, True, True, False, False]
+    assert results[3].retry_after > 0
+    assert (await limiter.hit("payment_initiate:user:u1", 1, 60)).allowed
+    assert not (await limiter.hit("payment_initiate:user:u1", 1, 60)).allowed
+    assert counter(metrics, "payport_rate_limit_fail_open_total", policy="login") == 0
+
+
+async def test_redis_up_the_primary_decides(redis_client, prefix, metrics):
+    fallback = MemoryRateLimiter(FakeClock())
+    limiter = FailOpenRateLimiter(RedisRateLimiter(redis_client, prefix), fallback, metrics, STRICT)
+    assert [(await limiter.hit("checkout_initiate:u", 1, 60)).allowed for _ in range(2)] == [True, False]
+    assert (await limiter.hit("login:u", 1, 60)).allowed
+    assert not fallback._tat  # the in-process limiter was never consulted
+    assert await redis_client.exists(f"{prefix}ratelimit:login:u")
+
+
+async def test_programming_errors_are_not_swallowed(dead_redis, prefix, metrics):
+    class Broken:
+        async def hit(self, key, limit, window):
+            raise ValueError("bug")
+
+    limiter = FailOpenRateLimiter(Broken(), MemoryRateLimiter(FakeClock()), metrics, STRICT)
+    with pytest.raises(ValueError):
+        await limiter.hit("checkout_initiate:u", 1, 60)
+
+
+def test_policy_is_the_key_head():
+    assert policy_of("login:email:a@x.io") == "login"
+    assert policy_of("nocolon") == "nocolon"
+
+
+async def test_safe_cache_on_dead_redis_misses_and_counts(dead_redis, prefix, metrics):
+    cache = SafeCache(RedisCache(dead_redis, prefix), metrics)
+    assert await cache.get("order:o1") is None
+    await cache.set("order:o1", b"x", ttl=60)
+    await cache.delete("order:o1")
+    assert await cache.delete_pattern("orders:u1:*") == 0
+    assert await cache.incr("gen") == 0
+    for operation in ("get", "set", "delete", "delete_pattern", "incr"):
+        assert counter(metrics, "payport_cache_errors_total", operation=operation) == 1
+
+
+async def test_safe_cache_passes_through_when_healthy(redis_client, prefix, metrics):
+    cache = SafeCache(RedisCache(redis_client, prefix), metrics)
+    await cache.set("k", b"v", ttl=60)
+    assert await cache.get("k") == b"v"
+    assert await cache.incr("n") == 1
+    assert await cache.delete_pattern("k*") == 1
+    assert counter(metrics, "payport_cache_errors_total", operation="get") == 0
+
+
+async def test_safe_cache_survives_redis_dying_mid_flight(client_factory, prefix, metrics):
+    client = await client_factory()
+    cache = SafeCache(RedisCache(client, prefix), metrics)
+    await cache.set("k", b"v", ttl=60)
+
+    async def boom(*args, **kwargs):
+        raise RedisConnectionError("Connection reset by peer")
+
+    client.execute_command = boom
+    assert await cache.get("k") is None
+    assert counter(metrics, "payport_cache_errors_total", operation="get") == 1
