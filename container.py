@@ -80,6 +80,7 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]
         "sandbox_secret": environ.get("PAYPORT_SANDBOX_WEBHOOK_SECRET") or None,
         "bootstrap_admin": environ.get("PAYPORT_BOOTSTRAP_ADMIN") or None,
         "demo_data": environ.get("PAYPORT_DEMO_DATA", "auto"),
+        "sandbox": environ.get("PAYPORT_SANDBOX", "auto"),
         "pricing_file": environ.get("PAYPORT_PRICING_FILE") or None,
         "scrypt_n": int(environ.get("PAYPORT_SCRYPT_N", 2**14)),
         "refund_window_days": int(environ.get("PAYPORT_REFUND_WINDOW_DAYS", 30)),
@@ -126,8 +127,9 @@ class Container(containers.DeclarativeContainer):
     environ = providers.Object(os.environ)
     http_session = providers.Resource(http_session)
     gateway_settings = providers.Singleton(gateway_settings_from_env, environ)
-    gateways = providers.Singleton(build_registry, http_session, gateway_settings,
-                                   extra=providers.Dict(sandbox=sandbox), metrics=metrics, clock=clock)
+    gateways = providers.Singleton(
+        build_registry, http_session, gateway_settings, metrics=metrics, clock=clock,
+        extra=providers.Callable(lambda on, sandbox: {"sandbox": sandbox} if on else {}, config.sandbox_enabled, sandbox))
 
     # -- use cases ---------------------------------------------------------------------------------
     pricing = providers.Singleton(load_pricing, config.pricing_file)
@@ -179,6 +181,9 @@ def build_container(overrides: Mapping[str, Any] | None = None,
     if not settings["jwt_secret"]:
         settings["jwt_secret"] = secrets.token_urlsafe(48)
         settings["ephemeral_jwt_secret"] = True
+    # the sandbox moves no money: on by default only on the embedded default (no DATABASE_URL)
+    settings["sandbox_enabled"] = settings["sandbox"] == "on" or (
+        settings["sandbox"] == "auto" and not settings["database_url"])
     if not settings["sandbox_secret"]:
         settings["sandbox_secret"] = secrets.token_urlsafe(32)
     container = Container()

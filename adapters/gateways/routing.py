@@ -1,4 +1,4 @@
-"""Which gateways serve a currency/country, in what order, and failover for initialization only."""
+"""Which gateways serve a currency/country, and in what order (failover itself is the use case's)."""
 from __future__ import annotations
 
 import logging
@@ -13,9 +13,7 @@ from adapters.gateways.mtn_momo import MtnMomoGateway
 from adapters.gateways.paystack import PaystackGateway
 from adapters.gateways.resilience import CircuitBreaker, ResilientGateway, RetryPolicy
 from adapters.gateways.stripe import StripeGateway
-from application.errors import GatewayUnavailable
-from application.ports.gateways import (GatewayRegistry, InitializedPayment, InitializePayment,
-                                        PaymentGateway)
+from application.ports.gateways import PaymentGateway
 
 log = logging.getLogger("payport.gateways.routing")
 
@@ -48,33 +46,16 @@ class StaticGatewayRegistry:
 
     def route(self, currency: str, country: str | None) -> list[str]:
         """The configured order for ``currency`` (a ``"CUR:CC"`` key wins), keeping only registered
-        gateways that take the currency; the sandbox, if registered, always comes last."""
+        gateways that take the currency. The sandbox (if registered) serves only currencies no real
+        gateway takes: a real payment must never fail over into a gateway where no money moves."""
         currency = currency.upper()
         key = f"{currency}:{country.upper()}" if country else None
         order = self._routes.get(key) if key in self._routes else self._routes.get(currency, [])
         chosen = [n for n in dict.fromkeys(order) if n != SANDBOX and n in self._gateways
                   and currency in self._gateways[n].currencies]
-        if SANDBOX in self._gateways:
+        if not chosen and SANDBOX in self._gateways:
             chosen.append(SANDBOX)
         return chosen
-
-
-async def initialize_with_failover(registry: GatewayRegistry, names: list[str],
-                                   request: InitializePayment) -> tuple[str, InitializedPayment]:
-    """Initialize with the first gateway that answers. Fails over ONLY on ``GatewayUnavailable``
-    (nothing was done there); a ``GatewayTimeout`` (unknown outcome) or a refusal propagates."""
-    last: GatewayUnavailable | None = None
-    for name in names:
-        gateway = registry.get(name)
-        if gateway is None:
-            continue
-        try:
-            return name, await gateway.initialize_payment(request)
-        except GatewayUnavailable as exc:
-            log.warning("initialize %s: %s unavailable, trying the next gateway", request.reference, name)
-            last = exc
-    raise GatewayUnavailable(f"no gateway available for {request.currency}", retryable=False,
-                             tried=list(names)) from last
 
 
 def build_gateways(session: aiohttp.ClientSession, settings: Mapping[str, GatewaySettings], *,

@@ -24,6 +24,8 @@ FORM = """<form method="post"><button class="ok" name="outcome" value="approve">
 
 async def _txn(ctx: Ctx) -> tuple[str, dict]:
     reference = ctx.request.match_info["reference"]
+    if ctx.services.gateways.get("sandbox") is None:
+        raise NotFound("the sandbox gateway is not enabled here (PAYPORT_SANDBOX=on enables it)")
     txn = await ctx.services.sandbox.transaction(reference)
     if txn is None:
         raise NotFound("no sandbox payment with this reference")

@@ -1,0 +1,102 @@
+"""The transactional outbox: events are written with the data that raised them, then published.
+
+The unit of work publishes right after its commit and marks the rows; ``OutboxRelay`` (run by the
+worker) publishes whatever is left (a crash, a failing bus) in order, at least once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import aiopg
+
+from adapters.postgres import db
+from application.ports import EventBus
+from domain.events import DomainEvent, event_from_dict
+
+log = logging.getLogger(__name__)
+
+
+def outbox_insert(events: Sequence[DomainEvent]) -> tuple[str, list[Any], list[uuid.UUID]]:
+    """One INSERT for ``events`` (``""`` when there are none), its parameters and the new row ids."""
+    if not events:
+        return "", [], []
+    ids = [uuid.uuid4() for _ in events]
+    params: list[Any] = []
+    for outbox_id, event in zip(ids, events, strict=True):
+        params += [outbox_id, event.name, json.dumps(event.to_dict())]
+    values = ", ".join(["(%s, %s, %s::jsonb)"] * len(events))
+    return f"INSERT INTO outbox (id, event_name, payload) VALUES {values}", params, ids
+
+
+async def mark_published(pool: aiopg.Pool, ids: Sequence[uuid.UUID]) -> None:
+    """Best effort: a row left unmarked is published again by the relay (consumers dedup)."""
+    if not ids:
+        return
+    try:
+        async with db.cursor(pool) as cur:
+            await db.run(cur, "UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (list(ids),))
+    except Exception:
+        log.warning("could not mark %d outbox rows published; the relay will resend them", len(ids),
+                    exc_info=True)
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows, oldest first. Safe to run in several workers at once
+    (``FOR UPDATE SKIP LOCKED``). Rows younger than ``grace_seconds`` are left to the unit of
+    work that wrote them, which publishes them itself a moment after its commit."""
+
+    def __init__(self, pool: aiopg.Pool, bus: EventBus, grace_seconds: float = 5.0) -> None:
+        self.pool, self.bus, self.grace_seconds = pool, bus, grace_seconds
+
+    async def relay_once(self, limit: int = 100) -> int:
+        """Publish up to ``limit`` rows; return how many were published.
+
+        A row whose payload no longer decodes is logged and marked (it would block the rest);
+        a failing publish stops the pass, so order is kept and that row is retried next time.
+        """
+        async with db.cursor(self.pool) as cur:
+            await db.run(cur, "BEGIN; SELECT id, payload FROM outbox WHERE published_at IS NULL "
+                              "AND created_at <= now() - make_interval(secs => %s) "
+                              "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED", (self.grace_seconds, limit))
+            pending = await cur.fetchall()
+            done, published = [], 0
+            try:
+                for outbox_id, payload in pending:
+                    try:
+                        event = event_from_dict(payload)
+                    except Exception:
+                        log.error("outbox row %s does not decode; skipped: %r", outbox_id, payload)
+                        done.append(outbox_id)
+                        continue
+                    try:
+                        await self.bus.publish(event)
+                    except Exception:
+                        log.exception("relaying outbox row %s failed; retried on the next pass", outbox_id)
+                        break
+                    done.append(outbox_id)
+                    published += 1
+                if done:
+                    await db.run(cur, "UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (done,))
+                await db.run(cur, "COMMIT")
+            except BaseException:
+                await _rollback_quietly(cur)
+                raise
+        return published
+
+    async def purge(self, older_than_seconds: float = 7 * 86400) -> int:
+        """Delete published rows older than ``older_than_seconds``; return how many."""
+        async with db.cursor(self.pool) as cur:
+            await db.run(cur, "DELETE FROM outbox WHERE published_at IS NOT NULL "
+                              "AND published_at < now() - make_interval(secs => %s)", (older_than_seconds,))
+            return cur.rowcount
+
+
+async def _rollback_quietly(cur: aiopg.Cursor) -> None:
+    try:
+        await cur.execute("ROLLBACK")
+    except Exception:  # the connection is gone: db.release drops it
+        log.debug("rollback failed", exc_info=True)

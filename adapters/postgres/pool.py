@@ -1,0 +1,45 @@
+"""The aiopg connection pool as a dependency-injector ``providers.Resource`` (an async generator)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import aiopg
+import psycopg2
+
+from adapters.postgres.db import unavailable
+
+log = logging.getLogger(__name__)
+
+
+async def create_pool(dsn: str, minsize: int = 1, maxsize: int = 10, *, timeout: float = 30.0,
+                      connect_timeout: float = 3.0, close_timeout: float = 10.0) -> AsyncIterator[aiopg.Pool]:
+    """Yield a started pool and close it afterwards.
+
+    Fails fast: the first ``minsize`` connections are opened before yielding and each connection
+    attempt gives up after ``connect_timeout`` seconds, raising ``DependencyUnavailable``.
+    ``timeout`` bounds acquiring a connection and each statement. On shutdown, connections still
+    in use after ``close_timeout`` seconds are terminated.
+
+    Use: ``providers.Resource(create_pool, dsn=config.database_url)``.
+    """
+    try:
+        pool = await asyncio.wait_for(
+            aiopg.create_pool(dsn, minsize=minsize, maxsize=maxsize, timeout=timeout,
+                              connect_timeout=max(1, round(connect_timeout)), application_name="payport"),
+            timeout=connect_timeout + 1,
+        )
+    except (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError, OSError) as exc:
+        log.error("cannot connect to postgres: %s", exc)
+        raise unavailable() from exc
+    try:
+        yield pool
+    finally:
+        pool.close()
+        try:
+            await asyncio.wait_for(pool.wait_closed(), close_timeout)
+        except TimeoutError:
+            log.warning("postgres connections still busy after %ss: terminating them", close_timeout)
+            pool.terminate()
+            await pool.wait_closed()

@@ -1,0 +1,79 @@
+"""The shared shape of the Postgres repositories: select through the identity map, insert with
+``ON CONFLICT DO NOTHING`` (a duplicate never aborts the transaction), update with a version check."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from adapters.postgres.mapping import Table
+from application.errors import ConcurrencyConflict
+
+if TYPE_CHECKING:
+    from adapters.postgres.uow import PostgresUnitOfWork
+
+
+class Repository:
+    """Rows of one table seen through a PostgresUnitOfWork."""
+
+    table: Table
+
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self.uow = uow
+
+    def _key(self, obj: Any) -> str:
+        return getattr(obj, self.table.key)
+
+    def _param(self, key: str) -> str:
+        return key
+
+    async def _select(self, where: str, params: Sequence[Any], *, lock: bool = False,
+                      order: str = "", limit: int | None = None) -> list[Any]:
+        sql = f"{self.table.select()} WHERE {where}"
+        if order:
+            sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        if lock:
+            sql += " FOR UPDATE"
+        rows = await self.uow.fetch(sql, list(params))
+        return [self.uow.load(self.table, row, self._row_key(row), refresh=lock) for row in rows]
+
+    def _row_key(self, row: dict[str, Any]) -> str:
+        return self._param(row[self.table.key])
+
+    async def _first(self, where: str, params: Sequence[Any], *, lock: bool = False) -> Any | None:
+        found = await self._select(where, params, lock=lock)
+        return found[0] if found else None
+
+    async def get(self, key: str) -> Any | None:
+        key = self._param(key)
+        cached = self.uow.cached(self.table, key)
+        if cached is not None:
+            return cached
+        return await self._first(self.table.where_key, [key])
+
+    async def lock(self, key: str) -> Any | None:
+        """``SELECT ... FOR UPDATE``: the row stays locked until the unit of work ends."""
+        return await self._first(self.table.where_key, [self._param(key)], lock=True)
+
+    async def _insert(self, obj: Any) -> bool:
+        """Insert ``obj``; False (and nothing written) when a unique key is taken."""
+        inserted = await self.uow.execute(f"{self.table.insert_sql()} ON CONFLICT DO NOTHING",
+                                          self.table.to_row(obj))
+        if inserted:
+            self.uow.adopt(self.table, self._param(self._key(obj)), obj)
+        return bool(inserted)
+
+    async def save(self, obj: Any) -> None:
+        """Write ``obj`` back. Loaded here: only if the row still has the version it was loaded
+        with, else ConcurrencyConflict. Never loaded here: written as is (inserted if missing)."""
+        key = self._param(self._key(obj))
+        loaded = self.uow.loaded_version(self.table, key) if self.table.versioned else None
+        params = {**self.table.to_row(obj), "__key": key, "__loaded_version": loaded}
+        updated = await self.uow.execute(self.table.update_sql(check_version=loaded is not None), params)
+        if not updated:
+            if loaded is not None:
+                raise ConcurrencyConflict(f"{self.table.name} {key} was changed by another request")
+            if not await self._insert(obj):
+                raise ConcurrencyConflict(f"{self.table.name} {key} was changed by another request")
+        self.uow.adopt(self.table, key, obj)

@@ -1,0 +1,186 @@
+"""Postgres unit of work: one pooled connection, one explicit transaction, an identity map with
+optimistic version checks, and domain events written to the outbox in the same transaction."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiopg
+import attrs
+
+from adapters.postgres import db
+from adapters.postgres.mapping import Table
+from adapters.postgres.outbox import mark_published, outbox_insert
+from adapters.postgres.repositories import (
+    PostgresCoupons,
+    PostgresLedger,
+    PostgresNotifications,
+    PostgresOrders,
+    PostgresPayments,
+    PostgresProducts,
+    PostgresRefunds,
+    PostgresUsers,
+    PostgresWebhooks,
+)
+from application.ports import EventBus
+
+log = logging.getLogger(__name__)
+
+
+class PostgresUnitOfWork:
+    """One transaction on one connection (aiopg is autocommit: BEGIN/COMMIT are issued here).
+
+    ``BEGIN`` is sent with the first statement; without ``commit()`` everything is rolled back.
+    Objects are loaded once per unit of work (later reads return the same object); ``save`` updates
+    ``WHERE version = <version when loaded>`` and raises ConcurrencyConflict when another
+    transaction changed the row first. On commit the events of every aggregate loaded or added
+    are inserted into ``outbox`` in the same transaction, then published after the connection is
+    released and their outbox rows marked published (leftovers go through ``OutboxRelay``).
+    """
+
+    def __init__(self, pool: aiopg.Pool, bus: EventBus) -> None:
+        self.pool = pool
+        self.bus = bus
+        self._conn: aiopg.Connection | None = None
+        self._cur: aiopg.Cursor | None = None
+        self._identity: dict[tuple[str, str], Any] = {}
+        self._snapshots: dict[tuple[str, str], dict] = {}
+        self._versions: dict[tuple[str, str], int] = {}
+        self._seen: list[Any] = []
+        self._outgoing: list[tuple[Any, Any]] = []
+        self._committed = False
+        self.users = PostgresUsers(self)
+        self.products = PostgresProducts(self)
+        self.coupons = PostgresCoupons(self)
+        self.orders = PostgresOrders(self)
+        self.payments = PostgresPayments(self)
+        self.refunds = PostgresRefunds(self)
+        self.ledger = PostgresLedger(self)
+        self.webhooks = PostgresWebhooks(self)
+        self.notifications = PostgresNotifications(self)
+
+    # -- statements (used by the repositories) --------------------------------------------------
+    async def execute(self, sql: str, params: Any = None) -> int:
+        """Run ``sql`` inside this unit of work's transaction; return the affected row count."""
+        if self._cur is None or self._conn is None:
+            raise RuntimeError("use the unit of work inside 'async with'")
+        if self._conn.closed:
+            raise db.unavailable()
+        status = self._conn.raw.get_transaction_status()
+        if status == db.IN_ERROR:
+            raise db.TransactionAborted("an earlier statement failed; this transaction is rolled back")
+        if status == db.IDLE:
+            sql = "BEGIN; " + sql
+        await db.run(self._cur, sql, params)
+        return self._cur.rowcount
+
+    async def fetch(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        await self.execute(sql, params)
+        assert self._cur is not None
+        return db.rows(self._cur, await self._cur.fetchall())
+
+    # -- identity map ---------------------------------------------------------------------------
+    def cached(self, table: Table, key: str) -> Any | None:
+        return self._identity.get((table.name, key))
+
+    def load(self, table: Table, row: dict[str, Any], key: str, *, refresh: bool = False) -> Any:
+        """The object for ``row``: the one already loaded (refreshed from ``row`` when ``refresh``
+        and this unit of work has not changed it), else a new one, remembered."""
+        ident = (table.name, key)
+        existing = self._identity.get(ident)
+        if existing is None:
+            return self.adopt(table, key, table.from_row(row))
+        if refresh and table.to_row(existing) == self._snapshots.get(ident):
+            fresh = table.from_row(row)
+            for field in attrs.fields(type(fresh)):
+                if field.name != "events":
+                    setattr(existing, field.name, getattr(fresh, field.name))
+            self._remember(table, key, existing)
+        return existing
+
+    def adopt(self, table: Table, key: str, obj: Any) -> Any:
+        self._identity[(table.name, key)] = obj
+        self._remember(table, key, obj)
+        if hasattr(obj, "events") and all(obj is not seen for seen in self._seen):
+            self._seen.append(obj)
+        return obj
+
+    def _remember(self, table: Table, key: str, obj: Any) -> None:
+        self._snapshots[(table.name, key)] = table.to_row(obj)
+        if table.versioned:
+            self._versions[(table.name, key)] = obj.version
+
+    def loaded_version(self, table: Table, key: str) -> int | None:
+        return self._versions.get((table.name, key))
+
+    # -- the unit of work -----------------------------------------------------------------------
+    async def __aenter__(self) -> PostgresUnitOfWork:
+        self._conn = await db.acquire(self.pool)
+        self._cur = await self._conn.cursor()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if not self._committed:
+                await self.rollback()
+            else:
+                await self._end_transaction()  # statements after commit() are discarded
+        finally:
+            conn, self._conn, cur, self._cur = self._conn, None, self._cur, None
+            if cur is not None:
+                cur.close()
+            if conn is not None:
+                await db.release(self.pool, conn)
+        outgoing, self._outgoing = self._outgoing, []
+        await self._publish(outgoing)
+
+    async def commit(self) -> None:
+        events = [event for obj in self._seen for event in obj.events]
+        sql, params, ids = outbox_insert(events)
+        idle = self._conn is not None and self._conn.raw.get_transaction_status() == db.IDLE
+        if sql or not idle:  # an untouched transaction has nothing to commit
+            await self.execute(f"{sql}; COMMIT" if sql else "COMMIT", params)
+        for obj in self._seen:
+            obj.events.clear()
+        self._outgoing.extend(zip(ids, events, strict=True))
+        self._identity, self._snapshots, self._versions = {}, {}, {}
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self._end_transaction()
+        self._identity, self._snapshots, self._versions = {}, {}, {}
+        for obj in self._seen:
+            obj.events.clear()
+        self._seen = []
+
+    async def _end_transaction(self) -> None:
+        conn = self._conn
+        if conn is None or conn.closed or conn.raw.get_transaction_status() == db.IDLE:
+            return
+        try:
+            assert self._cur is not None
+            await self._cur.execute("ROLLBACK")
+        except Exception:
+            log.warning("rollback failed; dropping the connection", exc_info=True)
+            conn.close()
+
+    async def _publish(self, outgoing: list[tuple[Any, Any]]) -> None:
+        published = []
+        for outbox_id, event in outgoing:
+            try:
+                await self.bus.publish(event)
+            except Exception:  # the relay delivers this one and the rest, in order
+                log.exception("publishing %s failed; left to the outbox relay", event.name)
+                break
+            published.append(outbox_id)
+        await mark_published(self.pool, published)
+
+
+class PostgresUnitOfWorkFactory:
+    """``UnitOfWorkFactory``: a new PostgresUnitOfWork per call (never shared between requests)."""
+
+    def __init__(self, pool: aiopg.Pool, bus: EventBus) -> None:
+        self.pool, self.bus = pool, bus
+
+    def __call__(self) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(self.pool, self.bus)
