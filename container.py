@@ -6,6 +6,7 @@ events to Redis.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import secrets
@@ -28,16 +29,26 @@ from adapters.memory.infrastructure import (
     MemoryRateLimiter,
     RuleFraudChecker,
 )
+from adapters.memory.maintenance import MemoryMaintenanceQueries
 from adapters.memory.read_model import MemoryReadModel
 from adapters.memory.store import MemoryStore
 from adapters.memory.uow import MemoryUnitOfWorkFactory
 from adapters.metrics import Metrics
+from adapters.redis import (
+    FailOpenRateLimiter,
+    RedisCache,
+    RedisCheckoutSessionStore,
+    RedisRateLimiter,
+    RedisStreamsEventBus,
+    create_redis,
+)
 from adapters.security import JwtTokens, ScryptHasher
 from adapters.system import RandomIds, SystemClock
 from application.auth import Auth
 from application.caching import CacheAside
 from application.catalog import Catalog
 from application.checkout import Checkout
+from application.maintenance import Maintenance
 from application.notifications import Notifications
 from application.orders import Orders
 from application.payments.initiate import InitiatePayment
@@ -54,6 +65,8 @@ RATE_LIMITS: dict[str, tuple[int, int]] = {
     "checkout_confirm": (5, 300), "payment_initiate": (10, 60), "login_email": (5, 60), "login_ip": (60, 60),
     "register": (10, 60), "guest": (30, 60),
 }
+#: Limits that fall back to a strict in-process limit (instead of failing open) when Redis is down.
+STRICT_RATE_POLICIES = ("login_email", "login_ip", "payment_initiate")
 #: Cache TTLs in seconds, DESIGN.md §3. Override with PAYPORT_TTL_<NAME>.
 CACHE_TTLS: dict[str, int] = {
     "gateway_config": 3600, "payment": 900, "payment_list": 900, "refund": 900, "order": 600,
@@ -76,6 +89,7 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]
         "database_url": environ.get("DATABASE_URL") or None,
         "redis_url": environ.get("REDIS_URL") or None,
         "redis_prefix": environ.get("PAYPORT_REDIS_PREFIX", "payport:"),
+        "event_bus": environ.get("PAYPORT_EVENT_BUS", "memory"),
         "jwt_secret": environ.get("PAYPORT_JWT_SECRET") or None,
         "sandbox_secret": environ.get("PAYPORT_SANDBOX_WEBHOOK_SECRET") or None,
         "bootstrap_admin": environ.get("PAYPORT_BOOTSTRAP_ADMIN") or None,
@@ -97,7 +111,16 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.Singleton(Metrics)
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIds, clock)
-    bus = providers.Singleton(InMemoryEventBus)
+    # -- redis (REDIS_URL) ----------------------------------------------------------------------
+    redis = providers.Resource(create_redis, url=config.redis_url)
+    redis_bus_client = providers.Resource(create_redis, url=config.redis_url, socket_timeout=5.0)
+
+    bus = providers.Selector(
+        config.event_bus,
+        memory=providers.Singleton(InMemoryEventBus),
+        redis=providers.Singleton(RedisStreamsEventBus, redis_bus_client, prefix=config.redis_prefix,
+                                  metrics=metrics),
+    )
 
     # -- storage -----------------------------------------------------------------------------------
     memory_store = providers.Singleton(MemoryStore)
@@ -106,9 +129,18 @@ class Container(containers.DeclarativeContainer):
     idempotency = providers.Singleton(MemoryIdempotencyStore, clock)
 
     # -- cache, sessions, limits -------------------------------------------------------------------
-    raw_cache = providers.Singleton(MemoryCache, clock)
-    sessions = providers.Singleton(MemoryCheckoutSessionStore, clock)
-    rate_limiter = providers.Singleton(MemoryRateLimiter, clock)
+    raw_cache = providers.Selector(
+        config.kv, memory=providers.Singleton(MemoryCache, clock),
+        redis=providers.Singleton(RedisCache, redis, prefix=config.redis_prefix))
+    sessions = providers.Selector(
+        config.kv, memory=providers.Singleton(MemoryCheckoutSessionStore, clock),
+        redis=providers.Singleton(RedisCheckoutSessionStore, redis, prefix=config.redis_prefix))
+    memory_rate_limiter = providers.Singleton(MemoryRateLimiter, clock)
+    rate_limiter = providers.Selector(
+        config.kv, memory=memory_rate_limiter,
+        redis=providers.Singleton(
+            FailOpenRateLimiter, primary=providers.Singleton(RedisRateLimiter, redis, prefix=config.redis_prefix),
+            fallback=memory_rate_limiter, metrics=metrics, strict_policies=STRICT_RATE_POLICIES))
     cache = providers.Singleton(
         CacheAside, raw_cache,
         on_result=providers.Callable(lambda m: lambda ns, r: m.cache_requests.labels(ns, r).inc(), metrics),
@@ -153,9 +185,19 @@ class Container(containers.DeclarativeContainer):
         Webhooks, uow, gateways, settlement, refunds, clock, ids,
         on_outcome=providers.Callable(lambda m: lambda g, o: m.webhooks.labels(g, o).inc(), metrics))
     notifications = providers.Singleton(Notifications, uow, read_model, ids, notifier)
+    maintenance_queries = providers.Singleton(MemoryMaintenanceQueries, memory_store)
+    maintenance = providers.Singleton(Maintenance, uow, maintenance_queries, settlement, refunds, webhooks, gateways,
+                                      clock, ids)
 
     health_checks = providers.Callable(
-        lambda cache: {"storage": _ok, "cache": lambda: cache.get("health")}, raw_cache)
+        lambda cache, kv: {"storage": _ok, "cache": lambda: cache.get("health"), "kv_backend": _ok} | (
+            {} if kv == "memory" else {"redis": lambda: cache.get("health")}), raw_cache, config.kv)
+
+
+async def resolve(provider) -> Any:
+    """A provider's value; providers downstream of an async Resource hand back an awaitable."""
+    value = provider()
+    return await value if inspect.isawaitable(value) else value
 
 
 async def _ok() -> None:
@@ -165,6 +207,11 @@ async def _ok() -> None:
 async def start(container: Container) -> None:
     """Start the resources the configuration selects (pools, clients, the HTTP session)."""
     await container.http_session.init()
+    config = container.config()
+    if config["redis_url"]:
+        await container.redis.init()
+        if config["event_bus"] == "redis":
+            await container.redis_bus_client.init()
 
 
 async def stop(container: Container) -> None:
@@ -181,6 +228,7 @@ def build_container(overrides: Mapping[str, Any] | None = None,
     if not settings["jwt_secret"]:
         settings["jwt_secret"] = secrets.token_urlsafe(48)
         settings["ephemeral_jwt_secret"] = True
+    settings["kv"] = "redis" if settings["redis_url"] else "memory"
     # the sandbox moves no money: on by default only on the embedded default (no DATABASE_URL)
     settings["sandbox_enabled"] = settings["sandbox"] == "on" or (
         settings["sandbox"] == "auto" and not settings["database_url"])

@@ -44,6 +44,8 @@ class WebhookEvent:
     status: WebhookStatus
     received_at: datetime
     reference: str | None = None
+    #: The payment status the event reported when received (what reconciliation cross-checks).
+    reported_status: str | None = None
     attempts: int = 0
     last_error: str | None = None
     processed_at: datetime | None = None

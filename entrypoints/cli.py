@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
+import signal
 import sys
 
 from aiohttp import web
@@ -40,6 +42,65 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from adapters.postgres.migrate import migrate
+
+    dsn = composition.settings_from_env()["database_url"]
+    if not dsn:
+        log.error("DATABASE_URL is not set: the embedded default has no schema to migrate")
+        return 2
+    applied = asyncio.run(migrate(dsn))
+    log.info("migrations applied: %s", ", ".join(applied) if applied else "none (up to date)")
+    return 0
+
+
+async def _with_services(job):
+    from entrypoints.http.app import prepare
+
+    c = composition.build_container()
+    services = await prepare(c)
+    try:
+        return await job(c, services)
+    finally:
+        await composition.stop(c)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    async def loop(c, services) -> int:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        log.info("worker running every %ss (expire, re-verify, refunds, webhooks, outbox)", args.interval)
+        while not stop.is_set():
+            try:
+                done = await services.maintenance.run_once()
+                relay = getattr(c, "outbox_relay", None)
+                if relay is not None and c.config()["database_url"]:
+                    done["outbox"] = await (await composition.resolve(relay)).relay_once(500)
+                if any(done.values()):
+                    log.info("worker pass: %s", done)
+            except Exception:  # noqa: BLE001 - a failed pass is logged and retried, never fatal
+                log.exception("worker pass failed")
+            if args.once:
+                break
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=args.interval)
+            except TimeoutError:
+                pass
+        return 0
+    return asyncio.run(_with_services(loop))
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    async def run(c, services) -> int:
+        findings = await services.maintenance.reconcile(repair=args.repair)
+        for f in findings:
+            print(json.dumps({"kind": f.kind, "subject": f.subject, "detail": f.detail, "repaired": f.repaired}))
+        log.info("reconcile: %d finding(s), %d repaired", len(findings), sum(f.repaired for f in findings))
+        return 1 if any(not f.repaired for f in findings) else 0
+    return asyncio.run(_with_services(run))
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("PAYPORT_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -49,6 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", help="default 127.0.0.1 (PAYPORT_HOST)")
     serve.add_argument("--port", type=int, help="default 8080 (PAYPORT_PORT)")
     serve.set_defaults(run=_serve)
+    sub.add_parser("migrate", help="apply the Postgres migrations (DATABASE_URL)").set_defaults(run=_migrate)
+    worker = sub.add_parser("worker", help="expire/re-verify intents, retry refunds and webhooks, relay the outbox")
+    worker.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
+    worker.add_argument("--once", action="store_true", help="run one pass and exit")
+    worker.set_defaults(run=_worker)
+    reconcile = sub.add_parser("reconcile", help="report broken money invariants (exit 1 if any remain)")
+    reconcile.add_argument("--repair", action="store_true", help="repair what is safe to repair")
+    reconcile.set_defaults(run=_reconcile)
     args = parser.parse_args(argv)
     return args.run(args)
 

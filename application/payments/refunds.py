@@ -30,15 +30,27 @@ class Refunds:
     async def request(self, principal: Principal, *, payment_id: str, amount: int | None, reason: str,
                       description: str | None) -> Refund:
         refund = await self._reserve(principal, payment_id, amount, reason, description)
+        return await self._ask_gateway(refund)
+
+    async def resume(self, refund_id: str) -> Refund:
+        """Ask the gateway again for a refund left pending (timeout, transient error): idempotent there
+        by our refund id."""
+        async with self.uow() as uow:
+            refund = await uow.refunds.get(refund_id)
+        if refund is None or refund.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
+            return refund
+        return await self._ask_gateway(refund)
+
+    async def _ask_gateway(self, refund: Refund) -> Refund:
         async with self.uow() as uow:
             payment = await uow.payments.get(refund.payment_id)
         gateway = self.gateways.get(payment.gateway)
         try:
             if gateway is None:
-                raise GatewayError(f"gateway {payment.gateway} is not enabled")
+                raise GatewayError(f"gateway {payment.gateway} is not enabled", retryable=True)
             outcome = await gateway.refund(RefundPayment(
                 refund_id=refund.id, reference=payment.reference, gateway_reference=payment.gateway_reference,
-                amount=refund.amount, currency=refund.currency, reason=reason))
+                amount=refund.amount, currency=refund.currency, reason=refund.reason))
         except GatewayTimeout:
             log.warning("refund %s: gateway timed out; left pending for the worker", refund.id)
             return refund

@@ -45,7 +45,8 @@ class Webhooks:
         entry = WebhookEvent(
             id=self.ids.new_id("whk"), gateway=gateway_name, event_id=event.event_id, type=event.type,
             payload=body.decode("utf-8", "replace"), signature_ok=True, status=WebhookStatus.RECEIVED,
-            received_at=self.clock.now(), reference=event.reference)
+            received_at=self.clock.now(), reference=event.reference,
+            reported_status=event.status.value if event.status else None)
         async with self.uow() as uow:
             added = await uow.webhooks.add(entry)
             await uow.commit()

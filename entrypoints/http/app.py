@@ -1,7 +1,6 @@
 """The app factory shared by ``payport serve`` and the tests."""
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -10,6 +9,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from container import resolve
 from container import start as start_container
 from container import stop as stop_container
 from adapters.demo import CATEGORIES, demo_coupons, demo_products
@@ -36,6 +36,7 @@ class Services:
     refunds: Any
     webhooks: Any
     notifications: Any
+    maintenance: Any
     sandbox: Any
     gateways: Any
     cache: Any
@@ -46,12 +47,6 @@ class Services:
     ttls: dict
     trusted_proxies: list
     health_checks: dict
-
-
-async def resolve(provider) -> Any:
-    """A provider's value; providers downstream of an async Resource hand back an awaitable."""
-    value = provider()
-    return await value if inspect.isawaitable(value) else value
 
 
 async def build_services(container) -> Services:

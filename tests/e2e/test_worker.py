@@ -1,0 +1,109 @@
+"""The worker's jobs and the reconciler, on the embedded default with a clock the test moves."""
+from __future__ import annotations
+
+import pytest
+from dependency_injector import providers
+
+from adapters.system import FakeClock
+from application.errors import GatewayTimeout
+from domain.states import OrderStatus, PaymentStatus, RefundStatus, TransactionType
+
+HOUR = 3600
+
+
+@pytest.fixture
+def clock(container) -> FakeClock:
+    fake = FakeClock()
+    container.clock.override(providers.Object(fake))
+    return fake
+
+
+async def services(api):
+    from entrypoints.http.keys import SERVICES
+    return api.client.server.app[SERVICES]
+
+
+async def test_an_abandoned_payment_expires_and_the_order_can_be_paid_again(clock, api):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k1")
+    s = await services(api)
+    await s.maintenance.run_once()
+    assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "requires_action"
+    clock.advance(HOUR)
+    await s.maintenance.run_once()
+    assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "expired"
+    again = await api.initiate(h, order["id"], "k2")
+    assert again["status"] == "requires_action"
+
+
+async def test_a_payment_made_at_the_last_second_is_recorded_not_expired(clock, api, container):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k1")
+    await container.sandbox().settle(payment["reference"], approve=True)  # paid; webhook and redirect lost
+    clock.advance(HOUR)
+    s = await services(api)
+    await s.maintenance.run_once()
+    assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "succeeded"
+    assert (await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h))["status"] == "paid"
+
+
+async def test_a_refund_that_timed_out_is_completed_by_the_worker(clock, api, container, monkeypatch):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k1")
+    await api.sandbox(payment, "approve")
+    sandbox = container.sandbox()
+    real_refund = sandbox.refund
+
+    async def timeout(request):
+        raise GatewayTimeout("sent, no answer")
+    monkeypatch.setattr(sandbox, "refund", timeout)
+    pending = await api.refund(h, payment["id"], "r1", amount=1000)
+    assert pending["status"] == "pending"
+    # the reservation holds: the remainder is all that can still be asked for
+    over = await api.refund(h, payment["id"], "r2", amount=payment["amount"], expect=422)
+    assert over["refundable"] == payment["amount"] - 1000
+    monkeypatch.setattr(sandbox, "refund", real_refund)
+    clock.advance(HOUR)
+    await (await services(api)).maintenance.run_once()
+    done = await api.json("GET", f"/api/v1/payment/refunds/{pending['id']}", h)
+    assert done["status"] == RefundStatus.SUCCEEDED.value
+    assert (await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h))["status"] == "partially_refunded"
+
+
+async def test_reconcile_finds_and_repairs_a_missing_ledger_row(clock, api, container):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k1")
+    await api.sandbox(payment, "approve")
+    s = await services(api)
+    assert await s.maintenance.reconcile() == []
+    store = container.memory_store()
+    store.ledger[:] = [t for t in store.ledger if t.payment_id != payment["id"]]  # a lost write
+    findings = await s.maintenance.reconcile()
+    assert [(f.kind, f.subject, f.repaired) for f in findings] == [("ledger_mismatch", payment["id"], False)]
+    repaired = await s.maintenance.reconcile(repair=True)
+    assert repaired[0].repaired
+    assert await s.maintenance.reconcile() == []
+    ledger = [t for t in store.ledger if t.payment_id == payment["id"]]
+    assert [(t.type, t.amount) for t in ledger] == [(TransactionType.PAYMENT, order["total"])]
+
+
+async def test_reconcile_applies_a_processed_success_webhook_the_payment_missed(clock, api, container):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k1")
+    await api.sandbox(payment, "approve")
+    store = container.memory_store()
+    # simulate a lost settlement transaction: the webhook is processed, the payment write is not
+    stored = store.tables["payments"][payment["id"]]
+    stored.status, stored.captured_amount = PaymentStatus.PROCESSING, 0
+    store.tables["orders"][order["id"]].status = OrderStatus.PENDING
+    store.ledger[:] = [t for t in store.ledger if t.payment_id != payment["id"]]
+    findings = await (await services(api)).maintenance.reconcile(repair=True)
+    assert [(f.kind, f.repaired) for f in findings] == [("success_webhook_not_applied", True)]
+    assert store.tables["payments"][payment["id"]].status is PaymentStatus.SUCCEEDED
+    assert len([t for t in store.ledger if t.payment_id == payment["id"]]) == 1
+    assert await (await services(api)).maintenance.reconcile() == []
