@@ -34,8 +34,17 @@ from adapters.memory.read_model import MemoryReadModel
 from adapters.memory.store import MemoryStore
 from adapters.memory.uow import MemoryUnitOfWorkFactory
 from adapters.metrics import Metrics
+from adapters.postgres.db import fetch as pg_fetch
+from adapters.postgres.idempotency import PostgresIdempotencyStore
+from adapters.postgres.maintenance import PostgresMaintenanceQueries
+from adapters.postgres.outbox import OutboxRelay
+from adapters.postgres.pool import create_pool
+from adapters.postgres.read_model import PostgresReadModel
+from adapters.postgres.uow import PostgresUnitOfWorkFactory
 from adapters.redis import (
     FailOpenRateLimiter,
+    LocalFallbackCache,
+    LocalFallbackSessions,
     RedisCache,
     RedisCheckoutSessionStore,
     RedisRateLimiter,
@@ -97,12 +106,32 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]
         "sandbox": environ.get("PAYPORT_SANDBOX", "auto"),
         "pricing_file": environ.get("PAYPORT_PRICING_FILE") or None,
         "scrypt_n": int(environ.get("PAYPORT_SCRYPT_N", 2**14)),
+        "pg_pool_min": int(environ.get("PAYPORT_PG_POOL_MIN", 0)),
+        "pg_pool_max": int(environ.get("PAYPORT_PG_POOL_MAX", 10)),
         "refund_window_days": int(environ.get("PAYPORT_REFUND_WINDOW_DAYS", 30)),
         "trusted_proxies": [p for p in environ.get("PAYPORT_TRUSTED_PROXIES", "").split(",") if p],
         "rate_limits": rate_limits,
         "ttls": ttls,
         "fraud_max_amount": {"NGN": 500_000_000, "USD": 1_000_000, "GHS": 5_000_000, "KES": 50_000_000},
     }
+
+
+async def resolve(provider) -> Any:
+    """A provider's value; providers downstream of an async Resource hand back an awaitable."""
+    value = provider()
+    return await value if inspect.isawaitable(value) else value
+
+
+def _health_checks(storage: str, kv: str, cache, pool_provider) -> dict:
+    """One probe per backing adapter; /health/ready runs them and names whichever fails."""
+    async def postgres() -> None:
+        await pg_fetch(await resolve(pool_provider), "SELECT 1")
+
+    async def ok() -> None:
+        return None
+
+    return {"postgres" if storage == "postgres" else "memory_storage": postgres if storage == "postgres" else ok,
+            "redis" if kv == "redis" else "memory_cache": lambda: cache.get("health")}
 
 
 class Container(containers.DeclarativeContainer):
@@ -122,19 +151,38 @@ class Container(containers.DeclarativeContainer):
                                   metrics=metrics),
     )
 
-    # -- storage -----------------------------------------------------------------------------------
+    # -- storage (DATABASE_URL selects postgres) ---------------------------------------------------
     memory_store = providers.Singleton(MemoryStore)
-    uow = providers.Singleton(MemoryUnitOfWorkFactory, memory_store, bus)
-    read_model = providers.Singleton(MemoryReadModel, memory_store)
-    idempotency = providers.Singleton(MemoryIdempotencyStore, clock)
+    pg_pool = providers.Resource(create_pool, dsn=config.database_url, minsize=config.pg_pool_min,
+                                 maxsize=config.pg_pool_max)
+    uow = providers.Selector(
+        config.storage, memory=providers.Singleton(MemoryUnitOfWorkFactory, memory_store, bus),
+        postgres=providers.Singleton(PostgresUnitOfWorkFactory, pg_pool, bus))
+    read_model = providers.Selector(
+        config.storage, memory=providers.Singleton(MemoryReadModel, memory_store),
+        postgres=providers.Singleton(PostgresReadModel, pg_pool))
+    idempotency = providers.Selector(
+        config.storage, memory=providers.Singleton(MemoryIdempotencyStore, clock),
+        postgres=providers.Singleton(PostgresIdempotencyStore, pg_pool, clock))
+    maintenance_queries = providers.Selector(
+        config.storage, memory=providers.Singleton(MemoryMaintenanceQueries, memory_store),
+        postgres=providers.Singleton(PostgresMaintenanceQueries, pg_pool))
+    outbox_relay = providers.Singleton(OutboxRelay, pg_pool, bus)
 
     # -- cache, sessions, limits -------------------------------------------------------------------
+    memory_cache = providers.Singleton(MemoryCache, clock)
     raw_cache = providers.Selector(
-        config.kv, memory=providers.Singleton(MemoryCache, clock),
-        redis=providers.Singleton(RedisCache, redis, prefix=config.redis_prefix))
+        config.kv, memory=memory_cache, redis=providers.Singleton(RedisCache, redis, prefix=config.redis_prefix))
+    #: state that must outlive a Redis outage in this process (sandbox transactions)
+    durable_kv = providers.Selector(
+        config.kv, memory=memory_cache,
+        redis=providers.Singleton(LocalFallbackCache, raw_cache, memory_cache, metrics))
+    memory_sessions = providers.Singleton(MemoryCheckoutSessionStore, clock)
     sessions = providers.Selector(
-        config.kv, memory=providers.Singleton(MemoryCheckoutSessionStore, clock),
-        redis=providers.Singleton(RedisCheckoutSessionStore, redis, prefix=config.redis_prefix))
+        config.kv, memory=memory_sessions,
+        redis=providers.Singleton(
+            LocalFallbackSessions, providers.Singleton(RedisCheckoutSessionStore, redis, prefix=config.redis_prefix),
+            memory_sessions, metrics))
     memory_rate_limiter = providers.Singleton(MemoryRateLimiter, clock)
     rate_limiter = providers.Selector(
         config.kv, memory=memory_rate_limiter,
@@ -154,7 +202,7 @@ class Container(containers.DeclarativeContainer):
     notifier = providers.Singleton(LogNotifier)
 
     # -- gateways ----------------------------------------------------------------------------------
-    sandbox = providers.Singleton(SandboxGateway, store=raw_cache, webhook_secret=config.sandbox_secret,
+    sandbox = providers.Singleton(SandboxGateway, store=durable_kv, webhook_secret=config.sandbox_secret,
                                   public_url=config.public_url, clock=clock)
     environ = providers.Object(os.environ)
     http_session = providers.Resource(http_session)
@@ -185,29 +233,18 @@ class Container(containers.DeclarativeContainer):
         Webhooks, uow, gateways, settlement, refunds, clock, ids,
         on_outcome=providers.Callable(lambda m: lambda g, o: m.webhooks.labels(g, o).inc(), metrics))
     notifications = providers.Singleton(Notifications, uow, read_model, ids, notifier)
-    maintenance_queries = providers.Singleton(MemoryMaintenanceQueries, memory_store)
     maintenance = providers.Singleton(Maintenance, uow, maintenance_queries, settlement, refunds, webhooks, gateways,
                                       clock, ids)
 
-    health_checks = providers.Callable(
-        lambda cache, kv: {"storage": _ok, "cache": lambda: cache.get("health"), "kv_backend": _ok} | (
-            {} if kv == "memory" else {"redis": lambda: cache.get("health")}), raw_cache, config.kv)
-
-
-async def resolve(provider) -> Any:
-    """A provider's value; providers downstream of an async Resource hand back an awaitable."""
-    value = provider()
-    return await value if inspect.isawaitable(value) else value
-
-
-async def _ok() -> None:
-    return None
+    health_checks = providers.Callable(_health_checks, config.storage, config.kv, raw_cache, pg_pool.provider)
 
 
 async def start(container: Container) -> None:
     """Start the resources the configuration selects (pools, clients, the HTTP session)."""
     await container.http_session.init()
     config = container.config()
+    if config["database_url"]:
+        await container.pg_pool.init()
     if config["redis_url"]:
         await container.redis.init()
         if config["event_bus"] == "redis":
@@ -229,6 +266,7 @@ def build_container(overrides: Mapping[str, Any] | None = None,
         settings["jwt_secret"] = secrets.token_urlsafe(48)
         settings["ephemeral_jwt_secret"] = True
     settings["kv"] = "redis" if settings["redis_url"] else "memory"
+    settings["storage"] = "postgres" if settings["database_url"] else "memory"
     # the sandbox moves no money: on by default only on the embedded default (no DATABASE_URL)
     settings["sandbox_enabled"] = settings["sandbox"] == "on" or (
         settings["sandbox"] == "auto" and not settings["database_url"])

@@ -96,13 +96,13 @@ class MemoryUnitOfWork:
             await self.bus.publish(event)
 
     async def commit(self) -> None:
+        for obj in self._seen:  # events leave the aggregates before they are stored: published once
+            self._events.extend(obj.events)
+            obj.events.clear()
         for (table, key), obj in self._writes.items():
             self.store.tables[table][key] = copy.deepcopy(obj)
         self.store.ledger.extend(self._ledger)
         self.store.commits += 1
-        for obj in self._seen:
-            self._events.extend(obj.events)
-            obj.events.clear()
         self._writes, self._ledger, self._loaded_versions = {}, [], {}
         self._committed = True
 

@@ -34,6 +34,8 @@ class MigrationError(Exception):
 
 @attrs.frozen
 class Migration:
+    """One SQL file: its name (the file stem) and its text."""
+
     name: str
     sql: str
 

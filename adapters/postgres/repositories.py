@@ -21,6 +21,8 @@ _ACTIVE = "status IN ('requires_payment_method', 'requires_action', 'processing'
 
 
 class PostgresUsers(Repository):
+    """Users; emails are unique regardless of case."""
+
     table = m.USERS
 
     async def get_by_email(self, email: str) -> User | None:
@@ -34,6 +36,8 @@ class PostgresUsers(Repository):
 
 
 class PostgresProducts(Repository):
+    """Products (unique sku) and categories."""
+
     table = m.PRODUCTS
 
     async def get_by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
@@ -62,6 +66,8 @@ class PostgresProducts(Repository):
 
 
 class PostgresCoupons(Repository):
+    """Coupons keyed by their upper-cased code."""
+
     table = m.COUPONS
 
     def _param(self, key: str) -> str:
@@ -73,6 +79,8 @@ class PostgresCoupons(Repository):
 
 
 class PostgresOrders(Repository):
+    """Orders with their items (``order_items``, written once: items never change)."""
+
     table = m.ORDERS
 
     async def get_by_checkout(self, checkout_id: str) -> Order | None:
@@ -92,6 +100,8 @@ class PostgresOrders(Repository):
 
 
 class PostgresPayments(Repository):
+    """Payment intents: unique reference, unique (gateway, gateway_reference), one active per order."""
+
     table = m.PAYMENTS
 
     async def get_by_reference(self, reference: str) -> PaymentIntent | None:
@@ -113,6 +123,8 @@ class PostgresPayments(Repository):
 
 
 class PostgresRefunds(Repository):
+    """Refunds; the schema also refuses non-failed refunds above the captured amount."""
+
     table = m.REFUNDS
 
     async def for_payment(self, payment_id: str) -> list[Refund]:
@@ -143,17 +155,32 @@ class PostgresLedger:
 
 
 class PostgresWebhooks(Repository):
+    """The webhook inbox; (gateway, event_id) is unique."""
+
     table = m.WEBHOOKS
 
     async def add(self, event: WebhookEvent) -> bool:
-        return await self._insert(event)
+        if await self._insert(event):
+            return True
+        if not await self.uow.fetch("SELECT 1 FROM webhook_events WHERE gateway = %s AND event_id = %s",
+                                    [event.gateway, event.event_id]):
+            raise AlreadyExists(f"webhooks {event.id} exists")
+        return False
 
     async def pending(self, limit: int) -> list[WebhookEvent]:
         return await self._select("status IN ('received', 'failed')", [], order="received_at, id", limit=limit)
 
 
 class PostgresNotifications(Repository):
+    """In-app notifications; (user_id, event_key) is unique when event_key is set."""
+
     table = m.NOTIFICATIONS
 
     async def add(self, notification: Notification) -> bool:
-        return await self._insert(notification)
+        if await self._insert(notification):
+            return True
+        if notification.event_key is None or not await self.uow.fetch(
+                "SELECT 1 FROM notifications WHERE user_id = %s AND event_key = %s",
+                [notification.user_id, notification.event_key]):
+            raise AlreadyExists(f"notifications {notification.id} exists")
+        return False

@@ -8,7 +8,7 @@ the layout works unchanged on Redis Cluster (except ``delete_pattern``, which sc
 """
 from adapters.redis.cache import RedisCache
 from adapters.redis.client import DEFAULT_PREFIX, create_redis
-from adapters.redis.fallback import FailOpenRateLimiter, SafeCache
+from adapters.redis.fallback import FailOpenRateLimiter, LocalFallbackCache, LocalFallbackSessions
 from adapters.redis.rate_limit import RedisRateLimiter
 from adapters.redis.sessions import RedisCheckoutSessionStore
 from adapters.redis.streams import RedisStreamsEventBus
@@ -22,6 +22,7 @@ __all__ = [
     "RedisRateLimiter",
     "RedisStreamsEventBus",
     "RedisWebhookDedup",
-    "SafeCache",
+    "LocalFallbackCache",
+    "LocalFallbackSessions",
     "create_redis",
 ]

@@ -26,7 +26,7 @@ def ttl_ms(ttl: float) -> int:
 class RedisCache:
     """``Cache`` port on Redis. Every key is stored as ``prefix + key``.
 
-    Errors propagate (wrap in ``SafeCache`` where the cache must be optional).
+    Errors propagate (``CacheAside`` and ``LocalFallbackCache`` decide what a failure means).
     ``delete_pattern`` takes a shell glob (``fnmatch`` semantics, as ``MemoryCache``) and walks
     the keyspace with ``SCAN`` (never ``KEYS``), matching on the pattern's literal head server
     side and on the whole pattern client side, so ``[!x]`` and friends mean the same everywhere.

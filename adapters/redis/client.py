@@ -21,7 +21,7 @@ async def create_redis(
 ) -> AsyncIterator[Redis]:
     """Yield a ``redis.asyncio.Redis`` for ``url`` (``redis://host:port/db``, ``rediss://`` for TLS).
 
-    Timeouts are short on purpose: when Redis is slow or down, callers (``SafeCache``,
+    Timeouts are short on purpose: when Redis is slow or down, callers (``CacheAside``, the ``LocalFallback*`` wrappers,
     ``FailOpenRateLimiter``) must learn it in well under a second and fall back, not hang the
     request. redis-py's default retry policy (10 retries, backoff up to 1 s) is replaced by
     ``retries`` quick retries, enough to survive one dropped pooled connection. No PING at

@@ -74,41 +74,56 @@ class FailOpenRateLimiter:
             return RateLimitResult(allowed=True, limit=limit, remaining=limit, reset_after=0.0, retry_after=0.0)
 
 
-class SafeCache:
-    """A ``Cache`` whose backend errors become misses and no-ops, counted in
-    ``metrics.cache_errors{operation}``: with Redis down every read goes to the database.
+class _Fallback:
+    """Send each call to ``primary``; on a backend error, count it and use the in-process ``fallback``.
 
-    ``get`` -> None, ``set``/``delete`` -> nothing, ``delete_pattern`` -> 0, ``incr`` -> 0.
-    A lost ``delete`` means a key may outlive its invalidation until its TTL; that is why every
-    cache entry has a TTL and no money decision reads the cache. ``incr`` answering 0 is never a
-    value a live counter has, so callers keying entries on it (generation counters) must treat 0
-    as "do not cache".
+    Degraded, not equivalent: what is written to the fallback lives in this process only, and is
+    seen again by reads here (reads try the primary, then the fallback) until it expires.
     """
 
-    def __init__(self, cache: Cache, metrics: Metrics) -> None:
-        self.cache = cache
-        self.metrics = metrics
+    def __init__(self, primary, fallback, metrics: Metrics, name: str) -> None:
+        self.primary, self.fallback, self.metrics, self.name = primary, fallback, metrics, name
         self._warn = _WarnEvery()
 
-    async def _safe(self, operation: str, call: Callable[[], Awaitable[T]], default: T) -> T:
+    async def _call(self, operation: str, *args):
         try:
-            return await call()
+            return await getattr(self.primary, operation)(*args)
         except BACKEND_ERRORS as exc:
-            self.metrics.cache_errors.labels(operation=operation).inc()
-            self._warn(operation, "cache backend error on %s (%r): served from origin", operation, exc)
-            return default
+            self.metrics.cache_errors.labels(operation=f"{self.name}.{operation}").inc()
+            self._warn(operation, "%s: redis error on %s (%r): using the in-process fallback",
+                       self.name, operation, exc)
+            return await getattr(self.fallback, operation)(*args)
 
-    async def get(self, key: str) -> bytes | None:
-        return await self._safe("get", lambda: self.cache.get(key), None)
-
-    async def set(self, key: str, value: bytes, ttl: float) -> None:
-        await self._safe("set", lambda: self.cache.set(key, value, ttl), None)
+    async def get(self, key: str):
+        found = await self._call("get", key)
+        return found if found is not None else await self.fallback.get(key)
 
     async def delete(self, *keys: str) -> None:
-        await self._safe("delete", lambda: self.cache.delete(*keys), None)
+        await self.fallback.delete(*keys)
+        await self._call("delete", *keys)
+
+
+class LocalFallbackCache(_Fallback):
+    """A ``Cache`` that keeps working in-process while Redis is down (the sandbox gateway's state)."""
+
+    def __init__(self, primary: Cache, fallback: Cache, metrics: Metrics) -> None:
+        super().__init__(primary, fallback, metrics, "cache")
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        await self._call("set", key, value, ttl)
 
     async def delete_pattern(self, pattern: str) -> int:
-        return await self._safe("delete_pattern", lambda: self.cache.delete_pattern(pattern), 0)
+        return await self.fallback.delete_pattern(pattern) + await self._call("delete_pattern", pattern)
 
     async def incr(self, key: str) -> int:
-        return await self._safe("incr", lambda: self.cache.incr(key), 0)
+        return await self._call("incr", key)
+
+
+class LocalFallbackSessions(_Fallback):
+    """A ``CheckoutSessionStore`` that keeps checkouts working in-process while Redis is down."""
+
+    def __init__(self, primary, fallback, metrics: Metrics) -> None:
+        super().__init__(primary, fallback, metrics, "sessions")
+
+    async def save(self, session, ttl: float) -> None:
+        await self._call("save", session, ttl)

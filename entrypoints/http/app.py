@@ -12,6 +12,7 @@ from aiohttp import web
 from container import resolve
 from container import start as start_container
 from container import stop as stop_container
+from application.errors import DependencyUnavailable
 from adapters.demo import CATEGORIES, demo_coupons, demo_products
 from entrypoints.http import handlers  # noqa: F401 - registers the routes
 from entrypoints.http.endpoint import ROUTES, wrap
@@ -63,14 +64,17 @@ async def prepare(container) -> Services:
     services = await build_services(container)
     services.notifications.subscribe_to(await resolve(container.bus))
     config = container.config()
-    demo = config["demo_data"]
-    if demo == "on" or (demo == "auto" and not config["database_url"]):
-        added = await services.catalog.seed(CATEGORIES, demo_products(), demo_coupons())
-        if added:
-            log.info("loaded the demo catalog (%d products, coupon WELCOME10)", added)
-    if config["bootstrap_admin"]:
-        if await services.auth.bootstrap_admin(config["bootstrap_admin"]):
-            log.info("created the bootstrap admin")
+    try:
+        demo = config["demo_data"]
+        if demo == "on" or (demo == "auto" and not config["database_url"]):
+            added = await services.catalog.seed(CATEGORIES, demo_products(), demo_coupons())
+            if added:
+                log.info("loaded the demo catalog (%d products, coupon WELCOME10)", added)
+        if config["bootstrap_admin"]:
+            if await services.auth.bootstrap_admin(config["bootstrap_admin"]):
+                log.info("created the bootstrap admin")
+    except DependencyUnavailable as exc:  # start anyway: requests answer 503 until the database is back
+        log.error("start-up data not loaded: %s is unavailable", exc.details.get("dependency"))
     return services
 
 

@@ -7,9 +7,24 @@ from urllib.parse import urlsplit
 _emails = itertools.count(1)
 
 
+async def ledger(container, payment_id: str) -> list:
+    """The payment's ledger rows, read through the configured unit of work (any backend)."""
+    from container import resolve
+
+    async with (await resolve(container.uow))() as uow:
+        return await uow.ledger.for_payment(payment_id)
+
+
 class Api:
     def __init__(self, client) -> None:
         self.client = client
+
+    @property
+    def services(self):
+        """The running app's resolved use cases and adapters."""
+        from entrypoints.http.keys import SERVICES
+
+        return self.client.server.app[SERVICES]
 
     async def call(self, method: str, path: str, headers: dict | None = None, expect: int | None = None, **kw):
         resp = await self.client.request(method, path, headers=headers or {}, **kw)

@@ -1,20 +1,59 @@
-"""End-to-end fixtures: the real app factory on the embedded default (memory + sandbox)."""
+"""End-to-end fixtures: the real app factory, on the embedded default and on Postgres + Redis.
+
+A test module opts into both backends with ``BACKENDS = ("memory", "postgres")``; modules that
+inspect the memory store directly stay on memory.
+"""
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from redis.asyncio import Redis
 
 import container as composition
 from entrypoints.http.app import create_app
+from tests.databases import TEST_DSN, prepare_database, truncate_all, with_dbname
 from tests.e2e.api import Api
 
 FAST = {"scrypt_n": 2**10, "bootstrap_admin": "admin@example.com:admin-password-1"}
+E2E_REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", getattr(metafunc.module, "BACKENDS", ("memory",)))
+
+
+@pytest.fixture(scope="session")
+def e2e_dsn() -> str:
+    return prepare_database(with_dbname(TEST_DSN, "payport_e2e"))
 
 
 @pytest.fixture
-def settings(request) -> dict:
-    """FAST plus whatever a test asks for with ``@pytest.mark.settings(...)``."""
+async def real_backends(request, e2e_dsn):
+    """Postgres (emptied) and a Redis key prefix of this test's own (deleted afterwards)."""
+    truncate_all(e2e_dsn)
+    prefix = f"payport-e2e:{uuid.uuid4().hex[:10]}:"
+    yield {"database_url": e2e_dsn, "redis_url": E2E_REDIS_URL, "redis_prefix": prefix,
+           "sandbox": "on", "demo_data": "on"}
+    client = Redis.from_url(E2E_REDIS_URL)
+    keys = [k async for k in client.scan_iter(match=prefix + "*", count=1000)]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture
+def backend() -> str:
+    return "memory"
+
+
+@pytest.fixture
+def settings(request, backend) -> dict:
+    """FAST plus the backend's settings plus whatever a test asks for with ``@pytest.mark.settings``."""
     marker = request.node.get_closest_marker("settings")
-    return {**FAST, **(marker.kwargs if marker else {})}
+    extra = request.getfixturevalue("real_backends") if backend == "postgres" else {}
+    return {**FAST, **extra, **(marker.kwargs if marker else {})}
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """Another caller's ids answer 404; admins see everything."""
+
 from __future__ import annotations
+
+BACKENDS = ("memory", "postgres")
 
 
 async def test_another_callers_resources_are_not_found(api, admin):

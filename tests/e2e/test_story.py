@@ -1,9 +1,13 @@
 """The whole payment story on the embedded default, through HTTP only."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from domain.states import TransactionType
+from tests.e2e.api import ledger
+
+BACKENDS = ("memory", "postgres")
 
 
 async def test_register_browse_checkout_pay_refund_notify(api, container):
@@ -45,10 +49,10 @@ async def test_register_browse_checkout_pay_refund_notify(api, container):
 
     assert await api.kinds(h) == ["order_created", "payment_initiated", "payment_completed", "refund_requested",
                                   "refund_completed", "refund_requested", "refund_completed"]
-    ledger = [t for t in container.memory_store().ledger if t.payment_id == payment["id"]]
-    paid = sum(t.amount for t in ledger if t.type is TransactionType.PAYMENT)
-    refunded = sum(t.amount for t in ledger if t.type is TransactionType.REFUND)
-    assert paid == order["total"] == refunded
+    rows = await ledger(container, payment["id"])
+    paid = sum(t.amount for t in rows if t.type is TransactionType.PAYMENT)
+    refunded = sum(t.amount for t in rows if t.type is TransactionType.REFUND)
+    assert paid == order["total"] == refunded and len(rows) == 3
 
     listed = await api.json("GET", "/api/v1/payment/refunds", h, expect=200)
     assert {r["id"] for r in listed["results"]} == {first["id"], rest["id"]}

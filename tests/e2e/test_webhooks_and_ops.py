@@ -45,7 +45,7 @@ async def test_forged_tampered_stale_and_unsigned_webhooks_change_nothing(api, c
 
 async def test_valid_webhook_settles_and_a_replay_is_a_duplicate(api, container):
     h, payment = await _pending_payment(api)
-    sandbox = container.sandbox()
+    sandbox = api.services.sandbox
     txn, headers, body = await sandbox.settle(payment["reference"], approve=True)
     first = await api.json("POST", "/api/v1/payment/webhooks/sandbox", headers, data=body, expect=200)
     assert first["status"] == "processed"

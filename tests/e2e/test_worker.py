@@ -41,7 +41,7 @@ async def test_a_payment_made_at_the_last_second_is_recorded_not_expired(clock, 
     h = await api.user()
     order = await api.order(h, ship_to=None)
     payment = await api.initiate(h, order["id"], "k1")
-    await container.sandbox().settle(payment["reference"], approve=True)  # paid; webhook and redirect lost
+    await api.services.sandbox.settle(payment["reference"], approve=True)  # paid; webhook and redirect lost
     clock.advance(HOUR)
     s = await services(api)
     await s.maintenance.run_once()
@@ -54,7 +54,7 @@ async def test_a_refund_that_timed_out_is_completed_by_the_worker(clock, api, co
     order = await api.order(h, ship_to=None)
     payment = await api.initiate(h, order["id"], "k1")
     await api.sandbox(payment, "approve")
-    sandbox = container.sandbox()
+    sandbox = api.services.sandbox
     real_refund = sandbox.refund
 
     async def timeout(request):

@@ -6,11 +6,19 @@ import time
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from adapters.memory.infrastructure import MemoryRateLimiter
+from adapters.memory.infrastructure import MemoryCache, MemoryCheckoutSessionStore, MemoryRateLimiter
 from adapters.metrics import Metrics
-from adapters.redis import FailOpenRateLimiter, RedisCache, RedisRateLimiter, SafeCache
+from adapters.redis import (
+    FailOpenRateLimiter,
+    LocalFallbackCache,
+    LocalFallbackSessions,
+    RedisCache,
+    RedisCheckoutSessionStore,
+    RedisRateLimiter,
+)
 from adapters.redis.fallback import policy_of
 from adapters.system import FakeClock
+from test_redis_contract_sessions import bare_session
 
 pytestmark = pytest.mark.redis
 STRICT = {"login", "payment_initiate"}
@@ -69,34 +77,36 @@ def test_policy_is_the_key_head():
     assert policy_of("nocolon") == "nocolon"
 
 
-async def test_safe_cache_on_dead_redis_misses_and_counts(dead_redis, prefix, metrics):
-    cache = SafeCache(RedisCache(dead_redis, prefix), metrics)
-    assert await cache.get("order:o1") is None
-    await cache.set("order:o1", b"x", ttl=60)
-    await cache.delete("order:o1")
-    assert await cache.delete_pattern("orders:u1:*") == 0
-    assert await cache.incr("gen") == 0
-    for operation in ("get", "set", "delete", "delete_pattern", "incr"):
-        assert counter(metrics, "payport_cache_errors_total", operation=operation) == 1
+async def test_local_fallback_cache_keeps_working_on_a_dead_redis(dead_redis, prefix, metrics):
+    cache = LocalFallbackCache(RedisCache(dead_redis, prefix), MemoryCache(FakeClock()), metrics)
+    await cache.set("sandbox:txn:r1", b"x", ttl=60)
+    assert await cache.get("sandbox:txn:r1") == b"x"
+    assert await cache.incr("gen") == 1
+    assert await cache.delete_pattern("sandbox:*") == 1
+    assert await cache.get("sandbox:txn:r1") is None
+    assert counter(metrics, "payport_cache_errors_total", operation="cache.set") == 1
 
 
-async def test_safe_cache_passes_through_when_healthy(redis_client, prefix, metrics):
-    cache = SafeCache(RedisCache(redis_client, prefix), metrics)
+async def test_local_fallback_cache_uses_redis_when_healthy(redis_client, prefix, metrics):
+    local = MemoryCache(FakeClock())
+    cache = LocalFallbackCache(RedisCache(redis_client, prefix), local, metrics)
     await cache.set("k", b"v", ttl=60)
-    assert await cache.get("k") == b"v"
-    assert await cache.incr("n") == 1
-    assert await cache.delete_pattern("k*") == 1
-    assert counter(metrics, "payport_cache_errors_total", operation="get") == 0
+    assert await cache.get("k") == b"v" and await local.get("k") is None
+    assert counter(metrics, "payport_cache_errors_total", operation="cache.get") == 0
 
 
-async def test_safe_cache_survives_redis_dying_mid_flight(client_factory, prefix, metrics):
+async def test_local_fallback_sessions_survive_redis_dying_mid_flight(client_factory, prefix, metrics):
     client = await client_factory()
-    cache = SafeCache(RedisCache(client, prefix), metrics)
-    await cache.set("k", b"v", ttl=60)
+    sessions = LocalFallbackSessions(RedisCheckoutSessionStore(client, prefix),
+                                     MemoryCheckoutSessionStore(FakeClock()), metrics)
+    session = bare_session()
+    await sessions.save(session, 60)
 
     async def boom(*args, **kwargs):
         raise RedisConnectionError("Connection reset by peer")
 
     client.execute_command = boom
-    assert await cache.get("k") is None
-    assert counter(metrics, "payport_cache_errors_total", operation="get") == 1
+    assert await sessions.get(session.id) is None  # what Redis held is out of reach
+    await sessions.save(session, 60)
+    assert await sessions.get(session.id) == session  # new writes live in-process meanwhile
+    assert counter(metrics, "payport_cache_errors_total", operation="sessions.save") == 1
