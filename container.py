@@ -23,6 +23,7 @@ from adapters.gateways.sandbox import SandboxGateway
 from adapters.memory.infrastructure import (
     InMemoryEventBus,
     LogNotifier,
+    NoWebhookDedup,
     MemoryCache,
     MemoryCheckoutSessionStore,
     MemoryIdempotencyStore,
@@ -49,12 +50,15 @@ from adapters.redis import (
     RedisCheckoutSessionStore,
     RedisRateLimiter,
     RedisStreamsEventBus,
+    RedisWebhookDedup,
     create_redis,
 )
 from adapters.security import JwtTokens, ScryptHasher
 from adapters.system import RandomIds, SystemClock
 from application.auth import Auth
 from application.caching import CacheAside
+from application.addresses import Addresses
+from application.cart import Carts
 from application.catalog import Catalog
 from application.checkout import Checkout
 from application.maintenance import Maintenance
@@ -105,6 +109,7 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]
         "demo_data": environ.get("PAYPORT_DEMO_DATA", "auto"),
         "sandbox": environ.get("PAYPORT_SANDBOX", "auto"),
         "pricing_file": environ.get("PAYPORT_PRICING_FILE") or None,
+        "checkout_session_ttl": float(environ.get("PAYPORT_CHECKOUT_SESSION_TTL", 1800)),
         "scrypt_n": int(environ.get("PAYPORT_SCRYPT_N", 2**14)),
         "pg_pool_min": int(environ.get("PAYPORT_PG_POOL_MIN", 0)),
         "pg_pool_max": int(environ.get("PAYPORT_PG_POOL_MAX", 10)),
@@ -214,11 +219,14 @@ class Container(containers.DeclarativeContainer):
     # -- use cases ---------------------------------------------------------------------------------
     pricing = providers.Singleton(load_pricing, config.pricing_file)
     auth = providers.Singleton(Auth, uow, hasher, tokens, ids, clock)
-    catalog = providers.Singleton(Catalog, uow, read_model)
+    catalog = providers.Singleton(Catalog, uow, read_model, ids=ids, cache=cache)
+    cart = providers.Singleton(Carts, uow, clock)
+    addresses = providers.Singleton(Addresses, uow, ids, clock)
     checkout = providers.Singleton(
         Checkout, uow, sessions, clock, ids,
         shipping_rates=providers.Callable(lambda p: p[0], pricing),
-        tax_rules=providers.Callable(lambda p: p[1], pricing), cache=cache)
+        tax_rules=providers.Callable(lambda p: p[1], pricing), cache=cache,
+        session_ttl=config.checkout_session_ttl)
     orders = providers.Singleton(Orders, uow, read_model, clock, ids,
                                  tax_rules=providers.Callable(lambda p: p[1], pricing), cache=cache)
     settlement = providers.Singleton(
@@ -229,8 +237,11 @@ class Container(containers.DeclarativeContainer):
     payments = providers.Singleton(Payments, uow, read_model, settlement)
     refunds = providers.Singleton(Refunds, uow, read_model, gateways, clock, ids,
                                   customer_window_days=config.refund_window_days, cache=cache)
+    webhook_dedup = providers.Selector(
+        config.kv, memory=providers.Singleton(NoWebhookDedup),
+        redis=providers.Singleton(RedisWebhookDedup, redis, prefix=config.redis_prefix, claim_ttl=60))
     webhooks = providers.Singleton(
-        Webhooks, uow, gateways, settlement, refunds, clock, ids,
+        Webhooks, uow, gateways, settlement, refunds, clock, ids, dedup=webhook_dedup,
         on_outcome=providers.Callable(lambda m: lambda g, o: m.webhooks.labels(g, o).inc(), metrics))
     notifications = providers.Singleton(Notifications, uow, read_model, ids, notifier)
     maintenance = providers.Singleton(Maintenance, uow, maintenance_queries, settlement, refunds, webhooks, gateways,

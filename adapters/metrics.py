@@ -24,5 +24,25 @@ class Metrics:
         self.events_published = Counter("payport_events_published_total", "Domain events published", ["event"], registry=r)
         self.event_handler_failures = Counter("payport_event_handler_failures_total", "Event handler failures", ["event"], registry=r)
 
+    def gateway_stats(self, gateway: str) -> dict:
+        """Calls by outcome and mean latency for one gateway (the admin gateway report)."""
+        calls: dict[str, float] = {}
+        total_seconds = count = 0.0
+        for metric in self.registry.collect():
+            for sample in metric.samples:
+                if sample.labels.get("gateway") != gateway:
+                    continue
+                if sample.name == "payport_gateway_calls_total":
+                    outcome = sample.labels["outcome"]
+                    calls[outcome] = calls.get(outcome, 0) + sample.value
+                elif sample.name == "payport_gateway_call_seconds_sum":
+                    total_seconds += sample.value
+                elif sample.name == "payport_gateway_call_seconds_count":
+                    count += sample.value
+        ok = calls.get("ok", 0)
+        return {"calls": {k: int(v) for k, v in sorted(calls.items())}, "successes": int(ok),
+                "failures": int(sum(calls.values()) - ok),
+                "mean_latency_ms": round(1000 * total_seconds / count, 2) if count else None}
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,14 +1,84 @@
-"""Use cases: catalog reads, and loading a catalog (demo data, admin seeding)."""
+"""Use cases: catalog reads, admin writes (products, categories, coupons), loading a catalog (demo data)."""
 from __future__ import annotations
 
-from application.errors import NotFound
-from application.ports import Page, ReadModel, UnitOfWorkFactory
+from application import invalidation
+from application.caching import CacheAside
+from application.errors import AlreadyExists, ConcurrencyConflict, Forbidden, NotFound
+from application.ports import IdGenerator, Page, ReadModel, UnitOfWorkFactory
 from domain.catalog import Category, Coupon, Product
+from domain.errors import InvalidValue
+from domain.money import Money
+from domain.users import Principal
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("only admins may change the catalog")
 
 
 class Catalog:
-    def __init__(self, uow: UnitOfWorkFactory, read_model: ReadModel) -> None:
-        self.uow, self.read_model = uow, read_model
+    def __init__(self, uow: UnitOfWorkFactory, read_model: ReadModel, ids: IdGenerator | None = None,
+                 cache: CacheAside | None = None) -> None:
+        self.uow, self.read_model, self.ids, self.cache = uow, read_model, ids, cache
+
+    async def _check_category(self, slug: str) -> None:
+        if slug not in {c.slug for c in await self.read_model.list_categories()}:
+            raise InvalidValue(f"unknown category {slug!r}; create it first", field="category")
+
+    async def create_product(self, principal: Principal, *, sku: str, name: str, price: int, currency: str,
+                             stock: int, category: str, active: bool = True) -> Product:
+        require_admin(principal)
+        assert self.ids is not None
+        await self._check_category(category)
+        product = Product.create(self.ids.new_id("prd"), sku, name, Money(price, currency), stock, category, active)
+        async with self.uow() as uow:
+            await uow.products.add(product)
+            await uow.commit()
+        await invalidation.products_changed(self.cache, [product.id])
+        return product
+
+    async def update_product(self, principal: Principal, product_id: str, *, version: int | None = None,
+                             name: str | None = None, price: int | None = None, currency: str | None = None,
+                             stock: int | None = None, category: str | None = None,
+                             active: bool | None = None) -> Product:
+        """An admin's edit; ``version`` (optional) must be the one the admin last saw, else 409."""
+        require_admin(principal)
+        if category is not None:
+            await self._check_category(category)
+        async with self.uow() as uow:
+            product = await uow.products.get(product_id)
+            if product is None:
+                raise NotFound("no such product", product_id=product_id)
+            if version is not None and version != product.version:
+                raise ConcurrencyConflict("the product changed since you loaded it; reload and retry",
+                                          product_id=product_id, version=product.version)
+            new_price = None
+            if price is not None or currency is not None:
+                new_price = Money(product.price.amount if price is None else price,
+                                  currency or product.price.currency)
+            product.revise(name=name, price=new_price, stock=stock, category=category, active=active)
+            await uow.products.save(product)
+            await uow.commit()
+        await invalidation.products_changed(self.cache, [product.id])
+        return product
+
+    async def create_category(self, principal: Principal, slug: str, name: str) -> Category:
+        require_admin(principal)
+        if slug in {c.slug for c in await self.read_model.list_categories()}:
+            raise AlreadyExists(f"category {slug} exists", field="slug")
+        category = Category(slug, name.strip())
+        async with self.uow() as uow:
+            await uow.products.add_category(category)
+            await uow.commit()
+        await invalidation.categories_changed(self.cache)
+        return category
+
+    async def create_coupon(self, principal: Principal, coupon: Coupon) -> Coupon:
+        require_admin(principal)
+        async with self.uow() as uow:
+            await uow.coupons.add(coupon)
+            await uow.commit()
+        return coupon
 
     async def product(self, product_id: str, include_inactive: bool = False) -> Product:
         async with self.uow() as uow:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from application import invalidation
 from application.caching import CacheAside
 from application.errors import AlreadyExists, Conflict, NotFound
 from application.ports import CheckoutSessionStore, Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
-from domain.catalog import Product
+from domain.catalog import CouponRedemption, Product
 from domain.checkout import Address, CheckoutSession
 from domain.errors import CouponInvalid, InvalidValue, ProductUnavailable
 from domain.money import Money
@@ -33,12 +34,19 @@ class Checkout:
         self.uow, self.sessions, self.clock, self.ids = uow, sessions, clock, ids
         self.rates, self.taxes, self.ttl, self.cache = shipping_rates, tax_rules, session_ttl, cache
 
-    async def initiate(self, principal: Principal, items: Sequence[tuple[str, int]]) -> CheckoutSession:
+    async def initiate(self, principal: Principal, items: Sequence[tuple[str, int]],
+                       from_cart: bool = False) -> CheckoutSession:
+        """A session from ``items``, or from the caller's cart (then emptied when it is confirmed)."""
         async with self.uow() as uow:
+            if from_cart:
+                cart = await uow.carts.get(principal.id)
+                if cart is None or not cart.lines:
+                    raise InvalidValue("your cart is empty", field="from_cart")
+                items = [(line.sku, line.quantity) for line in cart.lines]
             lines = await load_products(uow, items)
         session = CheckoutSession.start(self.ids.new_id("chk"), principal.id, lines, self.clock.now())
-        await self.sessions.save(session, self.ttl)
-        return session
+        session.from_cart = from_cart
+        return await self._update(session)
 
     async def get(self, principal: Principal, checkout_id: str) -> CheckoutSession:
         session = await self.sessions.get(checkout_id)
@@ -47,14 +55,31 @@ class Checkout:
         return session
 
     async def _update(self, session: CheckoutSession) -> CheckoutSession:
+        """Store the session; every save restarts its TTL (``updated_at`` is the last change)."""
+        session.expires_at = session.updated_at + timedelta(seconds=self.ttl)
         await self.sessions.save(session, self.ttl)
         return session
 
-    async def calculate_shipping(self, principal: Principal, checkout_id: str, address: Address,
-                                 method: ShippingMethod) -> CheckoutSession:
+    async def calculate_shipping(self, principal: Principal, checkout_id: str, address: Address | None,
+                                 method: ShippingMethod, station_id: str | None = None,
+                                 address_id: str | None = None) -> CheckoutSession:
+        """Ship to ``address``, to the caller's saved address ``address_id``, or (pickup) to a station."""
         session = await self.get(principal, checkout_id)
-        session.set_shipping(address, method, self.rates, self.taxes, self.clock.now())
+        if address_id is not None:
+            if address is not None:
+                raise InvalidValue("send an address or an address_id, not both", field="address_id")
+            async with self.uow() as uow:
+                saved = await uow.addresses.get(address_id)
+            if saved is None or saved.owner_id != session.owner_id:
+                raise NotFound("no such saved address", address_id=address_id)
+            address = saved.as_address()
+        session.set_shipping(address, method, self.rates, self.taxes, self.clock.now(), station_id)
         return await self._update(session)
+
+    def shipping_options(self, country: str, currency: str | None = None) -> dict:
+        """Methods, prices and pickup stations for ``country`` (from the pricing configuration)."""
+        return {"country": country.upper(), "methods": self.rates.options(country, currency),
+                "stations": list(self.rates.stations.get(country.upper(), ()))}
 
     async def calculate_tax(self, principal: Principal, checkout_id: str) -> CheckoutSession:
         session = await self.get(principal, checkout_id)
@@ -65,9 +90,17 @@ class Checkout:
         session = await self.get(principal, checkout_id)
         async with self.uow() as uow:
             coupon = await uow.coupons.get(code.strip())
+            used = 0 if coupon is None else await uow.redemptions.count_for_user(coupon.code, session.owner_id)
         if coupon is None:
             raise CouponInvalid("no such coupon", code=code)
-        session.apply_coupon(coupon, self.clock.now(), self.taxes, self.rates)
+        session.apply_coupon(coupon, self.clock.now(), self.taxes, self.rates, used)
+        return await self._update(session)
+
+    async def remove_coupon(self, principal: Principal, checkout_id: str) -> CheckoutSession:
+        session = await self.get(principal, checkout_id)
+        if session.coupon_code is None:
+            raise InvalidValue("this checkout has no coupon", field="checkout_id")
+        session.remove_coupon(self.clock.now(), self.taxes, self.rates)
         return await self._update(session)
 
     async def confirm(self, principal: Principal, checkout_id: str) -> tuple[Order, bool]:
@@ -96,7 +129,8 @@ class Checkout:
                     coupon = await uow.coupons.lock(session.coupon_code)
                     if coupon is None:
                         raise CouponInvalid("the coupon no longer exists", code=session.coupon_code)
-                    discount = coupon.redeem(session.subtotal, now)
+                    used = await uow.redemptions.count_for_user(coupon.code, session.owner_id)
+                    discount = coupon.redeem(session.subtotal, now, used)
                     if discount != Money(session.discount, session.currency):
                         raise Conflict("the coupon's discount changed; apply it again", code=coupon.code)
                     await uow.coupons.save(coupon)
@@ -108,6 +142,11 @@ class Checkout:
                     checkout_id=checkout_id,
                 )
                 await uow.orders.add(order)
+                if session.coupon_code:
+                    await uow.redemptions.add(CouponRedemption(session.coupon_code, order.id, session.owner_id, now))
+                if session.from_cart and (cart := await uow.carts.get(session.owner_id)) is not None:
+                    cart.take_out([(i.sku, i.quantity) for i in session.items], now)
+                    await uow.carts.save(cart)
                 await uow.commit()
         except AlreadyExists:  # a concurrent confirm of the same checkout won the race
             return await self._already_confirmed(principal, checkout_id), False

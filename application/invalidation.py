@@ -28,3 +28,8 @@ async def refund_changed(cache: CacheAside | None, refund: Refund) -> None:
 async def products_changed(cache: CacheAside | None, product_ids: list[str]) -> None:
     if cache is not None:
         await cache.invalidate(*[keys.product(p) for p in product_ids], patterns=(keys.PRODUCTS_ALL,))
+
+
+async def categories_changed(cache: CacheAside | None) -> None:
+    if cache is not None:
+        await cache.invalidate(keys.CATEGORIES)

@@ -82,6 +82,10 @@ class Maintenance:
     async def reconcile(self, repair: bool = False, limit: int = 1000) -> list[Finding]:
         """Report every broken money invariant; with ``repair``, fix what is safe to fix."""
         findings: list[Finding] = []
+        day_ago = self.clock.now() - timedelta(days=1)
+        for refund in await self.queries.pending_refunds(created_before=day_ago, limit=limit):
+            findings.append(Finding("refund_outcome_unknown", refund.id,
+                                    f"{refund.status.value} for over a day: check it at the gateway"))
         after = None
         while True:
             views = await self.queries.succeeded_payments(limit=limit, after_id=after)

@@ -11,7 +11,9 @@ import psycopg2.extensions
 from adapters.postgres.mapping import ALL_TABLES
 from adapters.postgres.migrate import applied_migrations, load_migrations, migrate
 
-TEST_DSN = os.environ.get("PAYPORT_TEST_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=payport_test")
+#: Set PAYPORT_TEST_DB_SUFFIX to give a concurrent run (another developer's) databases of its own.
+SUFFIX = os.environ.get("PAYPORT_TEST_DB_SUFFIX", "")
+TEST_DSN = os.environ.get("PAYPORT_TEST_DSN", f"host=127.0.0.1 port=5432 user=postgres dbname=payport_test{SUFFIX}")
 TEST_REDIS_URL = os.environ.get("PAYPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

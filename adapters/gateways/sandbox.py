@@ -41,6 +41,7 @@ class SandboxGateway:
     name = "sandbox"
     currencies = frozenset(CURRENCY_EXPONENTS)
     weak_webhook_auth = False
+    idempotent_refunds = True
 
     def __init__(self, store: Cache, webhook_secret: str, public_url: str, clock: Clock) -> None:
         self.store, self.secret, self.clock = store, webhook_secret, clock

@@ -156,6 +156,19 @@ class InMemoryEventBus:
                         log.exception("event handler failed for %s", event.name)
 
 
+class NoWebhookDedup:
+    """No fast path: every delivery goes to the inbox, whose unique constraint deduplicates."""
+
+    async def seen(self, gateway: str, event_id: str) -> bool:
+        return False
+
+    async def confirm(self, gateway: str, event_id: str) -> None:
+        return None
+
+    async def forget(self, gateway: str, event_id: str) -> None:
+        return None
+
+
 class RuleFraudChecker:
     """Refuses payments above a per-currency cap (minor units); a real scorer plugs in here."""
 

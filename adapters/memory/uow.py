@@ -16,6 +16,7 @@ from adapters.memory.repositories import (
     MemoryUsers,
     MemoryWebhooks,
 )
+from adapters.memory.delivery_repositories import MemoryAddresses, MemoryCarts, MemoryRedemptions
 from adapters.memory.store import MemoryStore
 from application.errors import ConcurrencyConflict
 from application.ports import EventBus
@@ -44,6 +45,9 @@ class MemoryUnitOfWork:
         self.ledger = MemoryLedger(self)
         self.webhooks = MemoryWebhooks(self, "webhooks")
         self.notifications = MemoryNotifications(self, "notifications")
+        self.carts = MemoryCarts(self, "carts")
+        self.addresses = MemoryAddresses(self, "addresses")
+        self.redemptions = MemoryRedemptions(self, "coupon_redemptions")
 
     # -- used by the repositories -------------------------------------------------------------
     def read(self, table: str, key: str) -> Any | None:

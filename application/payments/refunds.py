@@ -33,11 +33,16 @@ class Refunds:
         return await self._ask_gateway(refund)
 
     async def resume(self, refund_id: str) -> Refund:
-        """Ask the gateway again for a refund left pending (timeout, transient error): idempotent there
-        by our refund id."""
+        """Ask the gateway again for a refund left pending (timeout, transient error) — only where
+        its refunds are idempotent by our refund id. Elsewhere a second call could pay out twice:
+        the refund stays pending for its webhook, and ``reconcile`` reports it for a person."""
         async with self.uow() as uow:
             refund = await uow.refunds.get(refund_id)
+            payment = await uow.payments.get(refund.payment_id) if refund else None
         if refund is None or refund.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
+            return refund
+        gateway = self.gateways.get(payment.gateway)
+        if gateway is None or not getattr(gateway, "idempotent_refunds", False):
             return refund
         return await self._ask_gateway(refund)
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from application.errors import NotFound, Unauthorized
 from application.payments.refunds import Refunds
 from application.payments.settle import PaymentSettlement
-from application.ports import Clock, GatewayRegistry, IdGenerator, UnitOfWorkFactory, VerifiedPayment
+from application.ports import Clock, GatewayRegistry, IdGenerator, UnitOfWorkFactory, VerifiedPayment, WebhookDedup
 from domain.errors import InvalidValue
 from domain.states import PaymentStatus, WebhookStatus
 from domain.webhooks import GatewayEvent, WebhookEvent
@@ -23,9 +23,10 @@ MAX_ATTEMPTS = 10
 
 class Webhooks:
     def __init__(self, uow: UnitOfWorkFactory, gateways: GatewayRegistry, settlement: PaymentSettlement,
-                 refunds: Refunds, clock: Clock, ids: IdGenerator, on_outcome=None) -> None:
+                 refunds: Refunds, clock: Clock, ids: IdGenerator, dedup: WebhookDedup | None = None,
+                 on_outcome=None) -> None:
         self.uow, self.gateways, self.settlement, self.refunds = uow, gateways, settlement, refunds
-        self.clock, self.ids = clock, ids
+        self.clock, self.ids, self.dedup = clock, ids, dedup
         self.on_outcome = on_outcome or (lambda gateway, outcome: None)
 
     async def receive(self, gateway_name: str, headers: Mapping[str, str], body: bytes,
@@ -47,11 +48,32 @@ class Webhooks:
             payload=body.decode("utf-8", "replace"), signature_ok=True, status=WebhookStatus.RECEIVED,
             received_at=self.clock.now(), reference=event.reference,
             reported_status=event.status.value if event.status else None)
-        async with self.uow() as uow:
-            added = await uow.webhooks.add(entry)
-            await uow.commit()
+        if await self._fast_duplicate(gateway_name, event.event_id):
+            self.on_outcome(gateway_name, "duplicate")
+            return None, False
+        try:
+            async with self.uow() as uow:
+                added = await uow.webhooks.add(entry)
+                await uow.commit()
+        except Exception:
+            await self._dedup("forget", gateway_name, event.event_id)  # let the gateway's retry through
+            raise
+        await self._dedup("confirm", gateway_name, event.event_id)
         self.on_outcome(gateway_name, "received" if added else "duplicate")
         return (entry if added else None), added
+
+    async def _fast_duplicate(self, gateway: str, event_id: str) -> bool:
+        return bool(await self._dedup("seen", gateway, event_id))
+
+    async def _dedup(self, operation: str, gateway: str, event_id: str):
+        """The fast path is optional: if its backend fails, the inbox constraint still decides."""
+        if self.dedup is None:
+            return None
+        try:
+            return await getattr(self.dedup, operation)(gateway, event_id)
+        except Exception:  # noqa: BLE001
+            log.warning("webhook dedup %s failed; relying on the inbox", operation, exc_info=True)
+            return None
 
     async def process(self, webhook_id: str) -> WebhookEvent:
         async with self.uow() as uow:
@@ -66,15 +88,20 @@ class Webhooks:
             if gateway is None:
                 raise RuntimeError(f"gateway {entry.gateway} is not enabled")
             event = gateway.parse_webhook_event({}, entry.payload.encode(), {"reference": entry.reference or ""})
-            outcome = await self._apply(event)
+            outcome = await self._apply(event, gateway.weak_webhook_auth)
         except Exception as exc:  # recorded on the inbox row and retried by the worker
             log.warning("webhook %s failed: %s", webhook_id, exc, exc_info=True)
             outcome, error = "failed", f"{type(exc).__name__}: {exc}"
         return await self._mark(webhook_id, outcome, error)
 
-    async def _apply(self, event: GatewayEvent) -> str:
-        if event.refund_status is not None and event.refund_id:
-            await self.refunds.settle(event.refund_id, event.refund_status, event.gateway_refund_id, None)
+    async def _apply(self, event: GatewayEvent, weak_auth: bool) -> str:
+        if event.refund_status is not None:
+            if weak_auth:  # money going out is never recorded on an unverifiable message
+                return "ignored"
+            refund_id = event.refund_id or await self._refund_for(event)
+            if refund_id is None:
+                return "ignored"
+            await self.refunds.settle(refund_id, event.refund_status, event.gateway_refund_id, None)
             return "processed"
         if event.status is None or not event.reference:
             return "ignored"
@@ -85,6 +112,16 @@ class Webhooks:
                 status=event.status, amount=event.amount, currency=event.currency,
                 gateway_reference=event.gateway_reference, raw_status=event.type))
         return "processed"
+
+    async def _refund_for(self, event: GatewayEvent) -> str | None:
+        """Our refund for a gateway refund event: by the gateway's refund id, under our payment."""
+        if not event.reference or not event.gateway_refund_id:
+            return None
+        async with self.uow() as uow:
+            payment = await uow.payments.get_by_reference(event.reference)
+            refunds = await uow.refunds.for_payment(payment.id) if payment else []
+        match = [r.id for r in refunds if r.gateway_refund_id == event.gateway_refund_id]
+        return match[0] if match else None
 
     async def _mark(self, webhook_id: str, outcome: str, error: str | None) -> WebhookEvent:
         now = self.clock.now()

@@ -25,6 +25,7 @@ from application.ports.infrastructure import (
     RateLimitResult,
     StoredResponse,
     TokenIssuer,
+    WebhookDedup,
 )
 from application.ports.repositories import (
     CouponRepository,

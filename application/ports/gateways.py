@@ -70,6 +70,8 @@ class PaymentGateway(Protocol):
     currencies: frozenset[str]
     #: True when the webhook signature cannot be trusted alone (confirm via ``verify_payment``).
     weak_webhook_auth: bool
+    #: True when ``refund`` is idempotent by our refund id (safe to call again after a timeout).
+    idempotent_refunds: bool
 
     async def initialize_payment(self, request: InitializePayment) -> InitializedPayment: ...
     async def verify_payment(self, reference: str, gateway_reference: str | None) -> VerifiedPayment: ...

@@ -107,6 +107,15 @@ class EventBus(Protocol):
     def subscribe(self, event_type: type[DomainEvent], handler: EventHandler) -> None: ...
 
 
+class WebhookDedup(Protocol):
+    """A fast path in front of the inbox's unique (gateway, event_id): ``seen`` claims an event
+    atomically (False: first delivery, go on; True: a duplicate). Optional: the inbox decides."""
+
+    async def seen(self, gateway: str, event_id: str) -> bool: ...
+    async def confirm(self, gateway: str, event_id: str) -> None: ...
+    async def forget(self, gateway: str, event_id: str) -> None: ...
+
+
 @attrs.frozen
 class FraudDecision:
     allow: bool

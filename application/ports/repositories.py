@@ -6,7 +6,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from domain.catalog import Category, Coupon, Product
+from domain.cart import Cart
+from domain.catalog import Category, Coupon, CouponRedemption, Product
+from domain.delivery import SavedAddress
 from domain.notifications import Notification
 from domain.orders import Order
 from domain.payments import PaymentIntent, Refund, Transaction
@@ -40,6 +42,32 @@ class CouponRepository(Protocol):
     async def lock(self, code: str) -> Coupon | None: ...
     async def add(self, coupon: Coupon) -> None: ...
     async def save(self, coupon: Coupon) -> None: ...
+
+
+class CartRepository(Protocol):
+    """One cart per owner id. ``save`` checks the version loaded (optimistic; ConcurrencyConflict),
+    and inserts a cart never loaded (ConcurrencyConflict if another request created it first)."""
+
+    async def get(self, owner_id: str) -> Cart | None: ...
+    async def save(self, cart: Cart) -> None: ...
+    async def delete(self, owner_id: str) -> None: ...
+
+
+class AddressRepository(Protocol):
+    """Saved addresses; ``for_owner`` newest first."""
+
+    async def get(self, address_id: str) -> SavedAddress | None: ...
+    async def for_owner(self, owner_id: str) -> list[SavedAddress]: ...
+    async def add(self, address: SavedAddress) -> None: ...
+    async def delete(self, address_id: str) -> None: ...
+
+
+class CouponRedemptionRepository(Protocol):
+    """Uses of coupons by orders. Read and added under the coupon's row lock, so per-user counts are
+    atomic; ``add`` raises AlreadyExists for a second use by the same order."""
+
+    async def count_for_user(self, code: str, user_id: str) -> int: ...
+    async def add(self, redemption: CouponRedemption) -> None: ...
 
 
 class OrderRepository(Protocol):
@@ -119,6 +147,9 @@ class UnitOfWork(Protocol):
     ledger: Ledger
     webhooks: WebhookInbox
     notifications: NotificationRepository
+    carts: CartRepository
+    addresses: AddressRepository
+    redemptions: CouponRedemptionRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

@@ -29,6 +29,8 @@ class Services:
 
     auth: Any
     catalog: Any
+    cart: Any
+    addresses: Any
     checkout: Any
     orders: Any
     initiate_payment: Any
@@ -40,6 +42,7 @@ class Services:
     maintenance: Any
     sandbox: Any
     gateways: Any
+    gateway_settings: Any
     cache: Any
     rate_limiter: Any
     idempotency: Any

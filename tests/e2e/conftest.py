@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 import container as composition
 from entrypoints.http.app import create_app
-from tests.databases import TEST_DSN, prepare_database, truncate_all, with_dbname
+from tests.databases import SUFFIX, TEST_DSN, prepare_database, truncate_all, with_dbname
 from tests.e2e.api import Api
 
 FAST = {"scrypt_n": 2**10, "bootstrap_admin": "admin@example.com:admin-password-1"}
@@ -26,7 +26,7 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session")
 def e2e_dsn() -> str:
-    return prepare_database(with_dbname(TEST_DSN, "payport_e2e"))
+    return prepare_database(with_dbname(TEST_DSN, f"payport_e2e{SUFFIX}"))
 
 
 @pytest.fixture

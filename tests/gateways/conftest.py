@@ -1,12 +1,8 @@
 """Fixtures for the gateway adapter tests: one shared session, aioresponses, a fake clock."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import aiohttp
-from aioresponses import core as aioresponses_core
 import pytest
-from aioresponses import aioresponses
 
 from adapters.metrics import Metrics
 from adapters.system import FakeClock
@@ -28,16 +24,3 @@ async def session():
         yield s
 
 
-class _CompatResponse(aiohttp.ClientResponse):
-    """aioresponses 0.7.9 predates aiohttp 3.13's required ``stream_writer`` argument."""
-
-    def __init__(self, method, url, **kwargs):
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
-@pytest.fixture
-def http(monkeypatch):
-    monkeypatch.setattr(aioresponses_core, "ClientResponse", _CompatResponse)
-    with aioresponses() as m:
-        yield m

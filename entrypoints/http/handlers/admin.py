@@ -11,14 +11,17 @@ def require_admin(ctx: Ctx) -> None:
         raise Forbidden("administrators only")
 
 
-@endpoint("GET", f"{P}/gateways", summary="Gateways: enabled, routes, breaker state", tag="admin")
+@endpoint("GET", f"{P}/gateways", summary="Gateways: breaker state, call counts, latency, currencies",
+          tag="admin")
 async def gateways(ctx: Ctx):
     require_admin(ctx)
-    registry = ctx.services.gateways
+    registry, metrics = ctx.services.gateways, ctx.services.metrics
     result = []
     for name in registry.names():
         gateway = registry.get(name)
-        state = getattr(gateway, "state", "closed")
-        result.append({"name": name, "enabled": gateway is not None, "breaker": getattr(state, "value", state),
-                       "currencies": sorted(getattr(gateway, "currencies", ()))})
-    return json_response({"gateways": result})
+        breaker = gateway.health() if hasattr(gateway, "health") else {"state": "closed"}
+        result.append({"name": name, "enabled": True, "breaker": breaker,
+                       "currencies": sorted(gateway.currencies), **metrics.gateway_stats(name)})
+    disabled = [{"name": name, "enabled": False, "reason": settings.disabled_reason}
+                for name, settings in ctx.services.gateway_settings.items() if not settings.enabled]
+    return json_response({"gateways": result + disabled})

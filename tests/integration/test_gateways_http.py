@@ -1,0 +1,138 @@
+"""Real gateway adapters behind the HTTP API: initialize -> webhook -> (verify) -> succeeded -> refund,
+with every outgoing call answered by aioresponses from the documented shapes."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+
+import container as composition
+from entrypoints.http.app import create_app
+from tests.e2e.api import Api
+from tests.e2e.conftest import FAST
+
+PAYSTACK_KEY = "sk_test_payport_paystack"
+FLW_ENV = {"FLUTTERWAVE_SECRET_KEY": "FLWSECK_TEST-payport-x", "FLUTTERWAVE_SECRET_HASH": "flw-hash-payport"}
+
+
+async def app_with(aiohttp_client, environ: dict) -> Api:
+    return Api(await aiohttp_client(create_app(composition.build_container(dict(FAST), environ=environ))))
+
+
+def captured_json(http, method: str, pattern: str) -> list[dict]:
+    return [json.loads(call.kwargs["data"]) for (m, url), calls in http.requests.items()
+            if m == method and re.search(pattern, str(url)) for call in calls]
+
+
+def paystack_signed(payload: dict) -> tuple[dict, bytes]:
+    body = json.dumps(payload).encode()
+    signature = hmac.new(PAYSTACK_KEY.encode(), body, hashlib.sha512).hexdigest()
+    return {"x-paystack-signature": signature, "Content-Type": "application/json"}, body
+
+
+async def test_paystack_initialize_webhook_refund(aiohttp_client, http):
+    api = await app_with(aiohttp_client, {"PAYSTACK_SECRET_KEY": PAYSTACK_KEY})
+    h = await api.user()
+    order = await api.order(h, items=[("NG-RICE-5KG", 1)], ship_to=None)
+    http.post("https://api.paystack.co/transaction/initialize", payload={
+        "status": True, "message": "Authorization URL created",
+        "data": {"authorization_url": "https://checkout.paystack.com/abc123", "access_code": "abc123"}})
+    payment = await api.initiate(h, order["id"], "ps-1")
+    assert (payment["gateway"], payment["status"]) == ("paystack", "requires_action")
+    assert payment["authorization_url"] == "https://checkout.paystack.com/abc123"
+    (sent,) = captured_json(http, "POST", "transaction/initialize")
+    assert (sent["amount"], sent["currency"], sent["reference"]) == (order["total"], "NGN", payment["reference"])
+    assert sent["callback_url"].endswith(f"/api/v1/payment/payments/callback?reference={payment['reference']}")
+
+    charge = {"event": "charge.success", "data": {"id": 4099, "reference": payment["reference"], "status": "success",
+                                                  "amount": order["total"], "currency": "NGN"}}
+    headers, body = paystack_signed(charge)
+    forged = {**headers, "x-paystack-signature": "0" * 128}
+    await api.call("POST", "/api/v1/payment/webhooks/paystack", forged, data=body, expect=401)
+    tampered = body.replace(str(order["total"]).encode(), b"1")
+    await api.call("POST", "/api/v1/payment/webhooks/paystack", headers, data=tampered, expect=401)
+    assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "requires_action"
+
+    assert (await api.json("POST", "/api/v1/payment/webhooks/paystack", headers, data=body, expect=200))["status"] == "processed"
+    assert (await api.json("POST", "/api/v1/payment/webhooks/paystack", headers, data=body, expect=200))["status"] == "duplicate"
+    paid = await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
+    assert paid["status"] == "succeeded" and paid["captured_amount"] == order["total"]
+
+    http.post("https://api.paystack.co/refund", payload={
+        "status": True, "message": "Refund has been queued for processing",
+        "data": {"id": 777, "status": "pending", "amount": 100_000, "currency": "NGN"}})
+    refund = await api.refund(h, payment["id"], "ps-r1", amount=100_000)
+    assert refund["status"] in ("pending", "processing")
+    (asked,) = captured_json(http, "POST", "/refund")
+    assert (asked["transaction"], asked["amount"]) == ("4099", 100_000)
+    processed = {"event": "refund.processed", "data": {"id": 777, "transaction_reference": payment["reference"],
+                                                       "status": "processed", "amount": 100_000, "currency": "NGN"}}
+    headers, body = paystack_signed(processed)
+    await api.json("POST", "/api/v1/payment/webhooks/paystack", headers, data=body, expect=200)
+    assert (await api.json("GET", f"/api/v1/payment/refunds/{refund['id']}", h))["status"] == "succeeded"
+    assert (await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h))["status"] == "partially_refunded"
+
+
+async def test_flutterwave_webhook_is_confirmed_with_the_gateway_before_money_moves(aiohttp_client, http):
+    api = await app_with(aiohttp_client, FLW_ENV)
+    h = await api.user()
+    order = await api.order(h, items=[("KE-TEA-500G", 2)], ship_to=None)
+    http.post("https://api.flutterwave.com/v3/payments",
+              payload={"status": "success", "message": "Hosted Link", "data": {"link": "https://checkout.flutterwave.com/x"}})
+    payment = await api.initiate(h, order["id"], "flw-1")
+    assert payment["gateway"] == "flutterwave" and payment["authorization_url"] == "https://checkout.flutterwave.com/x"
+    (sent,) = captured_json(http, "POST", "/v3/payments")
+    assert sent["amount"] == order["total"] // 100 and sent["tx_ref"] == payment["reference"]  # major units
+
+    # a webhook with the right verif-hash CLAIMS success; the gateway's own answer says it failed
+    claim = json.dumps({"event": "charge.completed", "data": {
+        "id": 9001, "tx_ref": payment["reference"], "status": "successful", "amount": order["total"] // 100,
+        "currency": "KES"}}).encode()
+    await api.call("POST", "/api/v1/payment/webhooks/flutterwave", {"verif-hash": "wrong"}, data=claim, expect=401)
+    http.get(re.compile(r"https://api\.flutterwave\.com/v3/transactions/verify_by_reference.*"), payload={
+        "status": "success", "data": {"id": 9001, "tx_ref": payment["reference"], "status": "failed",
+                                      "amount": order["total"] // 100, "currency": "KES",
+                                      "processor_response": "Insufficient funds"}})
+    await api.json("POST", "/api/v1/payment/webhooks/flutterwave", {"verif-hash": FLW_ENV["FLUTTERWAVE_SECRET_HASH"]},
+                   data=claim, expect=200)
+    after = await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
+    assert after["status"] == "failed" and after["captured_amount"] == 0
+    assert (await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h))["status"] == "pending"
+
+
+async def test_flutterwave_success_is_applied_only_after_verify_agrees(aiohttp_client, http):
+    api = await app_with(aiohttp_client, FLW_ENV)
+    h = await api.user()
+    order = await api.order(h, items=[("KE-TEA-500G", 1)], ship_to=None)
+    http.post("https://api.flutterwave.com/v3/payments", payload={"status": "success", "data": {"link": "https://f/x"}})
+    payment = await api.initiate(h, order["id"], "flw-2")
+    http.get(re.compile(r"https://api\.flutterwave\.com/v3/transactions/verify_by_reference.*"), payload={
+        "status": "success", "data": {"id": 9002, "tx_ref": payment["reference"], "status": "successful",
+                                      "amount": order["total"] // 100, "currency": "KES"}})
+    claim = json.dumps({"event": "charge.completed", "data": {"id": 9002, "tx_ref": payment["reference"],
+                                                              "status": "successful"}}).encode()
+    await api.json("POST", "/api/v1/payment/webhooks/flutterwave", {"verif-hash": FLW_ENV["FLUTTERWAVE_SECRET_HASH"]},
+                   data=claim, expect=200)
+    paid = await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
+    assert paid["status"] == "succeeded" and paid["captured_amount"] == order["total"]
+
+
+async def test_admin_sees_gateway_health_and_call_counts(aiohttp_client, http):
+    api = await app_with(aiohttp_client, {"PAYSTACK_SECRET_KEY": PAYSTACK_KEY,
+                                          "PAYPORT_BOOTSTRAP_ADMIN": "x"})  # ignored: FAST sets the admin
+    tokens = await api.json("POST", "/api/v1/auth/login",
+                            json={"email": "admin@example.com", "password": "admin-password-1"}, expect=200)
+    admin = {"Authorization": f"Bearer {tokens['access']}"}
+    h = await api.user()
+    order = await api.order(h, items=[("NG-RICE-5KG", 1)], ship_to=None)
+    http.post("https://api.paystack.co/transaction/initialize", status=503, payload={"status": False, "message": "down"},
+              repeat=True)
+    await api.initiate(h, order["id"], "k", expect=502)
+    report = {g["name"]: g for g in (await api.json("GET", "/api/v1/admin/gateways", admin, expect=200))["gateways"]}
+    paystack = report["paystack"]
+    assert paystack["enabled"] and paystack["breaker"]["state"] in ("closed", "open")
+    assert paystack["failures"] >= 1 and paystack["calls"].get("server_error", 0) >= 1
+    assert paystack["mean_latency_ms"] is not None
+    assert report["stripe"] == {"name": "stripe", "enabled": False,
+                                "reason": "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are required"}
