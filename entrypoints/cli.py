@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 from aiohttp import web
 
@@ -71,12 +72,18 @@ def _worker(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         log.info("worker running every %ss (expire, re-verify, refunds, webhooks, outbox)", args.interval)
+        postgres = bool(c.config()["database_url"])
+        relay = await composition.resolve(c.outbox_relay) if postgres else None
+        last_cleanup = 0.0
         while not stop.is_set():
             try:
                 done = await services.maintenance.run_once()
-                relay = getattr(c, "outbox_relay", None)
-                if relay is not None and c.config()["database_url"]:
-                    done["outbox"] = await (await composition.resolve(relay)).relay_once(500)
+                if relay is not None:
+                    done["outbox"] = await relay.relay_once(500)
+                    if time.monotonic() - last_cleanup > 3600:  # hourly: keys kept >= 24 h, outbox 7 days
+                        done["idempotency_reaped"] = await services.idempotency.reap(86400)
+                        done["outbox_purged"] = await relay.purge()
+                        last_cleanup = time.monotonic()
                 if any(done.values()):
                     log.info("worker pass: %s", done)
             except Exception:  # noqa: BLE001 - a failed pass is logged and retried, never fatal

@@ -1,0 +1,74 @@
+"""The ``payport`` command as a newcomer runs it: serve on the embedded default, migrate, reconcile."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import psycopg2
+
+from tests.databases import SUFFIX, TEST_DSN, with_dbname
+
+PAYPORT = [sys.executable, "-m", "entrypoints.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYPORT_", "DATABASE_URL", "REDIS_URL"))}
+    return {**env, **extra}
+
+
+def get(url: str) -> tuple[int, dict]:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return resp.status, json.loads(resp.read())
+
+
+def test_serve_starts_the_embedded_default_and_says_memory_keeps_nothing():
+    port = free_port()
+    proc = subprocess.Popen([*PAYPORT, "serve", "--port", str(port)], env=clean_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                status, body = get(f"http://127.0.0.1:{port}/health/ready")
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "payport serve did not start"
+                time.sleep(0.2)
+        assert status == 200 and body["status"] == "ok"
+        _, products = get(f"http://127.0.0.1:{port}/api/v1/products?limit=100")
+        assert {p["currency"] for p in products["results"]} >= {"NGN", "USD", "GHS", "KES"}
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=10)[0]
+    assert "Nothing is kept across restarts" in output
+    assert f"http://127.0.0.1:{port}" in output
+
+
+def test_migrate_needs_a_database_and_is_idempotent():
+    done = subprocess.run([*PAYPORT, "migrate"], env=clean_env(), capture_output=True, text=True)
+    assert done.returncode == 2 and "DATABASE_URL is not set" in done.stderr
+    name = f"payport_cli{SUFFIX}"
+    admin = psycopg2.connect(with_dbname(TEST_DSN, "postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    env = clean_env(DATABASE_URL=with_dbname(TEST_DSN, name))
+    first = subprocess.run([*PAYPORT, "migrate"], env=env, capture_output=True, text=True)
+    assert first.returncode == 0 and "0001_initial" in first.stderr
+    second = subprocess.run([*PAYPORT, "migrate"], env=env, capture_output=True, text=True)
+    assert second.returncode == 0 and "none (up to date)" in second.stderr
+    clean = subprocess.run([*PAYPORT, "reconcile"], env=env, capture_output=True, text=True)
+    assert clean.returncode == 0 and "0 finding(s)" in clean.stderr
