@@ -79,6 +79,9 @@ class Maintenance:
             await self.refunds.resume(refund.id)
         return len(pending)
 
+    async def failed_webhooks(self, limit: int = 100):
+        return await self.queries.failed_webhooks(limit=limit)
+
     async def reconcile(self, repair: bool = False, limit: int = 1000) -> list[Finding]:
         """Report every broken money invariant; with ``repair``, fix what is safe to fix."""
         findings: list[Finding] = []

@@ -29,6 +29,10 @@ class MemoryMaintenanceQueries:
                            [t for t in self.store.ledger if t.payment_id == p.id], orders[p.order_id].status.value)
                 for p in payments]
 
+    async def failed_webhooks(self, *, limit):
+        rows = [w for w in self.store.tables["webhooks"].values() if w.status is WebhookStatus.FAILED]
+        return sorted(rows, key=lambda w: w.received_at, reverse=True)[:limit]
+
     async def processed_success_webhooks(self, *, limit):
         rows = [w for w in self.store.tables["webhooks"].values()
                 if w.status is WebhookStatus.PROCESSED and w.reported_status == PaymentStatus.SUCCEEDED.value]

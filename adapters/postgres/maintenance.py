@@ -46,6 +46,11 @@ class PostgresMaintenanceQueries:
             self.pool, "SELECT id, status FROM orders WHERE id = ANY(%s)", [[p.order_id for p in payments]])}
         return [LedgerView(p, refunds[p.id], ledger[p.id], statuses[p.order_id]) for p in payments]
 
+    async def failed_webhooks(self, *, limit):
+        rows = await db.fetch(self.pool, f"{m.WEBHOOKS.select()} WHERE t.status = 'failed' "
+                                         "ORDER BY t.received_at DESC LIMIT %s", [limit])
+        return [m.WEBHOOKS.from_row(r) for r in rows]
+
     async def processed_success_webhooks(self, *, limit):
         rows = await db.fetch(self.pool, f"{m.WEBHOOKS.select()} WHERE t.status = 'processed' "
                                          "AND t.reported_status = 'succeeded' ORDER BY t.received_at LIMIT %s", [limit])

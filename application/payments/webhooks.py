@@ -92,7 +92,9 @@ class Webhooks:
         except Exception as exc:  # recorded on the inbox row and retried by the worker
             log.warning("webhook %s failed: %s", webhook_id, exc, exc_info=True)
             outcome, error = "failed", f"{type(exc).__name__}: {exc}"
-        return await self._mark(webhook_id, outcome, error)
+        entry = await self._mark(webhook_id, outcome, error)
+        self.on_outcome(entry.gateway, entry.status.value)
+        return entry
 
     async def _apply(self, event: GatewayEvent, weak_auth: bool) -> str:
         if event.refund_status is not None:

@@ -35,6 +35,10 @@ class MaintenanceQueries(Protocol):
         """Succeeded intents with their refunds and ledger rows, by id, for reconciliation."""
         ...
 
+    async def failed_webhooks(self, *, limit: int) -> list[WebhookEvent]:
+        """Inbox rows whose processing failed (newest first), for operators."""
+        ...
+
     async def processed_success_webhooks(self, *, limit: int) -> list[WebhookEvent]:
         """Processed inbox rows whose payload reported a payment success (for cross-checking)."""
         ...

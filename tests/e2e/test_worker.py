@@ -107,3 +107,28 @@ async def test_reconcile_applies_a_processed_success_webhook_the_payment_missed(
     assert store.tables["payments"][payment["id"]].status is PaymentStatus.SUCCEEDED
     assert len([t for t in store.ledger if t.payment_id == payment["id"]]) == 1
     assert await (await services(api)).maintenance.reconcile() == []
+
+
+async def test_failed_webhook_processing_is_visible_and_retried(clock, api, admin, monkeypatch):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k1")
+    s = await services(api)
+
+    async def broken(reference, report):
+        raise ConnectionResetError("database went away mid-settlement")
+    monkeypatch.setattr(s.settlement, "apply", broken)
+    _, headers, body = await api.services.sandbox.settle(payment["reference"], approve=True)
+    answer = await api.json("POST", "/api/v1/payment/webhooks/sandbox", headers, data=body, expect=200)
+    assert answer["status"] == "failed"  # stored and acknowledged: the gateway need not resend
+    failed = await api.json("GET", "/api/v1/admin/webhooks/failed", admin, expect=200)
+    assert [(w["reference"], w["attempts"]) for w in failed["results"]] == [(payment["reference"], 1)]
+    assert "ConnectionResetError" in failed["results"][0]["last_error"]
+    metrics = (await api.call("GET", "/metrics"))[1].decode()
+    assert 'payport_webhooks_total{gateway="sandbox",outcome="failed"} 1.0' in metrics
+
+    monkeypatch.undo()
+    await s.maintenance.run_once()
+    assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "succeeded"
+    assert (await api.json("GET", "/api/v1/admin/webhooks/failed", admin))["results"] == []
+    assert (await api.json("GET", "/api/v1/admin/reconciliation", admin, expect=200))["findings"] == []

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from application.errors import Forbidden
 from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http.params import limit_and_cursor
+from entrypoints.http.presenters import ts
 
 P = "/api/v1/admin"
 
@@ -25,3 +27,22 @@ async def gateways(ctx: Ctx):
     disabled = [{"name": name, "enabled": False, "reason": settings.disabled_reason}
                 for name, settings in ctx.services.gateway_settings.items() if not settings.enabled]
     return json_response({"gateways": result + disabled})
+
+
+@endpoint("GET", f"{P}/webhooks/failed", summary="Webhooks whose processing failed (retried by the worker)",
+          tag="admin", query=(("limit", "1..100"),))
+async def failed_webhooks(ctx: Ctx):
+    require_admin(ctx)
+    limit, _ = limit_and_cursor(ctx.request)
+    rows = await ctx.services.maintenance.failed_webhooks(limit)
+    return json_response({"results": [
+        {"id": w.id, "gateway": w.gateway, "event_id": w.event_id, "type": w.type, "reference": w.reference,
+         "attempts": w.attempts, "last_error": w.last_error, "received_at": ts(w.received_at)} for w in rows]})
+
+
+@endpoint("GET", f"{P}/reconciliation", summary="Broken money invariants (what payport reconcile reports)",
+          tag="admin")
+async def reconciliation(ctx: Ctx):
+    require_admin(ctx)
+    findings = await ctx.services.maintenance.reconcile(repair=False)
+    return json_response({"findings": [{"kind": f.kind, "subject": f.subject, "detail": f.detail} for f in findings]})
