@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from application.errors import NotFound
+from application.ownership import visible
 from application.ports import EventBus, IdGenerator, Notifier, Page, ReadModel, UnitOfWorkFactory
 from domain import events
 from domain.notifications import Notification, compose
@@ -44,8 +45,8 @@ class Notifications:
 
     async def mark_read(self, principal: Principal, notification_id: str) -> Notification:
         async with self.uow() as uow:
-            note = await uow.notifications.get(notification_id)
-            if note is None or note.user_id != principal.id:
+            note = visible(await uow.notifications.get(notification_id), principal, "notification", "user_id")
+            if note.user_id != principal.id:  # not even admins read someone else's notifications
                 raise NotFound("no such notification")
             note.mark_read()
             await uow.notifications.save(note)

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from application import invalidation
 from application.caching import CacheAside
 from application.checkout import load_products
-from application.errors import Conflict, NotFound
+from application.errors import Conflict
+from application.ownership import visible
 from application.ports import Clock, IdGenerator, Page, ReadModel, UnitOfWorkFactory
 from domain.catalog import check_quantity
 from domain.checkout import LineItem
@@ -63,9 +64,7 @@ class Orders:
     async def get(self, principal: Principal, order_id: str) -> Order:
         async with self.uow() as uow:
             order = await uow.orders.get(order_id)
-        if order is None or not principal.may_see(order.owner_id):
-            raise NotFound("no such order", order_id=order_id)
-        return order
+        return visible(order, principal, "order", order_id=order_id)
 
     async def list(self, principal: Principal, *, status: str | None, workspace_id: str | None,
                    search: str | None, limit: int, cursor: str | None) -> Page:
@@ -79,9 +78,7 @@ class Orders:
         """Cancel a pending order and put its stock back; refused while a payment is in progress."""
         now = self.clock.now()
         async with self.uow() as uow:
-            order = await uow.orders.lock(order_id)
-            if order is None or not principal.may_see(order.owner_id):
-                raise NotFound("no such order", order_id=order_id)
+            order = visible(await uow.orders.lock(order_id), principal, "order", order_id=order_id)
             active = await uow.payments.active_for_order(order.id)
             if active is not None:
                 raise Conflict("a payment for this order is in progress; it cannot be cancelled now",

@@ -14,7 +14,8 @@ import logging
 
 from application import invalidation
 from application.caching import CacheAside
-from application.errors import Conflict, GatewayError, GatewayTimeout, GatewayUnavailable, NotFound
+from application.errors import Conflict, GatewayError, GatewayTimeout, GatewayUnavailable
+from application.ownership import visible
 from application.ports import (
     Clock,
     FraudChecker,
@@ -67,9 +68,7 @@ class InitiatePayment:
                       ) -> tuple[PaymentIntent, Order, list[str]]:
         now = self.clock.now()
         async with self.uow() as uow:
-            order = await uow.orders.lock(order_id)
-            if order is None or not principal.may_see(order.owner_id):
-                raise NotFound("no such order", order_id=order_id)
+            order = visible(await uow.orders.lock(order_id), principal, "order", order_id=order_id)
             existing = await uow.payments.get_by_reference(reference)
             if existing is not None:
                 if existing.order_id != order.id:

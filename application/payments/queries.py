@@ -1,7 +1,7 @@
 """Payment reads and the customer's "check status" (which asks the gateway when not final)."""
 from __future__ import annotations
 
-from application.errors import NotFound
+from application.ownership import visible
 from application.payments.settle import PaymentSettlement
 from application.ports import Page, ReadModel, UnitOfWorkFactory
 from domain.errors import InvalidValue
@@ -17,9 +17,7 @@ class Payments:
     async def get(self, principal: Principal, payment_id: str) -> PaymentIntent:
         async with self.uow() as uow:
             payment = await uow.payments.get(payment_id)
-        if payment is None or not principal.may_see(payment.owner_id):
-            raise NotFound("no such payment", payment_id=payment_id)
-        return payment
+        return visible(payment, principal, "payment", payment_id=payment_id)
 
     async def check_status(self, principal: Principal, payment_id: str) -> PaymentIntent:
         payment = await self.get(principal, payment_id)

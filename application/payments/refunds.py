@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from application import invalidation
 from application.caching import CacheAside
-from application.errors import GatewayError, GatewayTimeout, NotFound
+from application.errors import GatewayError, GatewayTimeout
+from application.ownership import visible
 from application.ports import Clock, GatewayRegistry, IdGenerator, Page, ReadModel, RefundPayment, UnitOfWorkFactory
 from domain.errors import RefundNotAllowed
 from domain.payments import Refund, Transaction, refunded_amount
@@ -70,9 +71,7 @@ class Refunds:
                        description: str | None) -> Refund:
         now = self.clock.now()
         async with self.uow() as uow:
-            payment = await uow.payments.lock(payment_id)
-            if payment is None or not principal.may_see(payment.owner_id):
-                raise NotFound("no such payment", payment_id=payment_id)
+            payment = visible(await uow.payments.lock(payment_id), principal, "payment", payment_id=payment_id)
             if not principal.is_admin and self.window is not None and now - payment.updated_at > self.window:
                 raise RefundNotAllowed("the refund window for this payment has passed; contact support")
             order = await uow.orders.get(payment.order_id)
@@ -121,9 +120,7 @@ class Refunds:
     async def get(self, principal: Principal, refund_id: str) -> Refund:
         async with self.uow() as uow:
             refund = await uow.refunds.get(refund_id)
-        if refund is None or not principal.may_see(refund.owner_id):
-            raise NotFound("no such refund", refund_id=refund_id)
-        return refund
+        return visible(refund, principal, "refund", refund_id=refund_id)
 
     async def list(self, principal: Principal, *, payment_id: str | None, limit: int, cursor: str | None) -> Page:
         return await self.read_model.list_refunds(owner_id=None if principal.is_admin else principal.id,
