@@ -1,11 +1,14 @@
 """Demo data for the embedded default: a small catalog in NGN, USD, GHS and KES, coupon WELCOME10,
-and the default shipping and tax tables (overridable with PAYPORT_PRICING_FILE, a JSON file)."""
+and the default shipping, pickup-station and tax tables (overridable with PAYPORT_PRICING_FILE, a JSON
+file of the same shape as DEFAULT_PRICING: ``shipping.rates``, ``shipping.free_over``,
+``shipping.stations`` {country: [{id, name, city, line1?}]}, ``tax`` {country: {rate_bps, inclusive?}})."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from domain.catalog import Category, Coupon, CouponKind, Product
+from domain.delivery import Station
 from domain.money import Money
 from domain.pricing import ShippingRates, TaxRule, TaxRules
 
@@ -48,16 +51,26 @@ DEFAULT_PRICING = {
                   "express": {"USD": 6_000, "NGN": 6_000_000, "GHS": 60_000, "KES": 700_000}},
         },
         "free_over": {"NGN": 5_000_000, "USD": 15_000, "GHS": 150_000, "KES": 1_000_000},
+        "stations": {
+            "NG": [{"id": "ng-lag-jibowu", "name": "Jibowu bus terminal", "city": "Lagos", "line1": "Ikorodu Rd"},
+                   {"id": "ng-lag-ojota", "name": "Ojota new motor park", "city": "Lagos"},
+                   {"id": "ng-abj-utako", "name": "Utako motor park", "city": "Abuja"}],
+            "GH": [{"id": "gh-acc-kaneshie", "name": "Kaneshie station", "city": "Accra"}],
+            "KE": [{"id": "ke-nbo-machakos", "name": "Machakos Country Bus station", "city": "Nairobi"}],
+        },
     },
     "tax": {"NG": {"rate_bps": 750}, "GH": {"rate_bps": 1500}, "KE": {"rate_bps": 1600},
-            "US": {"rate_bps": 0}, "GB": {"rate_bps": 2000, "inclusive": True}},
+            "US": {"rate_bps": 0}, "GB": {"rate_bps": 2000, "inclusive": True}, "UG": {"rate_bps": 1800}},
 }
 
 
 def load_pricing(path: str | None) -> tuple[ShippingRates, TaxRules]:
     data = json.loads(Path(path).read_text()) if path else DEFAULT_PRICING
     shipping = data["shipping"]
-    rates = ShippingRates(rates=shipping["rates"], free_over=shipping.get("free_over", {}))
+    stations = {country.upper(): tuple(Station(str(st["id"]), str(st["name"]), str(st["city"]), country.upper(),
+                                               str(st.get("line1", ""))) for st in listed)
+                for country, listed in shipping.get("stations", {}).items()}
+    rates = ShippingRates(rates=shipping["rates"], free_over=shipping.get("free_over", {}), stations=stations)
     taxes = TaxRules({country.upper(): TaxRule(int(rule["rate_bps"]), bool(rule.get("inclusive", False)))
                       for country, rule in data["tax"].items()})
     return rates, taxes

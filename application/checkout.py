@@ -106,11 +106,12 @@ class Checkout:
     async def confirm(self, principal: Principal, checkout_id: str) -> tuple[Order, bool]:
         """The order for this checkout, and whether this call created it (a second confirm of the
         same checkout returns the same order, never a second one)."""
-        session = await self.sessions.get(checkout_id)
+        session = await self.sessions.get(checkout_id)  # read once: a concurrent confirm may delete it
         if session is None:
             return await self._already_confirmed(principal, checkout_id), False
-        session = await self.get(principal, checkout_id)
         now = self.clock.now()
+        if not principal.may_see(session.owner_id) or session.is_expired(now):
+            raise NotFound("this checkout does not exist or has expired", checkout_id=checkout_id)
         try:
             async with self.uow() as uow:
                 existing = await uow.orders.get_by_checkout(checkout_id)

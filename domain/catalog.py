@@ -7,7 +7,7 @@ from datetime import datetime
 import attrs
 
 from domain.errors import CouponInvalid, CurrencyMismatch, InsufficientStock, InvalidValue, ProductUnavailable
-from domain.money import Money
+from domain.money import Money, exponent
 
 MAX_QUANTITY = 1000
 
@@ -30,6 +30,30 @@ class Product:
             raise InsufficientStock(
                 f"only {self.stock} of {self.sku} left", sku=self.sku, available=self.stock, requested=quantity
             )
+
+    @classmethod
+    def create(cls, id: str, sku: str, name: str, price: Money, stock: int, category: str,
+               active: bool = True) -> Product:
+        product = cls(id=id, sku=sku, name=name, price=price, stock=0, category=category, active=active)
+        product.revise(name=name, price=price, stock=stock, category=category, active=active)
+        product.version = 0
+        return product
+
+    def revise(self, *, name: str | None = None, price: Money | None = None, stock: int | None = None,
+               category: str | None = None, active: bool | None = None) -> None:
+        """An admin's edit: each given field replaces the current one (None leaves it)."""
+        if name is not None and not name.strip():
+            raise InvalidValue("a product needs a name", field="name")
+        if price is not None and price.amount < 0:
+            raise InvalidValue("a price is >= 0", field="price")
+        if stock is not None and (type(stock) is not int or stock < 0):
+            raise InvalidValue("stock is a whole number >= 0", field="stock")
+        self.name = name.strip() if name is not None else self.name
+        self.price = price if price is not None else self.price
+        self.stock = stock if stock is not None else self.stock
+        self.category = category if category is not None else self.category
+        self.active = active if active is not None else self.active
+        self.version += 1
 
     def take_stock(self, quantity: int) -> None:
         check_quantity(quantity)
@@ -82,15 +106,24 @@ class Coupon:
     max_uses: int | None = None
     uses: int = 0
     active: bool = True
+    #: How many orders one user (or guest) may place with this coupon; None = no per-user limit.
+    max_uses_per_user: int | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.currency is not None:
+            exponent(self.currency)  # UnknownCurrency for anything we cannot price
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise InvalidValue("a coupon's valid_until must be after its valid_from", code=self.code)
         if self.kind is CouponKind.FIXED and self.currency is None:
             raise InvalidValue("a fixed-amount coupon needs a currency", code=self.code)
         if self.kind is CouponKind.PERCENT and self.value > 10_000:
             raise InvalidValue("a percent coupon is at most 100%", code=self.code)
 
-    def discount_for(self, subtotal: Money, now: datetime) -> Money:
-        """The discount on ``subtotal`` (never above it), or ``CouponInvalid`` saying why not."""
+    def discount_for(self, subtotal: Money, now: datetime, user_uses: int = 0) -> Money:
+        """The discount on ``subtotal`` (never above it), or ``CouponInvalid`` saying why not.
+
+        ``user_uses``: orders this customer already placed with the coupon.
+        """
         if not self.active:
             raise CouponInvalid("this coupon is not active", code=self.code)
         if self.valid_from and now < self.valid_from:
@@ -99,6 +132,9 @@ class Coupon:
             raise CouponInvalid("this coupon has expired", code=self.code)
         if self.max_uses is not None and self.uses >= self.max_uses:
             raise CouponInvalid("this coupon has been used up", code=self.code)
+        if self.max_uses_per_user is not None and user_uses >= self.max_uses_per_user:
+            raise CouponInvalid("you have already used this coupon as often as it allows", code=self.code,
+                                max_uses_per_user=self.max_uses_per_user)
         if self.currency is not None and self.currency != subtotal.currency:
             raise CurrencyMismatch(
                 f"coupon {self.code} is for {self.currency}", expected=self.currency, got=subtotal.currency
@@ -111,8 +147,18 @@ class Coupon:
             discount = Money(self.value, subtotal.currency)
         return discount if discount <= subtotal else subtotal
 
-    def redeem(self, subtotal: Money, now: datetime) -> Money:
+    def redeem(self, subtotal: Money, now: datetime, user_uses: int = 0) -> Money:
         """Count one use (at order confirmation, under a row lock) and return the discount."""
-        discount = self.discount_for(subtotal, now)
+        discount = self.discount_for(subtotal, now, user_uses)
         self.uses += 1
         return discount
+
+
+@attrs.frozen
+class CouponRedemption:
+    """One use of a coupon by one order (unique per (coupon, order)); counts per-user limits."""
+
+    coupon_code: str
+    order_id: str
+    user_id: str
+    redeemed_at: datetime

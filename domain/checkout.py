@@ -64,6 +64,8 @@ class CheckoutSession:
     tax_inclusive: bool = False
     tax_country: str | None = None
     order_id: str | None = None
+    station_id: str | None = None
+    from_cart: bool = False
 
     @classmethod
     def start(cls, id: str, owner_id: str, lines: list[tuple[Product, int]], now: datetime) -> CheckoutSession:
@@ -99,8 +101,10 @@ class CheckoutSession:
         total = subtotal - self.discount + self.shipping + (0 if self.tax_inclusive else self.tax)
         return Summary(subtotal, self.discount, self.shipping, self.tax, total, self.currency, self.tax_inclusive)
 
-    def apply_coupon(self, coupon: Coupon, now: datetime, taxes: TaxRules, rates: ShippingRates) -> None:
-        self.discount = coupon.discount_for(self.subtotal, now).amount
+    def apply_coupon(self, coupon: Coupon, now: datetime, taxes: TaxRules, rates: ShippingRates,
+                     user_uses: int = 0) -> None:
+        """One coupon per checkout: applying another replaces it."""
+        self.discount = coupon.discount_for(self.subtotal, now, user_uses).amount
         self.coupon_code = coupon.code
         self._reprice(taxes, rates)
         self.touch(now)
@@ -117,11 +121,24 @@ class CheckoutSession:
             self.shipping = rates.quote(self.address.country, self.shipping_method, discounted).amount
         self._retax(taxes)
 
-    def set_shipping(self, address: Address, method: ShippingMethod, rates: ShippingRates,
-                     taxes: TaxRules, now: datetime) -> None:
+    def set_shipping(self, address: Address | None, method: ShippingMethod, rates: ShippingRates,
+                     taxes: TaxRules, now: datetime, station_id: str | None = None) -> None:
+        """Pickup goes to a station (its address is the delivery address); other methods to ``address``."""
+        if method is ShippingMethod.PICKUP:
+            if station_id is None:
+                raise InvalidValue("pickup needs a station_id (see GET /shipping/options)", field="station_id")
+            station = rates.station(station_id)
+            if address is not None and address.country.upper() != station.country:
+                raise InvalidValue(f"station {station_id} is in {station.country}, not {address.country.upper()}",
+                                   field="station_id")
+            address = station.as_address()
+        elif station_id is not None:
+            raise InvalidValue("station_id is only for pickup", field="station_id")
+        if address is None:
+            raise InvalidValue("send an address or an address_id", field="address")
         discounted = Money(self.subtotal.amount - self.discount, self.currency)
         self.shipping = rates.quote(address.country, method, discounted).amount
-        self.address, self.shipping_method = address, method
+        self.address, self.shipping_method, self.station_id = address, method, station_id
         self.tax_country = address.country.upper()
         self._retax(taxes)
         self.touch(now)

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import attrs
 
 from domain.errors import InvalidValue
 from domain.money import Money
+
+if TYPE_CHECKING:
+    from domain.delivery import Station
 
 
 class ShippingMethod(str, enum.Enum):
@@ -30,6 +34,30 @@ class ShippingRates:
 
     rates: Mapping[str, Mapping[str, Mapping[str, int]]]
     free_over: Mapping[str, int] = attrs.field(factory=dict)
+    #: Pickup stations by country code (``Station`` objects); pickup needs one of them.
+    stations: Mapping[str, tuple[Station, ...]] = attrs.field(factory=dict)
+
+    def station(self, station_id: str) -> Station:
+        """The station with this id, or InvalidValue."""
+        for stations in self.stations.values():
+            for station in stations:
+                if station.id == station_id:
+                    return station
+        raise InvalidValue(f"no pickup station {station_id!r}", field="station_id")
+
+    def options(self, country: str, currency: str | None = None) -> list[dict]:
+        """What ships to ``country``: each method with its prices (minor units) per currency."""
+        zone = self.rates.get(country.upper()) or self.rates.get("*") or {}
+        found = []
+        for method in ShippingMethod:
+            prices = dict(zone.get(method.value, {}))
+            if currency is not None:
+                prices = {c: a for c, a in prices.items() if c == currency}
+            if not prices or (method is ShippingMethod.PICKUP and not self.stations.get(country.upper())):
+                continue
+            free = {c: a for c, a in self.free_over.items() if c in prices} if method is ShippingMethod.STANDARD else {}
+            found.append({"method": method.value, "prices": prices, "free_over": free})
+        return found
 
     def quote(self, country: str, method: ShippingMethod, subtotal: Money) -> Money:
         zone = self.rates.get(country.upper()) or self.rates.get("*")

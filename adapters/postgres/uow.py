@@ -9,6 +9,7 @@ import aiopg
 import attrs
 
 from adapters.postgres import db
+from adapters.postgres.delivery_repositories import PostgresAddresses, PostgresCarts, PostgresRedemptions
 from adapters.postgres.mapping import Table
 from adapters.postgres.outbox import mark_published, outbox_insert
 from adapters.postgres.repositories import (
@@ -58,6 +59,9 @@ class PostgresUnitOfWork:
         self.ledger = PostgresLedger(self)
         self.webhooks = PostgresWebhooks(self)
         self.notifications = PostgresNotifications(self)
+        self.carts = PostgresCarts(self)
+        self.addresses = PostgresAddresses(self)
+        self.redemptions = PostgresRedemptions(self)
 
     # -- statements (used by the repositories) --------------------------------------------------
     async def execute(self, sql: str, params: Any = None) -> int:

@@ -74,3 +74,27 @@ def notification(n: Notification) -> dict:
 
 def page(p, present) -> dict:
     return {"results": [present(x) for x in p.results], "next_cursor": p.next_cursor}
+
+
+def priced_cart(c) -> dict:
+    """A ``domain.cart.PricedCart``."""
+    return {"items": [{"sku": i.sku, "product_id": i.product_id, "name": i.name, "quantity": i.quantity,
+                       "unit_price": i.unit_price, "total": i.total, "available": i.available, "issue": i.issue}
+                      for i in c.lines],
+            "subtotal": c.subtotal, "currency": c.currency, "item_count": c.item_count,
+            "updated_at": ts(c.cart.updated_at)}
+
+
+def saved_address(a) -> dict:
+    return {"id": a.id, "label": a.label, "country": a.country, "city": a.city, "line1": a.line1,
+            "postal_code": a.postal_code, "created_at": ts(a.created_at)}
+
+
+def station(st) -> dict:
+    return {"id": st.id, "name": st.name, "city": st.city, "country": st.country, "line1": st.line1}
+
+
+def coupon(c) -> dict:
+    return {"code": c.code, "kind": c.kind.value, "value": c.value, "currency": c.currency,
+            "min_subtotal": c.min_subtotal, "valid_from": ts(c.valid_from), "valid_until": ts(c.valid_until),
+            "max_uses": c.max_uses, "max_uses_per_user": c.max_uses_per_user, "uses": c.uses, "active": c.active}

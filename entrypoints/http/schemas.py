@@ -30,6 +30,8 @@ class RegisterIn(Strict):
 class LoginIn(Strict):
     email: Annotated[str, StringConstraints(min_length=1, max_length=254)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    #: A guest's access token: that guest's cart is merged into the user's cart.
+    guest_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = None
 
 
 class RefreshIn(Strict):
@@ -92,7 +94,9 @@ class AddressIn(Strict):
 
 class ShippingIn(Strict):
     checkout_id: Id
-    address: AddressIn
+    address: AddressIn | None = None
+    address_id: Id | None = None
+    station_id: Id | None = None
     method: Literal["standard", "express", "pickup"] = "standard"
 
 

@@ -2,8 +2,11 @@
 from entrypoints.http.handlers import (  # noqa: F401
     admin,
     auth,
+    cart,
     catalog,
+    catalog_admin,
     checkout,
+    delivery,
     notifications,
     ops,
     orders,

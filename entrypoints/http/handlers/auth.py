@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from application.errors import Unauthorized
+from domain.errors import InvalidValue
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.endpoint import Ctx, check_rate, endpoint, json_response
@@ -15,11 +17,23 @@ async def register(ctx: Ctx):
     return json_response(present.user(user), 201)
 
 
-@endpoint("POST", f"{P}/login", summary="Log in: access and refresh tokens", tag="auth", body=s.LoginIn,
+@endpoint("POST", f"{P}/login", summary="Log in: access and refresh tokens (send guest_token, a guest's "
+          "access token, to move that guest's cart into yours)", tag="auth", body=s.LoginIn,
           response=s.TokensOut, auth="none", rate_limit="login_ip")
 async def login(ctx: Ctx):
     headers = await check_rate(ctx.services, "login_email", ctx.body.email.strip().lower())
+    guest = None
+    if ctx.body.guest_token is not None:  # checked first: a bad guest token logs nobody in
+        try:
+            guest = ctx.services.auth.principal_from_token(ctx.body.guest_token)
+        except Unauthorized:
+            raise InvalidValue("guest_token is not a valid guest token", field="guest_token") from None
+        if not guest.is_guest:
+            raise InvalidValue("guest_token is not a guest's token", field="guest_token")
     tokens = await ctx.services.auth.login(ctx.body.email, ctx.body.password)
+    if guest is not None:
+        user = ctx.services.auth.principal_from_token(tokens["access"])
+        tokens["cart_merge"] = {"skipped": await ctx.services.cart.merge(guest, user)}
     return json_response(tokens, headers=headers)
 
 

@@ -17,14 +17,16 @@ def _session(session, status: int = 200) -> web.Response:
     return json_response(present.checkout(session), status, NO_STORE)
 
 
-@endpoint("POST", f"{P}/initiate", summary="Start a checkout from items", tag="checkout",
+@endpoint("POST", f"{P}/initiate", summary="Start a checkout from items, or from your cart ({from_cart: true})",
+          tag="checkout",
           body=s.CheckoutInitiateIn, response=s.CheckoutOut, status=201, rate_limit="checkout_initiate")
 async def initiate(ctx: Ctx):
-    if ctx.body.from_cart:
-        raise InvalidValue("checking out from the cart is not available yet; send items", field="from_cart")
-    if not ctx.body.items:
-        raise InvalidValue("send the items to check out", field="items")
-    session = await ctx.services.checkout.initiate(ctx.user, [(i.sku, i.quantity) for i in ctx.body.items])
+    if ctx.body.from_cart and ctx.body.items:
+        raise InvalidValue("send items or from_cart, not both", field="from_cart")
+    if not ctx.body.from_cart and not ctx.body.items:
+        raise InvalidValue("send the items to check out, or from_cart: true", field="items")
+    items = [(i.sku, i.quantity) for i in ctx.body.items or ()]
+    session = await ctx.services.checkout.initiate(ctx.user, items, from_cart=bool(ctx.body.from_cart))
     return _session(session, 201)
 
 
@@ -37,8 +39,11 @@ async def get(ctx: Ctx):
           body=s.ShippingIn, response=s.CheckoutOut, rate_limit="checkout_pricing")
 async def shipping(ctx: Ctx):
     b = ctx.body
-    address = Address(b.address.country.upper(), b.address.city, b.address.line1, b.address.postal_code)
-    session = await ctx.services.checkout.calculate_shipping(ctx.user, b.checkout_id, address, ShippingMethod(b.method))
+    address = None
+    if b.address is not None:
+        address = Address(b.address.country.upper(), b.address.city, b.address.line1, b.address.postal_code)
+    session = await ctx.services.checkout.calculate_shipping(ctx.user, b.checkout_id, address, ShippingMethod(b.method),
+                                                             station_id=b.station_id, address_id=b.address_id)
     return _session(session)
 
 
@@ -52,6 +57,12 @@ async def tax(ctx: Ctx):
           response=s.CheckoutOut, rate_limit="checkout_coupon")
 async def coupon(ctx: Ctx):
     return _session(await ctx.services.checkout.apply_coupon(ctx.user, ctx.body.checkout_id, ctx.body.code))
+
+
+@endpoint("POST", f"{P}/remove-coupon", summary="Remove the checkout's coupon", tag="checkout",
+          body=s.CheckoutIdIn, response=s.CheckoutOut, rate_limit="checkout_coupon")
+async def remove_coupon(ctx: Ctx):
+    return _session(await ctx.services.checkout.remove_coupon(ctx.user, ctx.body.checkout_id))
 
 
 @endpoint("POST", f"{P}/confirm-order", summary="Confirm the checkout into an order (idempotent per checkout)",

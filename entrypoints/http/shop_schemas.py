@@ -1,0 +1,115 @@
+"""Request and response bodies of the cart, catalog administration and delivery routes (same rules
+as ``schemas``: requests are strict, unknown fields are refused)."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from entrypoints.http.schemas import AddressIn, Out, Quantity, Sku, Strict
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9-]+$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Minor = Annotated[int, Field(ge=0, le=10**12)]
+Stock = Annotated[int, Field(ge=0, le=10**9)]
+
+
+class CartQuantityIn(Strict):
+    quantity: Quantity
+
+
+class CartLineOut(Out):
+    sku: str
+    product_id: str | None
+    name: str | None
+    quantity: int
+    unit_price: int
+    total: int
+    available: bool
+    issue: str | None
+
+
+class CartOut(Out):
+    items: list[CartLineOut]
+    subtotal: int
+    currency: str | None
+    item_count: int
+    updated_at: str
+
+
+class ProductCreateIn(Strict):
+    sku: Sku
+    name: Name
+    price: Minor
+    currency: Currency
+    stock: Stock
+    category: Slug
+    active: bool = True
+
+
+class ProductUpdateIn(Strict):
+    version: Annotated[int, Field(ge=0)] | None = None
+    name: Name | None = None
+    price: Minor | None = None
+    currency: Currency | None = None
+    stock: Stock | None = None
+    category: Slug | None = None
+    active: bool | None = None
+
+
+class CategoryIn(Strict):
+    slug: Slug
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class CouponCreateIn(Strict):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+    kind: Literal["percent", "fixed"]
+    value: Minor
+    currency: Currency | None = None
+    min_subtotal: Minor = 0
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+    max_uses: Annotated[int, Field(ge=0)] | None = None
+    max_uses_per_user: Annotated[int, Field(ge=0)] | None = None
+    active: bool = True
+
+
+class CouponOut(Out):
+    code: str
+    kind: str
+    value: int
+    currency: str | None
+    min_subtotal: int
+    max_uses: int | None
+    max_uses_per_user: int | None
+    uses: int
+    active: bool
+
+
+class SavedAddressIn(AddressIn):
+    label: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
+
+
+class SavedAddressOut(Out):
+    id: str
+    label: str | None
+    country: str
+    city: str
+    line1: str
+    postal_code: str | None
+    created_at: str
+
+
+class StationOut(Out):
+    id: str
+    name: str
+    city: str
+    country: str
+
+
+class ShippingOptionsOut(Out):
+    country: str
+    methods: list[dict]
+    stations: list[StationOut]
