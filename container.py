@@ -53,6 +53,7 @@ from adapters.redis import (
     RedisWebhookDedup,
     create_redis,
 )
+from adapters.redis.tiered import TieredCache
 from adapters.security import JwtTokens, ScryptHasher
 from adapters.system import RandomIds, SystemClock
 from application.auth import Auth
@@ -103,6 +104,7 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]
         "redis_url": environ.get("REDIS_URL") or None,
         "redis_prefix": environ.get("PAYPORT_REDIS_PREFIX", "payport:"),
         "event_bus": environ.get("PAYPORT_EVENT_BUS", "memory"),
+        "local_cache_ttl": float(environ.get("PAYPORT_LOCAL_CACHE_TTL", 5)),
         "jwt_secret": environ.get("PAYPORT_JWT_SECRET") or None,
         "sandbox_secret": environ.get("PAYPORT_SANDBOX_WEBHOOK_SECRET") or None,
         "bootstrap_admin": environ.get("PAYPORT_BOOTSTRAP_ADMIN") or None,
@@ -148,6 +150,7 @@ class Container(containers.DeclarativeContainer):
     # -- redis (REDIS_URL) ----------------------------------------------------------------------
     redis = providers.Resource(create_redis, url=config.redis_url)
     redis_bus_client = providers.Resource(create_redis, url=config.redis_url, socket_timeout=5.0)
+    redis_pubsub = providers.Resource(create_redis, url=config.redis_url, socket_timeout=None)
 
     bus = providers.Selector(
         config.event_bus,
@@ -194,8 +197,13 @@ class Container(containers.DeclarativeContainer):
         redis=providers.Singleton(
             FailOpenRateLimiter, primary=providers.Singleton(RedisRateLimiter, redis, prefix=config.redis_prefix),
             fallback=memory_rate_limiter, metrics=metrics, strict_policies=STRICT_RATE_POLICIES))
+    #: what cached responses are read from: Redis behind an in-process tier (PAYPORT_LOCAL_CACHE_TTL)
+    value_cache = providers.Selector(
+        config.value_cache, memory=memory_cache, redis=raw_cache,
+        tiered=providers.Singleton(TieredCache, raw_cache, redis_pubsub, prefix=config.redis_prefix,
+                                   local_ttl=config.local_cache_ttl))
     cache = providers.Singleton(
-        CacheAside, raw_cache,
+        CacheAside, value_cache, control=raw_cache,
         on_result=providers.Callable(lambda m: lambda ns, r: m.cache_requests.labels(ns, r).inc(), metrics),
         on_error=providers.Callable(lambda m: lambda op: m.cache_errors.labels(op).inc(), metrics),
     )
@@ -260,9 +268,14 @@ async def start(container: Container) -> None:
         await container.redis.init()
         if config["event_bus"] == "redis":
             await container.redis_bus_client.init()
+        if config["value_cache"] == "tiered":
+            await container.redis_pubsub.init()
+            await (await resolve(container.value_cache)).start()
 
 
 async def stop(container: Container) -> None:
+    if container.config()["value_cache"] == "tiered":
+        await (await resolve(container.value_cache)).stop()
     result = container.shutdown_resources()
     if result is not None:
         await result
@@ -277,6 +290,8 @@ def build_container(overrides: Mapping[str, Any] | None = None,
         settings["jwt_secret"] = secrets.token_urlsafe(48)
         settings["ephemeral_jwt_secret"] = True
     settings["kv"] = "redis" if settings["redis_url"] else "memory"
+    settings["value_cache"] = ("memory" if not settings["redis_url"] else
+                               "tiered" if settings["local_cache_ttl"] > 0 else "redis")
     settings["storage"] = "postgres" if settings["database_url"] else "memory"
     # the sandbox moves no money: on by default only on the embedded default (no DATABASE_URL)
     settings["sandbox_enabled"] = settings["sandbox"] == "on" or (

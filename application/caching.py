@@ -20,8 +20,10 @@ EPOCH = "epoch"
 
 class CacheAside:
     def __init__(self, cache: Cache, on_result: Callable[[str, str], None] | None = None,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, control: Cache | None = None) -> None:
         self.cache = cache
+        #: where generation counters live: never an in-process tier (they must be seen at once)
+        self.control = control or cache
         self._inflight: dict[str, asyncio.Future] = {}
         self._on_result = on_result or (lambda namespace, result: None)
         self._on_error = on_error or (lambda operation: None)
@@ -39,7 +41,7 @@ class CacheAside:
         return b"|".join(g or b"0" for g in gens) if gens else b"?"
 
     async def _get_many(self, *keys: str) -> list[bytes | None]:
-        return [await self.cache.get(k) for k in keys]
+        return [await self.control.get(k) for k in keys]
 
     async def get(self, key: str, ttl: float, load: Callable[[], Awaitable[bytes]],
                   namespace: str = "default") -> bytes:
@@ -69,9 +71,9 @@ class CacheAside:
 
     async def invalidate(self, *keys: str, patterns: tuple[str, ...] = ()) -> None:
         for key in keys:
-            await self._safe("incr", self.cache.incr(f"{key}:gen"))
+            await self._safe("incr", self.control.incr(f"{key}:gen"))
         if patterns:
-            await self._safe("incr", self.cache.incr(EPOCH))
+            await self._safe("incr", self.control.incr(EPOCH))
         if keys:
             await self._safe("delete", self.cache.delete(*keys))
         for pattern in patterns:

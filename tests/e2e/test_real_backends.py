@@ -1,6 +1,7 @@
 """On Postgres + Redis: a restart loses nothing; Redis down degrades; Postgres down answers 503 fast."""
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -84,3 +85,21 @@ async def test_with_postgres_down_requests_fail_fast_with_503(aiohttp_client, se
     checks = (await ready.json())["checks"]
     assert checks["postgres"].startswith("down") and checks["redis"] == "ok"
     assert (await api.json("GET", "/health/live", expect=200))["status"] == "ok"
+
+
+async def test_two_api_processes_see_each_others_writes(aiohttp_client, settings):
+    """Process A caches an order in its local tier; process B cancels it; A serves the change."""
+    settings = {**settings, "jwt_secret": SECRET, "local_cache_ttl": 30}
+    a, b = await start(aiohttp_client, settings), await start(aiohttp_client, settings)
+    h = await a.user()
+    order = await a.order(h, ship_to=None)
+    path = f"/api/v1/payment/orders/{order['id']}"
+    for _ in range(3):
+        assert (await a.json("GET", path, h, expect=200))["status"] == "pending"
+    commits_before = a.services.metrics.cache_requests.labels("order", "hit")._value.get()
+    assert commits_before >= 2  # A answers from its cache
+    assert (await b.json("POST", f"{path}/cancel", h, expect=200))["status"] == "cancelled"
+    deadline = time.monotonic() + 1.0
+    while (await a.json("GET", path, h, expect=200))["status"] != "cancelled":
+        assert time.monotonic() < deadline, "process A kept serving the cancelled order as pending"
+        await asyncio.sleep(0.01)

@@ -1,0 +1,129 @@
+"""An in-process cache tier in front of Redis, invalidated across processes over Redis pub/sub.
+
+A hit in the local tier costs no network round trip. Every invalidation (``delete``,
+``delete_pattern``) drops the entries here at once, so the process that made a write never serves
+what it replaced, and is published on a channel that every other process's listener applies.
+Elsewhere an entry is stale only until that message arrives (sub-millisecond on loopback); if the
+subscription breaks, the listener clears the whole local tier and reconnects, and no entry lives
+longer than ``local_ttl`` anyway: that is the documented bound on staleness.
+
+A local fill races a message that invalidates it only if the message arrives while the value is
+in flight from Redis; fills record the invalidation count before asking and are dropped if it moved.
+``incr`` always goes to Redis; callers keep generation counters in a cache without a local tier
+(``CacheAside``'s ``control``), since a generation must be seen by every process at once.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import json
+import logging
+import time
+from collections import OrderedDict
+
+from redis.asyncio import Redis
+
+from application.ports import Cache
+
+log = logging.getLogger(__name__)
+
+
+class TieredCache:
+    def __init__(self, shared: Cache, redis: Redis, prefix: str, local_ttl: float = 5.0,
+                 max_entries: int = 50_000, channel: str = "cache:invalidate") -> None:
+        self.shared, self.redis = shared, redis
+        self.channel = prefix + channel
+        self.local_ttl, self.max_entries = local_ttl, max_entries
+        self._local: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        self._invalidations = 0
+        self._listener: asyncio.Task | None = None
+        self._subscribed = asyncio.Event()
+
+    # -- the Cache port ---------------------------------------------------------------------------
+    async def get(self, key: str) -> bytes | None:
+        hit = self._local.get(key)
+        if hit is not None:
+            if hit[1] > time.monotonic():
+                return hit[0]
+            self._local.pop(key, None)
+        seen = self._invalidations
+        value = await self.shared.get(key)
+        if value is not None:
+            self._remember(key, value, self.local_ttl, seen)
+        return value
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        seen = self._invalidations
+        await self.shared.set(key, value, ttl)
+        self._remember(key, value, min(ttl, self.local_ttl), seen)
+
+    async def delete(self, *keys: str) -> None:
+        self._drop(keys, ())
+        await self.shared.delete(*keys)
+        await self._publish(keys, ())
+
+    async def delete_pattern(self, pattern: str) -> int:
+        self._drop((), (pattern,))
+        deleted = await self.shared.delete_pattern(pattern)
+        await self._publish((), (pattern,))
+        return deleted
+
+    async def incr(self, key: str) -> int:
+        return await self.shared.incr(key)
+
+    # -- the local tier ---------------------------------------------------------------------------
+    def _remember(self, key: str, value: bytes, ttl: float, seen: int) -> None:
+        if ttl <= 0 or seen != self._invalidations or not self._subscribed.is_set():
+            return  # an invalidation arrived meanwhile, or we would not hear of the next one
+        self._local[key] = (value, time.monotonic() + ttl)
+        self._local.move_to_end(key)
+        while len(self._local) > self.max_entries:
+            self._local.popitem(last=False)
+
+    def _drop(self, keys, patterns) -> None:
+        self._invalidations += 1
+        for key in keys:
+            self._local.pop(key, None)
+        for pattern in patterns:
+            for key in [k for k in self._local if fnmatch.fnmatchcase(k, pattern)]:
+                del self._local[key]
+
+    async def _publish(self, keys, patterns) -> None:
+        await self.redis.publish(self.channel, json.dumps({"keys": list(keys), "patterns": list(patterns)}))
+
+    # -- the listener (started and stopped with the app) ------------------------------------------
+    async def start(self) -> None:
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="cache-invalidation-listener")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._subscribed.wait(), timeout=2)
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+                self._subscribed.set()
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        data = json.loads(message["data"])
+                        self._drop(data.get("keys", ()), data.get("patterns", ()))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - deaf now: forget everything, then try again
+                log.warning("cache invalidation channel lost; clearing the local tier", exc_info=True)
+            finally:
+                self._subscribed.clear()
+                self._local.clear()
+                self._invalidations += 1
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(0.5)

@@ -1,0 +1,101 @@
+"""The in-process tier over Redis: two caches on one Redis stand for two API processes."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from adapters.redis import RedisCache
+from adapters.redis.tiered import TieredCache
+
+
+async def wait_until(predicate, timeout: float = 2.0) -> float:
+    started = time.monotonic()
+    while not await predicate():
+        assert time.monotonic() - started < timeout, "condition not reached in time"
+        await asyncio.sleep(0.005)
+    return time.monotonic() - started
+
+
+@pytest.fixture
+async def pair(client_factory, prefix):
+    """Two processes' tiered caches (each with its own data and pub/sub clients) on one Redis."""
+    caches = []
+    for _ in range(2):
+        data, subscriber = await client_factory(), await client_factory(socket_timeout=None)
+        cache = TieredCache(RedisCache(data, prefix), subscriber, prefix, local_ttl=30)
+        await cache.start()
+        caches.append(cache)
+    yield caches
+    for cache in caches:
+        await cache.stop()
+
+
+async def test_a_local_hit_needs_no_redis(pair):
+    a, _ = pair
+    await a.set("order:o1", b"v1", ttl=60)
+
+    async def unreachable(key):
+        raise ConnectionError("redis is not asked on a local hit")
+    a.shared.get = unreachable
+    assert await a.get("order:o1") == b"v1"
+
+
+async def test_an_invalidation_in_one_process_reaches_the_other(pair):
+    a, b = pair
+    await a.set("order:o1", b"v1", ttl=60)
+    assert await b.get("order:o1") == b"v1"  # b now holds it locally too
+    await a.delete("order:o1")
+    assert await a.get("order:o1") is None  # the writer is never stale
+
+    async def b_forgot() -> bool:
+        return "order:o1" not in b._local
+    elapsed = await wait_until(b_forgot)
+    assert await b.get("order:o1") is None and elapsed < 1.0
+
+
+async def test_pattern_invalidation_reaches_the_other_process(pair):
+    a, b = pair
+    for key in ("orders:u1:limit=10", "orders:u1:limit=20", "orders:u2:limit=10"):
+        await a.set(key, b"page", ttl=60)
+        assert await b.get(key) == b"page"
+    await a.delete_pattern("orders:u1:*")
+
+    async def b_dropped_u1() -> bool:
+        return not any(k.startswith("orders:u1:") for k in b._local)
+    await wait_until(b_dropped_u1)
+    assert await b.get("orders:u2:limit=10") == b"page"
+    assert await b.get("orders:u1:limit=10") is None
+
+
+async def test_a_fill_that_raced_an_invalidation_is_not_kept(pair):
+    a, _ = pair
+    await a.shared.set("k", b"old", ttl=60)
+    real_get = a.shared.get
+
+    async def slow_get(key):
+        value = await real_get(key)
+        a._drop(["k"], ())  # the invalidation message lands while the value is in flight
+        return value
+    a.shared.get = slow_get
+    assert await a.get("k") == b"old"
+    assert "k" not in a._local
+
+
+async def test_losing_the_subscription_clears_the_local_tier(pair):
+    a, _ = pair
+    await a.set("k", b"v", ttl=60)
+    assert "k" in a._local
+    await a.stop()  # the listener is gone: nothing here may be trusted any more
+    assert a._local == {} and not a._subscribed.is_set()
+    await a.set("k2", b"v", ttl=60)
+    assert "k2" not in a._local  # not remembered while deaf
+    await a.start()
+
+
+async def test_increments_always_reach_redis(pair):
+    a, b = pair
+    assert await a.incr("order:o1:gen") == 1
+    assert await b.incr("order:o1:gen") == 2
+    assert await a.shared.get("order:o1:gen") == b"2"
