@@ -9,6 +9,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
+        self._http_children: dict[tuple, tuple] = {}
         self.http_requests = Counter("payport_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=r)
         self.http_latency = Histogram("payport_http_request_seconds", "HTTP latency", ["route"], buckets=LATENCY_BUCKETS, registry=r)
         self.cache_requests = Counter("payport_cache_requests_total", "Cache lookups", ["namespace", "result"], registry=r)
@@ -23,6 +24,15 @@ class Metrics:
         self.webhooks = Counter("payport_webhooks_total", "Webhooks received", ["gateway", "outcome"], registry=r)
         self.events_published = Counter("payport_events_published_total", "Domain events published", ["event"], registry=r)
         self.event_handler_failures = Counter("payport_event_handler_failures_total", "Event handler failures", ["event"], registry=r)
+
+    def http_children(self, method: str, route: str, status: int):
+        """The request counter and latency histogram for one (method, route, status), looked up once."""
+        key = (method, route, status)
+        children = self._http_children.get(key)
+        if children is None:
+            children = (self.http_requests.labels(method, route, str(status)), self.http_latency.labels(route))
+            self._http_children[key] = children
+        return children
 
     def gateway_stats(self, gateway: str) -> dict:
         """Calls by outcome and mean latency for one gateway (the admin gateway report)."""

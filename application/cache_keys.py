@@ -1,52 +1,42 @@
-"""Cache key names (DESIGN.md §3; the configured prefix is added by the cache adapter)."""
+"""Cache key names (DESIGN.md §3; the configured prefix is added by the cache adapter).
+
+Single keys name one resource; groups name every cached list of one owner (any filter, any page),
+invalidated together by bumping the group's version (see ``application.caching``).
+"""
+
+ADMIN = "all"  # owner segment of the groups of admins' unfiltered lists
+CATEGORIES = "categories"
+PRODUCTS = "products"
 
 
 def product(product_id: str) -> str:
     return f"product:{product_id}"
 
 
-def products_list(query: str) -> str:
-    return f"products:{query}"
-
-
-PRODUCTS_ALL = "products:*"
-CATEGORIES = "categories"
-
-
 def order(order_id: str) -> str:
     return f"order:{order_id}"
-
-
-def orders_of(owner_id: str) -> str:
-    return f"orders:{owner_id}:*"
-
-
-def orders_list(owner_id: str, query: str) -> str:
-    return f"orders:{owner_id}:{query}"
 
 
 def payment(payment_id: str) -> str:
     return f"transaction:{payment_id}"
 
 
-def payments_of(owner_id: str) -> str:
-    return f"user_transactions:{owner_id}:*"
-
-
-def payments_list(owner_id: str, query: str) -> str:
-    return f"user_transactions:{owner_id}:{query}"
-
-
 def refund(refund_id: str) -> str:
     return f"refund:{refund_id}"
 
 
-def refunds_of(owner_id: str) -> str:
-    return f"refunds:{owner_id}:*"
+def orders(owner_id: str) -> str:
+    return f"orders:{owner_id}"
 
 
-def refunds_list(owner_id: str, query: str) -> str:
-    return f"refunds:{owner_id}:{query}"
+def payments(owner_id: str) -> str:
+    return f"user_transactions:{owner_id}"
 
 
-ADMIN = "all"  # owner segment of list keys for admins' unfiltered lists
+def refunds(owner_id: str) -> str:
+    return f"refunds:{owner_id}"
+
+
+def in_group(group: str, query: str) -> str:
+    """The key of one list (``query``: its canonical query string) within its group."""
+    return f"{group}:{query}"

@@ -1,10 +1,17 @@
 """Cache-aside with single-flight loads, stale-fill protection and fail-soft behaviour.
 
-Values are opaque bytes (the HTTP layer caches rendered bodies). Every key has a generation
-counter ``{key}:gen``; ``invalidate`` deletes the key and bumps its generation, and a fill only
-stores its value if the generation it read before loading is unchanged, so a load that raced an
-invalidation never writes stale data back. Pattern invalidations bump a shared epoch the same way.
-If the cache backend fails, reads go to the origin and nothing fails (counted by the caller's hooks).
+Values are opaque bytes (the HTTP layer caches rendered bodies).
+
+- A single key (an order's detail) has a generation counter ``{key}:gen``: ``invalidate`` deletes
+  the key and bumps it, and a fill stores its value only if the generation it read before loading
+  is unchanged, so a load that raced an invalidation never writes stale data back.
+- A group of keys (one owner's order lists, with every filter and page) has a version
+  ``{group}:ver`` that is part of each member's key: invalidating the group is one increment, and
+  a fill that raced it lands under the old version, which nobody reads again (it expires by TTL).
+  No keyspace scan, however many keys a group has.
+
+Counters live in ``control`` (Redis itself, never an in-process tier). If the cache backend
+fails, reads go to the origin and nothing fails (counted by the caller's hooks).
 """
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from application.ports import Cache
 
 log = logging.getLogger(__name__)
-EPOCH = "epoch"
+_UNKNOWN = object()
 
 
 class CacheAside:
@@ -36,15 +43,22 @@ class CacheAside:
             log.warning("cache %s failed; serving from origin", operation, exc_info=True)
             return None
 
-    async def _generation(self, key: str) -> bytes:
-        gens = await self._safe("get", self._get_many(f"{key}:gen", EPOCH))
-        return b"|".join(g or b"0" for g in gens) if gens else b"?"
-
-    async def _get_many(self, *keys: str) -> list[bytes | None]:
-        return [await self.control.get(k) for k in keys]
+    async def _counter(self, name: str):
+        """The counter's value (b"0" when unset), or _UNKNOWN when the backend failed."""
+        try:
+            return await self.control.get(name) or b"0"
+        except Exception:  # noqa: BLE001 - same policy as _safe
+            self._on_error("get")
+            log.warning("cache counter read failed; serving from origin", exc_info=True)
+            return _UNKNOWN
 
     async def get(self, key: str, ttl: float, load: Callable[[], Awaitable[bytes]],
-                  namespace: str = "default") -> bytes:
+                  namespace: str = "default", group: str | None = None) -> bytes:
+        if group is not None:
+            version = await self._counter(f"{group}:ver")
+            if version is _UNKNOWN:
+                return await load()
+            key = f"{key}#v{version.decode()}"
         hit = await self._safe("get", self.cache.get(key))
         if hit is not None:
             self._on_result(namespace, "hit")
@@ -56,9 +70,11 @@ class CacheAside:
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            before = await self._generation(key)
+            before = _UNKNOWN if group is not None else await self._counter(f"{key}:gen")
             value = await load()
-            if before != b"?" and await self._generation(key) == before:
+            if group is not None:  # a version bump meanwhile leaves this under a key nobody reads
+                await self._safe("set", self.cache.set(key, value, ttl))
+            elif before is not _UNKNOWN and await self._counter(f"{key}:gen") == before:
                 await self._safe("set", self.cache.set(key, value, ttl))
             future.set_result(value)
             return value
@@ -69,12 +85,10 @@ class CacheAside:
         finally:
             self._inflight.pop(key, None)
 
-    async def invalidate(self, *keys: str, patterns: tuple[str, ...] = ()) -> None:
+    async def invalidate(self, *keys: str, groups: tuple[str, ...] = ()) -> None:
         for key in keys:
             await self._safe("incr", self.control.incr(f"{key}:gen"))
-        if patterns:
-            await self._safe("incr", self.control.incr(EPOCH))
+        for group in groups:
+            await self._safe("incr", self.control.incr(f"{group}:ver"))
         if keys:
             await self._safe("delete", self.cache.delete(*keys))
-        for pattern in patterns:
-            await self._safe("delete", self.cache.delete_pattern(pattern))

@@ -9,25 +9,24 @@ from domain.payments import PaymentIntent, Refund
 
 async def order_changed(cache: CacheAside | None, order: Order) -> None:
     if cache is not None:
-        await cache.invalidate(keys.order(order.id),
-                               patterns=(keys.orders_of(order.owner_id), keys.orders_of(keys.ADMIN)))
+        await cache.invalidate(keys.order(order.id), groups=(keys.orders(order.owner_id), keys.orders(keys.ADMIN)))
 
 
 async def payment_changed(cache: CacheAside | None, payment: PaymentIntent) -> None:
     if cache is not None:
         await cache.invalidate(keys.payment(payment.id),
-                               patterns=(keys.payments_of(payment.owner_id), keys.payments_of(keys.ADMIN)))
+                               groups=(keys.payments(payment.owner_id), keys.payments(keys.ADMIN)))
 
 
 async def refund_changed(cache: CacheAside | None, refund: Refund) -> None:
     if cache is not None:
         await cache.invalidate(keys.refund(refund.id),
-                               patterns=(keys.refunds_of(refund.owner_id), keys.refunds_of(keys.ADMIN)))
+                               groups=(keys.refunds(refund.owner_id), keys.refunds(keys.ADMIN)))
 
 
 async def products_changed(cache: CacheAside | None, product_ids: list[str]) -> None:
     if cache is not None:
-        await cache.invalidate(*[keys.product(p) for p in product_ids], patterns=(keys.PRODUCTS_ALL,))
+        await cache.invalidate(*[keys.product(p) for p in product_ids], groups=(keys.PRODUCTS,))
 
 
 async def categories_changed(cache: CacheAside | None) -> None:

@@ -95,9 +95,9 @@ async def metrics_middleware(request: web.Request, handler):
     finally:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
-        metrics = request.app[SERVICES].metrics
-        metrics.http_requests.labels(request.method, route, str(status)).inc()
-        metrics.http_latency.labels(route).observe(time.perf_counter() - started)
+        counter, latency = request.app[SERVICES].metrics.http_children(request.method, route, status)
+        counter.inc()
+        latency.observe(time.perf_counter() - started)
 
 
 def create_app(container) -> web.Application:

@@ -36,8 +36,10 @@ def canonical_query(request: web.Request) -> str:
 
 
 async def cached_json(ctx: Ctx, key: str, ttl_name: str, namespace: str,
-                      load: Callable[[], Awaitable[tuple[str | None, object]]]) -> web.Response:
-    """Serve a GET from the cache (cache-aside), checking ownership against the stored owner."""
+                      load: Callable[[], Awaitable[tuple[str | None, object]]],
+                      group: str | None = None) -> web.Response:
+    """Serve a GET from the cache (cache-aside), checking ownership against the stored owner.
+    A list passes its ``group`` and its key within it (``cache_keys.in_group``)."""
     async def fill() -> bytes:
         owner, payload = await load()
         body = orjson.dumps(payload)
@@ -45,7 +47,7 @@ async def cached_json(ctx: Ctx, key: str, ttl_name: str, namespace: str,
         return f"{owner or ''}\n{etag}\n".encode() + body
 
     services = ctx.services
-    raw = await services.cache.get(key, services.ttls[ttl_name], fill, namespace)
+    raw = await services.cache.get(key, services.ttls[ttl_name], fill, namespace, group)
     owner, etag, body = raw.split(b"\n", 2)
     if owner and (ctx.principal is None or not ctx.principal.may_see(owner.decode())):
         raise NotFound("not found")

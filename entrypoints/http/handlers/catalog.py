@@ -21,7 +21,8 @@ async def list_products(ctx: Ctx):
         page = await ctx.services.catalog.products(category=category, search=search, include_inactive=False,
                                                    limit=limit, cursor=cursor)
         return None, present.page(page, present.product)
-    return await cached_json(ctx, keys.products_list(canonical_query(ctx.request)), "product", "products", load)
+    key = keys.in_group(keys.PRODUCTS, canonical_query(ctx.request))
+    return await cached_json(ctx, key, "product", "products", load, keys.PRODUCTS)
 
 
 @endpoint("GET", P + "/products/{product_id}", summary="One product", tag="catalog", response=s.ProductOut,

@@ -26,8 +26,9 @@ async def list_orders(ctx: Ctx):
         page = await ctx.services.orders.list(ctx.user, status=status, workspace_id=workspace, search=search,
                                               limit=limit, cursor=cursor)
         return None, present.page(page, present.order)
-    key = keys.orders_list(owner_segment(ctx.user), canonical_query(ctx.request))
-    return await cached_json(ctx, key, "order_list", "order_list", load)
+    group = keys.orders(owner_segment(ctx.user))
+    key = keys.in_group(group, canonical_query(ctx.request))
+    return await cached_json(ctx, key, "order_list", "order_list", load, group)
 
 
 @endpoint("POST", P, summary="Create an order directly from items", tag="orders", body=s.OrderCreateIn,

@@ -25,8 +25,9 @@ async def list_payments(ctx: Ctx):
     async def load():
         page = await ctx.services.payments.list(ctx.user, status=status, order_id=order_id, limit=limit, cursor=cursor)
         return None, present.page(page, present.payment)
-    key = keys.payments_list(owner_segment(ctx.user), canonical_query(ctx.request))
-    return await cached_json(ctx, key, "payment_list", "payment_list", load)
+    group = keys.payments(owner_segment(ctx.user))
+    key = keys.in_group(group, canonical_query(ctx.request))
+    return await cached_json(ctx, key, "payment_list", "payment_list", load, group)
 
 
 @endpoint("POST", f"{P}/initiate", summary="Start paying an order: returns the intent with authorization_url",

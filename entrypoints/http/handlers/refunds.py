@@ -19,8 +19,9 @@ async def list_refunds(ctx: Ctx):
     async def load():
         page = await ctx.services.refunds.list(ctx.user, payment_id=payment_id, limit=limit, cursor=cursor)
         return None, present.page(page, present.refund)
-    key = keys.refunds_list(owner_segment(ctx.user), canonical_query(ctx.request))
-    return await cached_json(ctx, key, "refund", "refund_list", load)
+    group = keys.refunds(owner_segment(ctx.user))
+    key = keys.in_group(group, canonical_query(ctx.request))
+    return await cached_json(ctx, key, "refund", "refund_list", load, group)
 
 
 @endpoint("POST", P, summary="Refund a succeeded payment, fully (no amount) or partly", tag="refunds",
