@@ -1,0 +1,636 @@
+"""The bench orchestrator (``bench/run`` calls it): start servers, seed, run every scenario for a bounded
+time, collect throughput/latency, statements per request, cache hit ratio, RSS, CPU, 1->2 process scaling
+and a py-spy profile, stop everything it started, write bench/out/results.json and print a table.
+
+Environment (all optional):
+  BENCH_SECONDS=10           seconds per scenario
+  BENCH_DATABASE_URL         e.g. postgresql://postgres@127.0.0.1:5432/postgres -> a fresh database BENCH_DB is
+                             created next to it, migrated, and payport runs on Postgres (+ BENCH_REDIS_URL)
+  BENCH_REDIS_URL            e.g. redis://127.0.0.1:6379/0 (keys under a per-run prefix, deleted at the end)
+  BENCH_DB=payport_bench     name of the fresh database
+  BENCH_SRC=<repo root>      the payport source tree to run (PYTHONPATH); e.g. a `git archive` snapshot
+  BENCH_CONNECTIONS=64       wrk connections (one wrk thread: the server has one core, wrk the other)
+  BENCH_ORDERS               seeded orders (Zipf population): 300 memory / 1000 postgres
+  BENCH_WEBHOOK_INTENTS      pre-created intents for webhook ingestion: 200 memory / 300 postgres
+  BENCH_PAY_PROCS=2 BENCH_PAY_CONCURRENCY=8   pay-path client
+  BENCH_RSS_REQUESTS=100000  RSS is read once the API process has served this many requests
+  BENCH_PROFILE=1            py-spy record during cached detail (and the pay path)
+  BENCH_PORT_BASE=18700      ports PORT_BASE .. PORT_BASE+3
+  BENCH_ONLY=a,b             run only these scenarios (names as in results.json)
+"""
+from __future__ import annotations
+
+import collections
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+OUT = BENCH / "out"
+PY = sys.executable
+WRK_DIR = BENCH / "wrk"
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", 10))
+DB_URL = os.environ.get("BENCH_DATABASE_URL") or None
+REDIS_URL = os.environ.get("BENCH_REDIS_URL") or None
+PG = DB_URL is not None
+SRC = os.environ.get("BENCH_SRC") or str(ROOT)
+CONNS = int(os.environ.get("BENCH_CONNECTIONS", 64))
+ORDERS = int(os.environ.get("BENCH_ORDERS", 1000 if PG else 300))
+INTENTS = int(os.environ.get("BENCH_WEBHOOK_INTENTS", 300 if PG else 200))
+PAY_PROCS = int(os.environ.get("BENCH_PAY_PROCS", 2))
+PAY_CONC = int(os.environ.get("BENCH_PAY_CONCURRENCY", 8))
+RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", 100_000))
+PROFILE = os.environ.get("BENCH_PROFILE", "1") == "1"
+PORT = int(os.environ.get("BENCH_PORT_BASE", 18700))
+ONLY = {s for s in os.environ.get("BENCH_ONLY", "").split(",") if s}
+RUN_ID = uuid.uuid4().hex[:8]
+SECRET = "whsec_bench_" + RUN_ID
+JWT = "bench-jwt-secret-" + uuid.uuid4().hex
+RATE_POLICIES = ("checkout_initiate", "checkout_pricing", "checkout_coupon", "checkout_confirm", "payment_initiate",
+                 "login_email", "login_ip", "register", "guest")
+
+PROCS: list[subprocess.Popen] = []
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def wanted(name: str) -> bool:
+    return not ONLY or name in ONLY
+
+
+# -- servers ---------------------------------------------------------------------------------------------------------
+def db_url_for(name: str) -> str:
+    base, _, _ = DB_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+def payport_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYPORT_", "DATABASE_URL", "REDIS_URL"))}
+    env.update({f"PAYPORT_RATE_{p.upper()}": "1000000/60" for p in RATE_POLICIES})  # limits stay on, never bind
+    env.update({"PAYPORT_SANDBOX_WEBHOOK_SECRET": SECRET, "PAYPORT_JWT_SECRET": JWT, "PAYPORT_LOG_LEVEL": "WARNING",
+                "PYTHONPATH": SRC + os.pathsep + env.get("PYTHONPATH", "")})
+    if PG:
+        env.update({"DATABASE_URL": db_url_for(DB_NAME), "PAYPORT_SANDBOX": "on", "PAYPORT_DEMO_DATA": "on",
+                    "PAYPORT_REDIS_PREFIX": f"payport_bench_{RUN_ID}:"})
+        if REDIS_URL:
+            env["REDIS_URL"] = REDIS_URL
+    env.update(extra or {})
+    return env
+
+
+DB_NAME = os.environ.get("BENCH_DB", "payport_bench")
+
+
+def start(name: str, argv: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    logf = open(OUT / f"{name}.log", "w")
+    proc = subprocess.Popen(argv, env=env, cwd=SRC, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+    PROCS.append(proc)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}; see {OUT / (name + '.log')}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+            break
+        except urllib.error.HTTPError:
+            break  # it answers (404 on /)
+        except OSError:
+            time.sleep(0.2)
+    else:
+        raise RuntimeError(f"{name} did not listen on {port}")
+    log(f"started {name} pid {proc.pid} on :{port}")
+    return proc
+
+
+def start_payport(name: str, port: int, extra: dict[str, str] | None = None) -> subprocess.Popen:
+    return start(name, [PY, str(BENCH / "launch.py"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                 payport_env(extra), port)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    if proc in PROCS:
+        PROCS.remove(proc)
+
+
+def stop_all() -> None:
+    for proc in list(PROCS):
+        try:
+            stop(proc)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+# -- measurements ----------------------------------------------------------------------------------------------------
+def get(url: str, timeout: float = 60) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read()
+
+
+def scrape(port: int) -> dict:
+    """Prometheus counters we use, plus the launcher's round-trip counters."""
+    text = get(f"http://127.0.0.1:{port}/metrics").decode()
+    out: dict = {"http": 0.0, "cache": collections.Counter(), "webhooks": collections.Counter(),
+                 "payments": collections.Counter(), "refunds": collections.Counter()}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        m = re.match(r"^(\w+)\{(.*)\}\s+([0-9.eE+-]+)$", line)
+        if not m:
+            continue
+        name, labels, value = m.group(1), dict(re.findall(r'(\w+)="([^"]*)"', m.group(2))), float(m.group(3))
+        if name == "payport_http_requests_total" and labels.get("route") not in ("/metrics", "/__bench/counters"):
+            out["http"] += value
+        elif name == "payport_cache_requests_total":
+            out["cache"][(labels["namespace"], labels["result"])] += value
+        elif name == "payport_webhooks_total":
+            out["webhooks"][labels["outcome"]] += value
+        elif name == "payport_payments_total":
+            out["payments"][labels["status"]] += value
+        elif name == "payport_refunds_total":
+            out["refunds"][labels["status"]] += value
+    out["counters"] = json.loads(get(f"http://127.0.0.1:{port}/__bench/counters"))
+    return out
+
+
+def proc_stat(pid: int) -> dict:
+    status = Path(f"/proc/{pid}/status").read_text()
+    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+    hwm = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return {"rss_kb": rss, "hwm_kb": hwm, "cpu_s": ticks / os.sysconf("SC_CLK_TCK")}
+
+
+def pg_xacts() -> int | None:
+    if not PG:
+        return None
+    import psycopg2
+
+    with psycopg2.connect(db_url_for(DB_NAME)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_stat_clear_snapshot()")
+        cur.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", (DB_NAME,))
+        value = cur.fetchone()[0]
+    conn.close()
+    return int(value) - 1  # minus this probe's own transaction
+
+
+def snapshot(port: int, pid: int) -> dict:
+    return {"m": scrape(port), "p": proc_stat(pid), "x": pg_xacts(), "t": time.monotonic()}
+
+
+def deltas(before: dict, after: dict, requests: int) -> dict:
+    b, a = before["m"], after["m"]
+    n = max(1, requests)
+    cache = {f"{ns}:{res}": a["cache"][(ns, res)] - b["cache"].get((ns, res), 0) for ns, res in a["cache"]}
+    cache = {k: int(v) for k, v in cache.items() if v}
+    hits = sum(v for k, v in cache.items() if k.endswith(":hit"))
+    misses = sum(v for k, v in cache.items() if k.endswith(":miss"))
+    out = {
+        "db_statements_per_request": round((a["counters"]["db_statements"] - b["counters"]["db_statements"]) / n, 3)
+        if PG else None,
+        "pg_xacts_per_request": round((after["x"] - before["x"] - 1) / n, 3) if PG else None,
+        "redis_roundtrips_per_request": round(
+            (a["counters"]["redis_roundtrips"] - b["counters"]["redis_roundtrips"]) / n, 3) if REDIS_URL and PG else None,
+        "server_cpu_us_per_request": round((after["p"]["cpu_s"] - before["p"]["cpu_s"]) * 1e6 / n, 1),
+        "server_cpu_util": round((after["p"]["cpu_s"] - before["p"]["cpu_s"]) / (after["t"] - before["t"]), 2),
+        "cache": cache,
+        "cache_hit_ratio": round(hits / (hits + misses), 4) if hits + misses else None,
+        "webhooks": {k: int(v - b["webhooks"].get(k, 0)) for k, v in a["webhooks"].items() if v - b["webhooks"].get(k, 0)},
+        "refunds": {k: int(v - b["refunds"].get(k, 0)) for k, v in a["refunds"].items() if v - b["refunds"].get(k, 0)},
+        "payments": {k: int(v - b["payments"].get(k, 0)) for k, v in a["payments"].items() if v - b["payments"].get(k, 0)},
+    }
+    return out
+
+
+def wrk(script: str, port: int, data: Path | None, seconds: float, conns: int = CONNS, threads: int = 1,
+        extra_env: dict[str, str] | None = None) -> dict:
+    env = dict(os.environ, BENCH_WRK_DIR=str(WRK_DIR), BENCH_DATA=str(data or OUT), BENCH_RUN_ID=RUN_ID,
+               BENCH_THREADS=str(threads), **(extra_env or {}))
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{max(1, int(round(seconds)))}s", "--timeout", "10s",
+           "-s", str(WRK_DIR / script), f"http://127.0.0.1:{port}"]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    line = next((ln for ln in res.stdout.splitlines() if ln.startswith("BENCHJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk {script} failed: {res.stdout}\n{res.stderr}")
+    doc = json.loads(line[len("BENCHJSON "):])
+    doc["rps"] = round(doc["requests"] / (doc["duration_us"] / 1e6), 1)
+    doc["p50_ms"] = round(doc["latency_us"]["p50"] / 1000, 2)
+    doc["p99_ms"] = round(doc["latency_us"]["p99"] / 1000, 2)
+    doc["non_2xx_or_3xx"] = doc["errors"]["status"]
+    doc["cmd"] = " ".join(cmd[:-1]) + f" {cmd[-1]}"
+    return doc
+
+
+def drain(pid: int, limit: float = 60.0) -> float:
+    """Wait (bounded) until the process is idle: a slow scenario leaves a backlog of accepted requests that
+    would otherwise be charged to the next one."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        c0 = proc_stat(pid)["cpu_s"]
+        time.sleep(0.5)
+        if proc_stat(pid)["cpu_s"] - c0 < 0.05:
+            break
+    return round(time.monotonic() - started, 1)
+
+
+def measured(name: str, port: int, pid: int, runner) -> dict:
+    try:
+        return _measured(name, port, pid, runner)
+    except Exception as exc:  # noqa: BLE001 - recorded, the suite goes on
+        log(f"{name} FAILED: {type(exc).__name__}: {exc}")
+        return {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+
+
+def _measured(name: str, port: int, pid: int, runner) -> dict:
+    waited = drain(pid)
+    if waited > 1:
+        log(f"waited {waited} s for the previous scenario's backlog to drain")
+    before = snapshot(port, pid)
+    result = runner()
+    after = snapshot(port, pid)
+    n = result.get("requests") or result.get("payments", 0) * 5
+    result.update(deltas(before, after, n))
+    log(f"{name}: {result.get('rps', result.get('payments_per_s'))} "
+        f"{'req/s' if 'rps' in result else 'payments/s'}, p50 {result.get('p50_ms')} ms, p99 {result.get('p99_ms')} ms, "
+        f"non-2xx {result.get('non_2xx_or_3xx', '-')}")
+    return result
+
+
+def seed(port: int, data: Path, orders: int) -> dict:
+    cmd = [PY, str(BENCH / "seed.py"), "seed", "--base", f"http://127.0.0.1:{port}", "--out", str(data),
+           "--orders", str(orders), "--paid-fraction", "0.2", "--users", "4", "--tag", RUN_ID + data.name]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=dict(os.environ, PYTHONPATH=""))
+    if res.returncode:
+        raise RuntimeError(f"seed failed: {res.stderr[-2000:]}")
+    log(f"seeded :{port}: {res.stdout.strip()}")
+    return json.loads(res.stdout)
+
+
+def pyspy(pid: int, seconds: float, name: str, during) -> dict | None:
+    spy = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
+    if not Path(spy).exists():
+        return {"error": "py-spy not installed"}
+    raw = OUT / f"profile-{name}.txt"
+    proc = subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "250", "-f", "raw",
+                             "-o", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1)
+    result = during()
+    try:
+        proc.wait(timeout=seconds + 30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    if not raw.exists():
+        return {"error": proc.stderr.read().decode()[-500:] if proc.stderr else "no output"}
+    return {"load": {k: result.get(k) for k in ("rps", "payments_per_s", "p50_ms", "p99_ms")},
+            **summarize_profile(raw), "raw": str(raw.relative_to(BENCH))}
+
+
+def summarize_profile(raw: Path) -> dict:
+    """A `py-spy top`-like table from collapsed stacks: event-loop thread only, self and inclusive shares."""
+    self_c: collections.Counter = collections.Counter()
+    incl: collections.Counter = collections.Counter()
+    mods: collections.Counter = collections.Counter()
+    total = idle = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit() or "run_forever" not in stack:
+            continue
+        c = int(count)
+        frames = stack.split(";")
+        total += c
+        leaf = frames[-1]
+        if leaf.startswith(("select (selectors.py", "poll (selectors.py", "epoll")) or "selectors.py" in leaf:
+            idle += c
+            continue
+        self_c[leaf] += c
+        for f in set(frames):
+            incl[f] += c
+        mods[_area(frames)] += c
+    busy = max(1, total - idle)
+    skip = ("run_forever", "_run_once", "Handle._run", "<module>", "main (", "run_app", "_serve (",
+            "run_until_complete", "_bootstrap")
+    top_incl = [(f, c) for f, c in incl.most_common(80) if not any(s in f for s in skip)][:30]
+    return {
+        "samples": total, "idle_share": round(idle / max(1, total), 3),
+        "top_self": [{"share_of_busy": round(c / busy, 3), "frame": f} for f, c in self_c.most_common(25)],
+        "top_inclusive": [{"share_of_busy": round(c / busy, 3), "frame": f} for f, c in top_incl],
+        "by_area": [{"share_of_busy": round(c / busy, 3), "area": a} for a, c in mods.most_common(15)],
+    }
+
+
+def _area(frames: list[str]) -> str:
+    """Attribute a busy sample to the innermost payport layer, or to the library the leaf is in."""
+    leaf = frames[-1]
+    for key in ("orjson", "jwt/", "json/", "prometheus_client", "hashlib", "hmac", "pydantic", "redis/", "aiopg",
+                "psycopg2", "attr/", "copy.py", "dependency_injector", "yarl", "multidict", "asyncio/"):
+        if key in leaf:
+            return "lib:" + key.strip("/.")
+    if "aiohttp/" in leaf:
+        return "aiohttp (http parse/write, routing)"
+    for f in reversed(frames):
+        m = re.search(r"\(((?:adapters|application|domain|entrypoints)/[\w/]+)\.py", f)
+        if m:
+            return m.group(1)
+    return "other: " + leaf[:80]
+
+
+# -- scenarios -------------------------------------------------------------------------------------------------------
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    results: dict = {"run_id": RUN_ID, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mode": "postgres+redis" if PG else "memory",
+                     "config": {"seconds": SECONDS, "connections": CONNS, "orders": ORDERS, "webhook_intents": INTENTS,
+                                "pay_procs": PAY_PROCS, "pay_concurrency": PAY_CONC, "src": SRC},
+                     "machine": machine(), "scenarios": {}}
+    sc = results["scenarios"]
+    try:
+        if PG:
+            create_database()
+        base = start("baseline", [PY, str(BENCH / "baseline.py"), "--port", str(PORT)], dict(os.environ), PORT)
+        a = start_payport("payport", PORT + 1)
+        pid_a = int(json.loads(get(f"http://127.0.0.1:{PORT + 1}/__bench/counters"))["pid"])
+        results["rss_kb"] = {"start": proc_stat(pid_a)["rss_kb"]}
+        data_a = OUT / "data-a"
+        results["seed"] = seed(PORT + 1, data_a, ORDERS)
+        results["rss_kb"]["after_seed"] = proc_stat(pid_a)["rss_kb"]
+
+        if wanted("baseline"):
+            sc["baseline"] = wrk("baseline.lua", PORT, None, SECONDS)
+            log(f"baseline: {sc['baseline']['rps']} req/s p50 {sc['baseline']['p50_ms']} p99 {sc['baseline']['p99_ms']}")
+        run = lambda name, script, **kw: measured(name, PORT + 1, pid_a, lambda: wrk(script, PORT + 1, data_a, SECONDS, **kw))  # noqa: E731
+
+        if wanted("zipf_mix"):  # first, on a cold order cache: the seeding confirmed every order (invalidations)
+            sc["zipf_mix"] = run("zipf_mix", "zipf_mix.lua")  # cold: compulsory misses included
+            sc["zipf_mix_warm"] = run("zipf_mix_warm", "zipf_mix.lua")  # the next window: steady state
+        if wanted("cached_order_detail"):
+            wrk("order_detail.lua", PORT + 1, data_a, max(2, math.ceil(ORDERS / 300)))  # warm every seeded order into the cache
+            sc["cached_order_detail"] = run("cached_order_detail", "order_detail.lua")
+            peak = sc["cached_order_detail"].get("rps") or 1000
+            rate = peak / 2
+            conns = max(2, math.ceil(rate * 0.010))
+            delay = max(1, round(conns * 1000 / rate))
+            sc["cached_order_detail_at_50pct"] = run("cached_order_detail@50%", "order_detail.lua", conns=conns,
+                                                     extra_env={"BENCH_DELAY_MS": str(delay)})
+            sc["cached_order_detail_at_50pct"].update({"target_rps": round(rate, 1), "pacing": f"{conns} conns x 1 req / {delay} ms"})
+        if wanted("order_list"):
+            sc["order_list"] = run("order_list", "order_list.lua")
+        if wanted("product_list"):
+            sc["product_list"] = run("product_list", "products.lua")
+        if wanted("checkout_initiate"):
+            sc["checkout_initiate"] = run("checkout_initiate", "checkout_initiate.lua")
+        if wanted("pay_path"):
+            sc["pay_path"] = measured("pay_path", PORT + 1, pid_a, lambda: paypath(PORT + 1, data_a, SECONDS))
+        if wanted("webhook_ingestion") or wanted("refund_create"):
+            intents(PORT + 1, data_a)
+            sc["webhook_ingestion"] = run("webhook_ingestion", "webhook.lua")
+            fresh = sc["webhook_ingestion"].get("counters", {}).get("fresh", 0)
+            rows = json.loads((data_a / "intents.json").read_text())
+            ok = json.loads((data_a / "seed.json").read_text())["paid_payments"] + [r["id"] for r in rows[:fresh]]
+            (data_a / "payments.txt").write_text("\n".join(ok) + "\n")
+            sc["webhook_ingestion"]["fresh_share"] = round(fresh / max(1, sc["webhook_ingestion"].get("requests", 0)), 3)
+            if wanted("refund_create"):
+                sc["refund_create"] = run("refund_create", "refund.lua")
+                sc["refund_create"]["payments_refunded"] = len(ok)
+        if PROFILE and wanted("profile"):
+            drain(pid_a)
+            results["profile_cached_order_detail"] = pyspy(pid_a, SECONDS, "cached-order-detail",
+                                                           lambda: wrk("order_detail.lua", PORT + 1, data_a, SECONDS - 2))
+            if wanted("pay_path"):
+                drain(pid_a)
+                results["profile_pay_path"] = pyspy(pid_a, SECONDS, "pay-path",
+                                                    lambda: paypath(PORT + 1, data_a, SECONDS - 2))
+        if wanted("rss"):
+            served = scrape(PORT + 1)["http"]
+            extra = 0.0
+            while served < RSS_REQUESTS and extra < 120:  # bounded: at most 2 more minutes of cached reads
+                r = wrk("order_detail.lua", PORT + 1, data_a, 10)
+                extra += 10
+                served = scrape(PORT + 1)["http"]
+            results["rss_kb"]["after_requests"] = proc_stat(pid_a)["rss_kb"]
+            results["rss_kb"]["hwm"] = proc_stat(pid_a)["hwm_kb"]
+            results["rss_kb"]["requests_served"] = int(served)
+            log(f"RSS after {int(served)} requests: {results['rss_kb']['after_requests']} kB")
+
+        if wanted("uncached_order_detail"):
+            n = start_payport("payport-nocache", PORT + 2, {"PAYPORT_TTL_ORDER": "0", "PAYPORT_TTL_ORDER_LIST": "0",
+                                                            "PAYPORT_TTL_PRODUCT": "0",
+                                                            "PAYPORT_REDIS_PREFIX": f"payport_bench_{RUN_ID}_nc:"})
+            pid_n = int(json.loads(get(f"http://127.0.0.1:{PORT + 2}/__bench/counters"))["pid"])
+            data_n = data_a if PG else OUT / "data-nocache"
+            if not PG:  # the embedded default keeps data per process
+                seed(PORT + 2, data_n, ORDERS)
+            sc["uncached_order_detail"] = measured("uncached_order_detail", PORT + 2, pid_n,
+                                                   lambda: wrk("order_detail.lua", PORT + 2, data_n, SECONDS))
+            stop(n)
+        if wanted("scaling"):
+            b = start_payport("payport-2", PORT + 3)
+            data_b = data_a if PG else OUT / "data-b"
+            if not PG:
+                seed(PORT + 3, data_b, ORDERS)
+            wrk("order_detail.lua", PORT + 3, data_b, 2)  # warm
+            one = wrk("order_detail.lua", PORT + 1, data_a, SECONDS)
+            two = run_parallel([("order_detail.lua", PORT + 1, data_a), ("order_detail.lua", PORT + 3, data_b)],
+                               SECONDS, CONNS // 2)
+            results["scaling"] = {"one_process_rps": one["rps"], "one_process_p99_ms": one["p99_ms"],
+                                  "two_processes_rps": round(sum(t["rps"] for t in two), 1),
+                                  "two_processes_p99_ms": max(t["p99_ms"] for t in two),
+                                  "per_process_rps": [t["rps"] for t in two],
+                                  "speedup": round(sum(t["rps"] for t in two) / one["rps"], 2),
+                                  "how": f"cached order detail; 1 wrk -c{CONNS} on one process vs 2 wrk -c{CONNS // 2} "
+                                         "at once, one per process, rates summed"}
+            log(f"scaling: {results['scaling']}")
+            stop(b)
+    except Exception as exc:  # noqa: BLE001
+        log(f"suite aborted: {type(exc).__name__}: {exc}")
+        results["aborted"] = f"{type(exc).__name__}: {exc}"[:2000]
+    finally:
+        stop_all()
+        cleanup_redis()
+    finalize(results)
+    return 1 if "aborted" in results else 0
+
+
+def paypath(port: int, data: Path, seconds: float) -> dict:
+    cmd = [PY, str(BENCH / "paypath.py"), "--base", f"http://127.0.0.1:{port}", "--data", str(data),
+           "--seconds", str(seconds), "--procs", str(PAY_PROCS), "--concurrency", str(PAY_CONC)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 180, env=dict(os.environ, PYTHONPATH=""))
+    if res.returncode:
+        raise RuntimeError(f"paypath failed: {res.stderr[-2000:]}")
+    doc = json.loads(res.stdout)
+    doc["p50_ms"] = round(doc["latency_ms"]["p50"] or 0, 1)
+    doc["p99_ms"] = round(doc["latency_ms"]["p99"] or 0, 1)
+    return doc
+
+
+def intents(port: int, data: Path) -> None:
+    for args in (["intents", "--base", f"http://127.0.0.1:{port}", "--count", str(INTENTS)],
+                 ["sign", "--secret", SECRET]):
+        res = subprocess.run([PY, str(BENCH / "seed.py"), *args, "--out", str(data)], capture_output=True, text=True,
+                             timeout=1200, env=dict(os.environ, PYTHONPATH=""))
+        if res.returncode:
+            raise RuntimeError(f"seed {args[0]} failed: {res.stderr[-2000:]}")
+        log(f"{args[0]}: {res.stdout.strip()}")
+
+
+def run_parallel(jobs, seconds: float, conns: int) -> list[dict]:
+    import concurrent.futures as cf
+
+    with cf.ThreadPoolExecutor(len(jobs)) as pool:
+        futs = [pool.submit(wrk, script, port, data, seconds, conns) for script, port, data in jobs]
+        return [f.result() for f in futs]
+
+
+def create_database() -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(DB_URL)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        cur.execute(f'CREATE DATABASE "{DB_NAME}"')
+    conn.close()
+    res = subprocess.run([PY, "-c", "import sys; from entrypoints.cli import main; sys.exit(main(['migrate']))"],
+                         env=payport_env(), cwd=SRC, capture_output=True, text=True, timeout=120)
+    if res.returncode:
+        raise RuntimeError(f"payport migrate failed: {res.stderr[-2000:]}")
+    log(f"fresh database {DB_NAME} migrated")
+
+
+def cleanup_redis() -> None:
+    if not (PG and REDIS_URL):
+        return
+    try:
+        import redis
+
+        r = redis.Redis.from_url(REDIS_URL)
+        n = 0
+        for pattern in (f"payport_bench_{RUN_ID}:*", f"payport_bench_{RUN_ID}_nc:*"):
+            batch = []
+            for key in r.scan_iter(match=pattern, count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    n += r.delete(*batch)
+                    batch = []
+            if batch:
+                n += r.delete(*batch)
+        log(f"deleted {n} bench keys from Redis")
+    except Exception as exc:  # noqa: BLE001
+        log(f"redis cleanup failed: {exc}")
+
+
+def machine() -> dict:
+    def ver(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
+        except Exception:  # noqa: BLE001
+            return None
+    import aiohttp
+
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) // 1024
+    commit = subprocess.run(["git", "-C", SRC if (Path(SRC) / ".git").exists() else str(ROOT), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "mem_mb": mem, "kernel": platform.release(),
+            "python": platform.python_version(), "aiohttp": aiohttp.__version__, "wrk": ver(["wrk", "-v"]),
+            "postgres": ver(["psql", "--version"]) if PG else None, "redis": ver(["redis-server", "--version"]) if REDIS_URL else None,
+            "payport_commit": commit, "event_loop": "asyncio (default; no uvloop)"}
+
+
+def finalize(results: dict) -> None:
+    sc = results["scenarios"]
+    base = sc.get("baseline", {}).get("rps")
+    ok = {k: v for k, v in sc.items() if "error" not in v}
+    for name, r in sc.items():
+        if base and r.get("rps") and name != "baseline":
+            r["ratio_to_baseline"] = round(r["rps"] / base, 3)
+    if "pay_path" in ok and base:
+        sc["pay_path"]["ratio_to_baseline"] = round(sc["pay_path"]["requests_per_s"] / base, 3)
+    t = results.setdefault("targets", {})
+    if "cached_order_detail" in ok and base:
+        t["cached_detail_ge_60pct_baseline"] = {"value": ok["cached_order_detail"]["ratio_to_baseline"], "met":
+                                                ok["cached_order_detail"]["ratio_to_baseline"] >= 0.6}
+    if "pay_path" in ok:
+        t["pay_path_ge_100_per_s"] = {"value": ok["pay_path"]["payments_per_s"], "met": ok["pay_path"]["payments_per_s"] >= 100}
+    if "cached_order_detail_at_50pct" in ok:
+        v = ok["cached_order_detail_at_50pct"]["p99_ms"]
+        t["cached_p99_lt_10ms_at_50pct"] = {"value": v, "met": v < 10}
+    if PG:
+        vals = [ok[k]["db_statements_per_request"] for k in ("cached_order_detail", "order_list", "product_list") if k in ok]
+        t["zero_queries_on_cached_reads"] = {"value": vals, "met": all(v == 0 for v in vals)}
+    else:
+        t["zero_queries_on_cached_reads"] = {"value": None, "met": None, "note": "memory mode has no database"}
+    if "zipf_mix" in ok:
+        v = ok.get("zipf_mix_warm", ok["zipf_mix"])["cache_hit_ratio"]
+        t["hit_ratio_ge_95pct_zipf"] = {"value": v, "met": v is not None and v >= 0.95}
+    name = f"results-{results['mode'].replace('+', '-')}.json"
+    for target in (OUT / "results.json", OUT / name):
+        target.write_text(json.dumps(results, indent=1, default=str))
+    print(table(results))
+    log(f"wrote {OUT / 'results.json'} and {OUT / name}")
+
+
+def table(results: dict) -> str:
+    sc = results["scenarios"]
+    rows = [f"mode: {results['mode']}  ({results['machine']['cores']} cores, {SECONDS:.0f} s per scenario, "
+            f"wrk -t1 -c{CONNS})", "",
+            f"| scenario | req/s | p50 ms | p99 ms | x baseline | DB stmts/req | PG xacts/req | Redis RTT/req | "
+            f"server CPU us/req | cache hit | non-2xx |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    fmt = lambda v: "-" if v is None else (f"{v:g}" if isinstance(v, (int, float)) else str(v))  # noqa: E731
+    for name, r in sc.items():
+        if "error" in r:
+            rows.append(f"| {name} | FAILED: {r['error'][:80]} | | | | | | | | | |")
+            continue
+        rps = r.get("rps") if "rps" in r else f"{r['payments_per_s']} pay/s ({r['requests_per_s']} req/s)"
+        rows.append(f"| {name} | {fmt(rps)} | {fmt(r.get('p50_ms'))} | {fmt(r.get('p99_ms'))} | "
+                    f"{fmt(r.get('ratio_to_baseline'))} | {fmt(r.get('db_statements_per_request'))} | "
+                    f"{fmt(r.get('pg_xacts_per_request'))} | {fmt(r.get('redis_roundtrips_per_request'))} | "
+                    f"{fmt(r.get('server_cpu_us_per_request'))} | {fmt(r.get('cache_hit_ratio'))} | "
+                    f"{fmt(r.get('non_2xx_or_3xx', sum(r.get('errors', {}).values()) if isinstance(r.get('errors'), dict) and 'connect' not in r.get('errors', {}) else None))} |")
+    rows.append("")
+    if "scaling" in results:
+        s = results["scaling"]
+        rows.append(f"scaling (cached detail): 1 process {s['one_process_rps']} req/s -> 2 processes "
+                    f"{s['two_processes_rps']} req/s (x{s['speedup']})")
+    rss = results.get("rss_kb", {})
+    if "after_requests" in rss:
+        rows.append(f"RSS: start {rss['start'] // 1024} MB, after seed {rss['after_seed'] // 1024} MB, after "
+                    f"{rss['requests_served']} requests {rss['after_requests'] // 1024} MB (peak {rss['hwm'] // 1024} MB)")
+    for k, v in results.get("targets", {}).items():
+        rows.append(f"target {k}: {v.get('value')} -> {'MET' if v.get('met') else ('n/a' if v.get('met') is None else 'MISSED')}")
+    return "\n".join(rows)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background (SIGINT ignored there)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        stop_all()
+        cleanup_redis()
+        sys.exit(130)

@@ -1,0 +1,97 @@
+"""Run ``payport serve`` exactly as the CLI does, plus two bench-only additions (no service file is changed):
+
+1. **Round-trip counters.** ``aiopg.Cursor.execute`` (every SQL statement payport sends, BEGIN/COMMIT
+   included) and Redis round trips (``redis.asyncio.Redis.execute_command`` outside pipelines, plus one per
+   ``Pipeline.execute``) are counted in-process and served at ``GET /__bench/counters``. The bench reads
+   the counters before and after a scenario and divides by the requests served: *statements per request*.
+2. **Demo stock.** The demo catalog has ~1,700 units in stock in total; a pay-path run creates thousands of
+   orders, so the bench raises every demo product's stock to ``BENCH_STOCK`` (default 10^9) before the
+   catalog is seeded. Prices, SKUs and every code path are unchanged.
+
+Usage: python bench/launch.py serve --host 127.0.0.1 --port 18080   (any ``payport`` arguments)
+Set BENCH_INSTRUMENT=0 to run the plain CLI (no counters, no stock change).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+COUNTERS = {"db_statements": 0, "redis_roundtrips": 0}
+
+
+def _instrument() -> None:
+    try:
+        from aiopg.connection import Cursor
+
+        original, original_many = Cursor.execute, Cursor.executemany
+
+        async def execute(self, *args, **kwargs):
+            COUNTERS["db_statements"] += 1
+            return await original(self, *args, **kwargs)
+
+        async def executemany(self, *args, **kwargs):
+            COUNTERS["db_statements"] += 1
+            return await original_many(self, *args, **kwargs)
+
+        Cursor.execute, Cursor.executemany = execute, executemany
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import redis.asyncio.client as rc
+
+        plain = rc.Redis.execute_command
+        piped = rc.Pipeline.execute
+        pipe_cmd = rc.Pipeline.execute_command
+
+        async def execute_command(self, *args, **options):
+            COUNTERS["redis_roundtrips"] += 1
+            return await plain(self, *args, **options)
+
+        async def pipeline_execute(self, *args, **kwargs):
+            COUNTERS["redis_roundtrips"] += 1
+            return await piped(self, *args, **kwargs)
+
+        rc.Redis.execute_command = execute_command
+        rc.Pipeline.execute_command = pipe_cmd  # pipelines buffer: counted once at execute()
+        rc.Pipeline.execute = pipeline_execute
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _raise_stock(stock: int) -> None:
+    import adapters.demo as demo
+
+    demo._PRODUCTS = [(sku, name, price, cur, stock, cat) for sku, name, price, cur, _s, cat in demo._PRODUCTS]
+
+
+def _add_counter_route() -> None:
+    import orjson
+    from aiohttp import web
+
+    import entrypoints.cli as cli
+
+    create_app = cli.create_app
+
+    async def counters(request: web.Request) -> web.Response:
+        return web.Response(body=orjson.dumps(COUNTERS | {"pid": os.getpid()}), content_type="application/json")
+
+    def create_app_with_counters(container):
+        app = create_app(container)
+        app.router.add_get("/__bench/counters", counters)
+        return app
+
+    cli.create_app = create_app_with_counters
+
+
+def main() -> int:
+    if os.environ.get("BENCH_INSTRUMENT", "1") != "0":
+        _instrument()
+        _raise_stock(int(os.environ.get("BENCH_STOCK", 10**9)))
+        _add_counter_route()
+    from entrypoints.cli import main as cli_main
+
+    return cli_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
