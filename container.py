@@ -88,14 +88,25 @@ CACHE_TTLS: dict[str, int] = {
 }
 
 
+def parse_rate(variable: str, value: str) -> tuple[int, int]:
+    """``"10/300"`` -> (10, 300): at most 10 requests per 300 s. Refuses what a limiter cannot keep."""
+    count, _, window = value.partition("/")
+    try:
+        limit, seconds = int(count), int(window or 60)
+    except ValueError:
+        raise ValueError(f"{variable}={value!r}: expected COUNT/SECONDS, e.g. 10/300") from None
+    if not (1 <= limit <= 1_000_000 and 1 <= seconds <= 86_400):
+        raise ValueError(f"{variable}={value!r}: COUNT must be 1..1000000 and SECONDS 1..86400")
+    return limit, seconds
+
+
 def settings_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     host = environ.get("PAYPORT_HOST", "127.0.0.1")
     port = int(environ.get("PAYPORT_PORT", "8080"))
     rate_limits = dict(RATE_LIMITS)
     for name in RATE_LIMITS:
         if value := environ.get(f"PAYPORT_RATE_{name.upper()}"):
-            count, _, window = value.partition("/")
-            rate_limits[name] = (int(count), int(window or 60))
+            rate_limits[name] = parse_rate(f"PAYPORT_RATE_{name.upper()}", value)
     ttls = {name: int(environ.get(f"PAYPORT_TTL_{name.upper()}", ttl)) for name, ttl in CACHE_TTLS.items()}
     return {
         "host": host, "port": port,

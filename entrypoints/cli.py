@@ -38,7 +38,14 @@ def _serve(args: argparse.Namespace) -> int:
         log.info("storage: postgres; cache/sessions/limits: %s", "redis" if config["redis_url"] else "memory")
     if config.get("ephemeral_jwt_secret"):
         log.warning("PAYPORT_JWT_SECRET is not set: tokens are signed with a random key and die with this process")
-    log.info("payport on http://%s:%s  (docs: /docs, sandbox gateway enabled)", host, port)
+    log.info("payport on http://%s:%s  (docs: /docs)", host, port)
+    if os.environ.get("PAYPORT_UVLOOP", "on") != "off":
+        try:
+            import uvloop
+
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        except ImportError:
+            log.info("uvloop is not installed: using the standard asyncio loop")
     web.run_app(create_app(c), host=host, port=port, print=None, access_log=None)
     return 0
 
@@ -126,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     reconcile.add_argument("--repair", action="store_true", help="repair what is safe to repair")
     reconcile.set_defaults(run=_reconcile)
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except ValueError as exc:  # a setting that cannot work: say which one, and stop
+        log.error("configuration error: %s", exc)
+        return 2
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ class MemoryCarts(_OwnTable):
 
 class MemoryAddresses(_OwnTable):
     async def for_owner(self, owner_id: str) -> list[SavedAddress]:
-        rows = [a for a in self.uow.rows(self.table) if a.owner_id == owner_id]
+        rows = self._find_all(lambda a: a.owner_id == owner_id)
         return sorted(rows, key=lambda a: (a.created_at, a.id), reverse=True)
 
     async def add(self, address: SavedAddress) -> None:
@@ -46,7 +46,7 @@ class MemoryAddresses(_OwnTable):
 class MemoryRedemptions(_OwnTable):
     async def count_for_user(self, code: str, user_id: str) -> int:
         code = code.upper()
-        return sum(1 for r in self.uow.rows(self.table) if r.coupon_code == code and r.user_id == user_id)
+        return len(self.uow.keys_where(self.table, lambda r: r.coupon_code == code and r.user_id == user_id))
 
     async def add(self, redemption: CouponRedemption) -> None:
         key = f"{redemption.coupon_code.upper()}|{redemption.order_id}"

@@ -28,7 +28,11 @@ class _Table:
         return self.uow.read(self.table, key)  # the unit of work already holds the store lock
 
     def _find(self, predicate) -> Any | None:
-        return next((row for row in self.uow.rows(self.table) if predicate(row)), None)
+        return next(iter(self._find_all(predicate)), None)
+
+    def _find_all(self, predicate) -> list[Any]:
+        """Matching rows as this unit of work sees them; only the matches are copied."""
+        return [self.uow.read(self.table, key) for key in self.uow.keys_where(self.table, predicate)]
 
     def _insert(self, key: str, obj: Any) -> None:
         if self.uow.read(self.table, key) is not None:
@@ -56,7 +60,7 @@ class MemoryUsers(_Table):
 class MemoryProducts(_Table):
     async def get_by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
         wanted = set(skus)
-        return {p.sku: p for p in self.uow.rows(self.table) if p.sku in wanted}
+        return {p.sku: p for p in self._find_all(lambda p: p.sku in wanted)}
 
     lock_by_skus = get_by_skus
 
@@ -119,7 +123,7 @@ class MemoryPayments(_Table):
 
 class MemoryRefunds(_Table):
     async def for_payment(self, payment_id: str) -> list[Refund]:
-        return [r for r in self.uow.rows(self.table) if r.payment_id == payment_id]
+        return self._find_all(lambda r: r.payment_id == payment_id)
 
     async def add(self, refund: Refund) -> None:
         self._insert(refund.id, refund)
@@ -145,7 +149,7 @@ class MemoryWebhooks(_Table):
         return True
 
     async def pending(self, limit: int) -> list[WebhookEvent]:
-        rows = [w for w in self.uow.rows(self.table) if w.status in (WebhookStatus.RECEIVED, WebhookStatus.FAILED)]
+        rows = self._find_all(lambda w: w.status in (WebhookStatus.RECEIVED, WebhookStatus.FAILED))
         return sorted(rows, key=lambda w: w.received_at)[:limit]
 
 

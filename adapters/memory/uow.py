@@ -63,10 +63,14 @@ class MemoryUnitOfWork:
         self._track(obj)
         return obj
 
-    def rows(self, table: str) -> list[Any]:
-        """Every row of ``table`` as this unit of work sees it (committed plus its own writes)."""
-        keys = set(self.store.tables[table]) | {k for t, k in self._writes if t == table}
-        return [row for key in keys if (row := self.read(table, key)) is not None]
+    def keys_where(self, table: str, predicate) -> list[str]:
+        """Keys of the rows of ``table`` (as this unit of work sees them) that match ``predicate``.
+        Committed rows are looked at in place, never copied; only what is read later is."""
+        mine = {k: obj for (t, k), obj in self._writes.items() if t == table}
+        keys = [k for k, obj in mine.items() if obj is not None and predicate(obj)]
+        keys += [k for k, obj in self.store.tables[table].items()
+                 if k not in mine and obj is not None and predicate(obj)]
+        return keys
 
     def write(self, table: str, key: str, obj: Any, *, new: bool) -> None:
         if not new and hasattr(obj, "version"):

@@ -72,3 +72,10 @@ def test_migrate_needs_a_database_and_is_idempotent():
     assert second.returncode == 0 and "none (up to date)" in second.stderr
     clean = subprocess.run([*PAYPORT, "reconcile"], env=env, capture_output=True, text=True)
     assert clean.returncode == 0 and "0 finding(s)" in clean.stderr
+
+
+def test_a_setting_that_cannot_work_stops_the_start_with_a_clear_message():
+    done = subprocess.run([*PAYPORT, "serve", "--port", str(free_port())], capture_output=True, text=True,
+                          env=clean_env(PAYPORT_RATE_LOGIN_IP="1000000000/1"), timeout=20)
+    assert done.returncode == 2
+    assert "configuration error: PAYPORT_RATE_LOGIN_IP='1000000000/1'" in done.stderr
