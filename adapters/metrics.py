@@ -1,17 +1,51 @@
 """Prometheus metrics, one registry per container (so several apps can live in one test process)."""
 from __future__ import annotations
 
+import bisect
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class HttpStats:
+    """Per-request HTTP metrics kept in plain integers (no locks, no label lookups on the hot path)
+    and exported as ``payport_http_requests_total`` and ``payport_http_request_seconds`` on scrape."""
+
+    def __init__(self) -> None:
+        self.requests: dict[tuple[str, str, int], int] = {}
+        self.latency: dict[str, list] = {}  # route -> [bucket counts..., +Inf count, sum]
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        row = self.latency.get(route)
+        if row is None:
+            row = self.latency[route] = [0] * (len(LATENCY_BUCKETS) + 1) + [0.0]
+        row[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        row[-1] += seconds
+
+    def collect(self):
+        requests = CounterMetricFamily("payport_http_requests", "HTTP requests", labels=["method", "route", "status"])
+        for (method, route, status), count in sorted(self.requests.items()):
+            requests.add_metric([method, route, str(status)], count)
+        yield requests
+        latency = HistogramMetricFamily("payport_http_request_seconds", "HTTP latency", labels=["route"])
+        for route, row in sorted(self.latency.items()):
+            cumulative, buckets = 0, []
+            for bound, count in zip((*LATENCY_BUCKETS, float("inf")), row[:-1], strict=True):
+                cumulative += count
+                buckets.append((str(bound) if bound != float("inf") else "+Inf", cumulative))
+            latency.add_metric([route], buckets, sum_value=row[-1])
+        yield latency
 
 
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
-        self._http_children: dict[tuple, tuple] = {}
-        self.http_requests = Counter("payport_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=r)
-        self.http_latency = Histogram("payport_http_request_seconds", "HTTP latency", ["route"], buckets=LATENCY_BUCKETS, registry=r)
+        self.http = HttpStats()
+        r.register(self.http)
         self.cache_requests = Counter("payport_cache_requests_total", "Cache lookups", ["namespace", "result"], registry=r)
         self.cache_errors = Counter("payport_cache_errors_total", "Cache backend errors (served from origin)", ["operation"], registry=r)
         self.rate_limited = Counter("payport_rate_limited_total", "Requests refused by a rate limit", ["policy"], registry=r)
@@ -24,15 +58,6 @@ class Metrics:
         self.webhooks = Counter("payport_webhooks_total", "Webhooks received", ["gateway", "outcome"], registry=r)
         self.events_published = Counter("payport_events_published_total", "Domain events published", ["event"], registry=r)
         self.event_handler_failures = Counter("payport_event_handler_failures_total", "Event handler failures", ["event"], registry=r)
-
-    def http_children(self, method: str, route: str, status: int):
-        """The request counter and latency histogram for one (method, route, status), looked up once."""
-        key = (method, route, status)
-        children = self._http_children.get(key)
-        if children is None:
-            children = (self.http_requests.labels(method, route, str(status)), self.http_latency.labels(route))
-            self._http_children[key] = children
-        return children
 
     def gateway_stats(self, gateway: str) -> dict:
         """Calls by outcome and mean latency for one gateway (the admin gateway report)."""

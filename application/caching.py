@@ -59,7 +59,12 @@ class CacheAside:
             if version is _UNKNOWN:
                 return await load()
             key = f"{key}#v{version.decode()}"
-        hit = await self._safe("get", self.cache.get(key))
+        try:
+            hit = await self.cache.get(key)
+        except Exception:  # noqa: BLE001 - same policy as _safe, inlined on the hottest path
+            self._on_error("get")
+            log.warning("cache get failed; serving from origin", exc_info=True)
+            hit = None
         if hit is not None:
             self._on_result(namespace, "hit")
             return hit

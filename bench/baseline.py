@@ -1,13 +1,16 @@
 """The baseline: a bare aiohttp app, one route returning a fixed 1 KB JSON body.
 
-Same event loop and ``web.run_app`` settings as ``payport serve`` (default asyncio loop, no uvloop,
-``print=None, access_log=None``), so the ratio payport/baseline isolates what payport adds per request.
+Same event loop and ``web.run_app`` settings as ``payport serve`` (uvloop when it is installed, as
+``payport serve`` does unless PAYPORT_UVLOOP=off; ``print=None, access_log=None``), so the ratio
+payport/baseline isolates what payport adds per request.
 Usage: python bench/baseline.py --port 18100
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 
 from aiohttp import web
 
@@ -36,6 +39,13 @@ def main() -> None:
     a = p.parse_args()
     app = web.Application()
     app.router.add_get("/", handler)
+    if os.environ.get("PAYPORT_UVLOOP", "on") != "off":
+        try:
+            import uvloop
+
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        except ImportError:
+            pass
     web.run_app(app, host=a.host, port=a.port, print=None, access_log=None)
 
 

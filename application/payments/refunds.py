@@ -5,12 +5,13 @@ refundable balance, so concurrent requests can never together exceed what was ca
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import timedelta
 
 from application import invalidation
 from application.caching import CacheAside
-from application.errors import GatewayError, GatewayTimeout
+from application.errors import AlreadyExists, Conflict, GatewayError, GatewayTimeout
 from application.ownership import visible
 from application.ports import Clock, GatewayRegistry, IdGenerator, Page, ReadModel, RefundPayment, UnitOfWorkFactory
 from domain.errors import RefundNotAllowed
@@ -21,6 +22,10 @@ from domain.users import Principal
 log = logging.getLogger(__name__)
 
 
+def refund_id_for(scope: str, idempotency_key: str) -> str:
+    return "rfd_" + hashlib.sha256(f"{scope}\x00refund\x00{idempotency_key}".encode()).hexdigest()[:24]
+
+
 class Refunds:
     def __init__(self, uow: UnitOfWorkFactory, read_model: ReadModel, gateways: GatewayRegistry, clock: Clock,
                  ids: IdGenerator, customer_window_days: int | None = 30, cache: CacheAside | None = None) -> None:
@@ -29,9 +34,23 @@ class Refunds:
         self.cache = cache
 
     async def request(self, principal: Principal, *, payment_id: str, amount: int | None, reason: str,
-                      description: str | None) -> Refund:
-        refund = await self._reserve(principal, payment_id, amount, reason, description)
-        return await self._ask_gateway(refund)
+                      description: str | None, idempotency_key: str | None = None) -> Refund:
+        """Reserve and ask the gateway. With the caller's Idempotency-Key the refund's id is derived
+        from it, so a retry after a crash (even once the key's lock has timed out) finds the same
+        refund instead of paying out a second one."""
+        refund_id = refund_id_for(principal.id, idempotency_key) if idempotency_key else self.ids.new_id("rfd")
+        async with self.uow() as uow:
+            earlier = await uow.refunds.get(refund_id)
+        if earlier is None:
+            try:
+                refund = await self._reserve(principal, refund_id, payment_id, amount, reason, description)
+            except AlreadyExists:  # a concurrent retry of the same request reserved it first
+                earlier = await self.get(principal, refund_id)
+            else:
+                return await self._ask_gateway(refund)
+        if earlier.payment_id != payment_id:
+            raise Conflict("this Idempotency-Key was used for a refund of another payment")
+        return await self.resume(earlier.id)
 
     async def resume(self, refund_id: str) -> Refund:
         """Ask the gateway again for a refund left pending (timeout, transient error) — only where
@@ -67,8 +86,8 @@ class Refunds:
             return await self.settle(refund.id, RefundStatus.FAILED, None, exc.message)
         return await self.settle(refund.id, outcome.status, outcome.gateway_refund_id, outcome.error)
 
-    async def _reserve(self, principal: Principal, payment_id: str, amount: int | None, reason: str,
-                       description: str | None) -> Refund:
+    async def _reserve(self, principal: Principal, refund_id: str, payment_id: str, amount: int | None,
+                       reason: str, description: str | None) -> Refund:
         now = self.clock.now()
         async with self.uow() as uow:
             payment = visible(await uow.payments.lock(payment_id), principal, "payment", payment_id=payment_id)
@@ -76,7 +95,7 @@ class Refunds:
                 raise RefundNotAllowed("the refund window for this payment has passed; contact support")
             order = await uow.orders.get(payment.order_id)
             refund = Refund.request(
-                id=self.ids.new_id("rfd"), payment=payment, existing=await uow.refunds.for_payment(payment.id),
+                id=refund_id, payment=payment, existing=await uow.refunds.for_payment(payment.id),
                 amount=amount, reason=reason, description=description, ctx=order.context(), now=now)
             await uow.refunds.add(refund)
             await uow.commit()

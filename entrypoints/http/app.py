@@ -17,7 +17,7 @@ from adapters.demo import CATEGORIES, demo_coupons, demo_products
 from entrypoints.http import handlers  # noqa: F401 - registers the routes
 from entrypoints.http.endpoint import ROUTES, wrap
 from entrypoints.http.keys import CONTAINER, SERVICES
-from entrypoints.http.problems import error_middleware
+from entrypoints.http import problems
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -82,26 +82,30 @@ async def prepare(container) -> Services:
 
 
 @web.middleware
-async def metrics_middleware(request: web.Request, handler):
+async def edge_middleware(request: web.Request, handler):
+    """The one middleware: every error leaves as problem+json, every request is counted and timed."""
     started = time.perf_counter()
-    status = 500
     try:
         response = await handler(request)
-        status = response.status
-        return response
     except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        resource = request.match_info.route.resource
-        route = resource.canonical if resource is not None else "unmatched"
-        counter, latency = request.app[SERVICES].metrics.http_children(request.method, route, status)
-        counter.inc()
-        latency.observe(time.perf_counter() - started)
+        response = exc if exc.status < 400 else problems.from_exception(exc)
+        if exc.status < 400:
+            _observe(request, exc.status, started)
+            raise
+    except Exception as exc:  # noqa: BLE001 - the one place everything becomes problem+json
+        response = problems.from_exception(exc)
+    _observe(request, response.status, started)
+    return response
+
+
+def _observe(request: web.Request, status: int, started: float) -> None:
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    request.app[SERVICES].metrics.http.observe(request.method, route, status, time.perf_counter() - started)
 
 
 def create_app(container) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware, metrics_middleware])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[edge_middleware])
     app[CONTAINER] = container
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

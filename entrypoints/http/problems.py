@@ -77,16 +77,3 @@ def validation_problem(errors: list[dict]) -> web.Response:
         return problem(400, "Malformed JSON", "the request body is not valid JSON", "malformed_json")
     fields = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in errors]
     return problem(422, "Validation failed", "the request body is not valid", "validation_error", errors=fields)
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler):
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return from_exception(exc)
-    except Exception as exc:  # noqa: BLE001 - the one place everything becomes problem+json
-        return from_exception(exc)
-    return response

@@ -132,3 +132,28 @@ async def test_failed_webhook_processing_is_visible_and_retried(clock, api, admi
     assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "succeeded"
     assert (await api.json("GET", "/api/v1/admin/webhooks/failed", admin))["results"] == []
     assert (await api.json("GET", "/api/v1/admin/reconciliation", admin, expect=200))["findings"] == []
+
+
+async def test_a_refund_retried_after_a_crash_is_the_same_refund_not_a_second_payout(clock, api, monkeypatch):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k1")
+    await api.sandbox(payment, "approve")
+    sandbox, payouts = api.services.sandbox, []
+    real_refund = sandbox.refund
+
+    async def counted(request):
+        payouts.append(request.refund_id)
+        return await real_refund(request)
+    monkeypatch.setattr(sandbox, "refund", counted)
+    first = await api.refund(h, payment["id"], "refund-key", amount=1000)
+    # the process dies after the payout, before the response is stored: the key's record is lost
+    api.services.idempotency._records.clear()
+    again = await api.refund(h, payment["id"], "refund-key", amount=1000)
+    assert again["id"] == first["id"] and again["status"] == "succeeded"
+    assert payouts == [first["id"]]
+    listed = await api.json("GET", f"/api/v1/payment/refunds?payment_id={payment['id']}", h)
+    assert [r["id"] for r in listed["results"]] == [first["id"]]
+    other = await api.json("POST", "/api/v1/payment/refunds", {**h, "Idempotency-Key": "refund-key"}, expect=None,
+                           json={"payment_id": payment["id"], "amount": 5, "reason": "other"})
+    assert other["code"] == "idempotency_key_reused"  # same key, different request: refused, nothing paid

@@ -29,7 +29,7 @@ async def list_refunds(ctx: Ctx):
 async def create_refund(ctx: Ctx):
     b = ctx.body
     refund = await ctx.services.refunds.request(ctx.user, payment_id=b.payment_id, amount=b.amount, reason=b.reason,
-                                                description=b.description)
+                                                description=b.description, idempotency_key=ctx.idempotency_key)
     return json_response(present.refund(refund), 201)
 
 
