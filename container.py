@@ -215,7 +215,7 @@ class Container(containers.DeclarativeContainer):
                                    local_ttl=config.local_cache_ttl))
     cache = providers.Singleton(
         CacheAside, value_cache, control=raw_cache,
-        on_result=providers.Callable(lambda m: lambda ns, r: m.cache_requests.labels(ns, r).inc(), metrics),
+        on_result=providers.Callable(lambda m: m.cache.record, metrics),
         on_error=providers.Callable(lambda m: lambda op: m.cache_errors.labels(op).inc(), metrics),
     )
 

@@ -41,12 +41,31 @@ class HttpStats:
         yield latency
 
 
+class CacheStats:
+    """Cache hits and misses per namespace, counted in plain integers (a dict lookup per request)
+    and exported as ``payport_cache_requests_total{namespace,result}``."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def record(self, namespace: str, result: str) -> None:
+        key = (namespace, result)
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def collect(self):
+        family = CounterMetricFamily("payport_cache_requests", "Cache lookups", labels=["namespace", "result"])
+        for (namespace, result), count in sorted(self.counts.items()):
+            family.add_metric([namespace, result], count)
+        yield family
+
+
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
         self.http = HttpStats()
         r.register(self.http)
-        self.cache_requests = Counter("payport_cache_requests_total", "Cache lookups", ["namespace", "result"], registry=r)
+        self.cache = CacheStats()
+        r.register(self.cache)
         self.cache_errors = Counter("payport_cache_errors_total", "Cache backend errors (served from origin)", ["operation"], registry=r)
         self.rate_limited = Counter("payport_rate_limited_total", "Requests refused by a rate limit", ["policy"], registry=r)
         self.rate_limit_fail_open = Counter("payport_rate_limit_fail_open_total", "Rate-limit checks passed because the limiter backend failed", ["policy"], registry=r)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import OrderedDict
 
 from application.errors import AlreadyExists, NotFound, Unauthorized
@@ -82,7 +83,7 @@ class Auth:
         """The caller an access token names. A token verified once is remembered until it expires
         (bounded LRU): the signature check is most of an authenticated cache hit's cost."""
         remembered = self._verified.get(token)
-        if remembered is not None and remembered[1] > self.clock.now().timestamp():
+        if remembered is not None and remembered[1] > time.time():
             self._verified.move_to_end(token)
             return remembered[0]
         claims = self.tokens.decode(token, "access")
@@ -91,7 +92,7 @@ class Auth:
         except ValueError:
             raise Unauthorized("the token is not valid") from None
         principal = Principal(claims["sub"], role, claims.get("email"), claims.get("name"))
-        self._verified[token] = (principal, float(claims["exp"]))
+        self._verified[token] = (principal, float(claims["exp"]))  # exp is wall-clock time, as PyJWT checks it
         if len(self._verified) > VERIFIED_TOKENS:
             self._verified.popitem(last=False)
         return principal
