@@ -314,7 +314,7 @@ def summarize_profile(raw: Path) -> dict:
     total = idle = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not count.isdigit() or "run_forever" not in stack:
+        if not count.isdigit() or ("run_forever" not in stack and "run_app" not in stack):  # asyncio | uvloop
             continue
         c = int(count)
         frames = stack.split(";")
