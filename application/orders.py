@@ -1,6 +1,7 @@
 """Use cases: create an order directly, read orders, cancel a pending one."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from application import invalidation
@@ -26,8 +27,16 @@ class Orders:
         self.taxes, self.cache = tax_rules, cache
 
     async def create(self, principal: Principal, items: Sequence[tuple[str, int]],
-                     workspace_id: str | None = None) -> Order:
-        """An order straight from items (no checkout session): priced now, stock taken now."""
+                     workspace_id: str | None = None, idempotency_key: str | None = None) -> Order:
+        """An order straight from items (no checkout session): priced now, stock taken now. With the
+        caller's Idempotency-Key the order id comes from it: a retry after a crash finds the order
+        instead of taking the stock a second time."""
+        order_id = self._id_for(principal.id, idempotency_key)
+        if idempotency_key:
+            async with self.uow() as uow:
+                earlier = await uow.orders.get(order_id)
+            if earlier is not None:
+                return earlier
         if not items:
             raise InvalidValue("an order needs at least one item", field="items")
         merged: dict[str, int] = {}
@@ -51,7 +60,7 @@ class Orders:
             tax, inclusive = self.taxes.tax_on(subtotal, HOME_COUNTRY_OF_CURRENCY.get(currency, "*"))
             total = subtotal.amount + (0 if inclusive else tax.amount)
             order = Order.place(
-                id=self.ids.new_id("ord"), order_number=self.ids.order_number(), owner=principal,
+                id=order_id, order_number=self.ids.order_number(), owner=principal,
                 items=line_items, currency=currency, subtotal=subtotal.amount, discount=0, shipping=0,
                 tax=tax.amount, total=total, now=now, workspace_id=workspace_id,
             )
@@ -60,6 +69,11 @@ class Orders:
         await invalidation.products_changed(self.cache, [p.id for p, _ in lines])
         await invalidation.order_changed(self.cache, order)
         return order
+
+    def _id_for(self, scope: str, idempotency_key: str | None) -> str:
+        if not idempotency_key:
+            return self.ids.new_id("ord")
+        return "ord_" + hashlib.sha256(f"{scope}\x00order\x00{idempotency_key}".encode()).hexdigest()[:24]
 
     async def get(self, principal: Principal, order_id: str) -> Order:
         async with self.uow() as uow:

@@ -16,7 +16,7 @@ from application.errors import DependencyUnavailable
 from adapters.demo import CATEGORIES, demo_coupons, demo_products
 from entrypoints.http import handlers  # noqa: F401 - registers the routes
 from entrypoints.http.endpoint import ROUTES, wrap
-from entrypoints.http.keys import CONTAINER, SERVICES
+from entrypoints.http.keys import SERVICES
 from entrypoints.http import problems
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,6 @@ def _observe(request: web.Request, status: int, started: float) -> None:
 
 def create_app(container) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY, middlewares=[edge_middleware])
-    app[CONTAINER] = container
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[SERVICES] = await prepare(container)

@@ -4,4 +4,3 @@ from typing import Any
 from aiohttp import web
 
 SERVICES = web.AppKey("services", Any)
-CONTAINER = web.AppKey("container", Any)

@@ -15,6 +15,18 @@ async def ledger(container, payment_id: str) -> list:
         return await uow.ledger.for_payment(payment_id)
 
 
+async def forget_idempotency_records(services) -> None:
+    """Simulate a crash that lost every stored Idempotency-Key record (either backend)."""
+    store = services.idempotency
+    if hasattr(store, "_records"):
+        store._records.clear()
+        return
+    from adapters.postgres import db
+
+    async with db.cursor(store.pool) as cur:
+        await db.run(cur, "DELETE FROM idempotency_keys")
+
+
 class Api:
     def __init__(self, client) -> None:
         self.client = client

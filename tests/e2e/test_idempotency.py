@@ -8,7 +8,7 @@ import pytest
 
 import container as composition
 from entrypoints.http.app import create_app
-from tests.e2e.api import Api
+from tests.e2e.api import Api, forget_idempotency_records
 from tests.e2e.conftest import FAST
 
 BACKENDS = ("memory", "postgres")
@@ -69,6 +69,11 @@ async def test_a_mutating_post_with_a_key_is_replayed(api, container):
     again, raw2 = await api.call("POST", "/api/v1/payment/orders", {**h, "Idempotency-Key": "o1"}, json=body, expect=201)
     assert raw1 == raw2 and again.headers["Idempotent-Replayed"] == "true"
     assert len((await api.json("GET", "/api/v1/payment/orders", h))["results"]) == 1
+    stock = (await api.json("GET", "/api/v1/products/prd_gh_cocoa_1kg"))["stock"]
+    await forget_idempotency_records(api.services)  # a crash lost the stored response
+    retried = await api.json("POST", "/api/v1/payment/orders", {**h, "Idempotency-Key": "o1"}, json=body)
+    assert retried["id"] == (await first.json())["id"]  # the same order, stock not taken again
+    assert (await api.json("GET", "/api/v1/products/prd_gh_cocoa_1kg"))["stock"] == stock
 
 
 async def test_rate_limits_answer_429_with_headers(aiohttp_client):

@@ -9,7 +9,6 @@ import pytest
 import container as composition
 from entrypoints.http.app import create_app
 from tests.e2e.api import Api
-from tests.e2e.conftest import FAST
 
 BACKENDS = ("postgres",)
 SECRET = "s" * 40

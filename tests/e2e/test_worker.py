@@ -7,6 +7,7 @@ from dependency_injector import providers
 from adapters.system import FakeClock
 from application.errors import GatewayTimeout
 from domain.states import OrderStatus, PaymentStatus, RefundStatus, TransactionType
+from tests.e2e.api import forget_idempotency_records
 
 HOUR = 3600
 
@@ -148,7 +149,7 @@ async def test_a_refund_retried_after_a_crash_is_the_same_refund_not_a_second_pa
     monkeypatch.setattr(sandbox, "refund", counted)
     first = await api.refund(h, payment["id"], "refund-key", amount=1000)
     # the process dies after the payout, before the response is stored: the key's record is lost
-    api.services.idempotency._records.clear()
+    await forget_idempotency_records(api.services)
     again = await api.refund(h, payment["id"], "refund-key", amount=1000)
     assert again["id"] == first["id"] and again["status"] == "succeeded"
     assert payouts == [first["id"]]

@@ -1,13 +1,10 @@
 """Routing (currency/country order, sandbox last), failover for initialization only, settings."""
 from __future__ import annotations
 
-import pytest
-from gateway_test_support import payment
 
 from adapters.gateways.config import gateway_settings_from_env
 from adapters.gateways.resilience import ResilientGateway
 from adapters.gateways.routing import StaticGatewayRegistry, build_registry
-from application.errors import GatewayError, GatewayTimeout, GatewayUnavailable
 from application.ports.gateways import InitializedPayment
 from domain.states import PaymentStatus
 

@@ -35,7 +35,7 @@ async def list_orders(ctx: Ctx):
           response=s.OrderOut, status=201)
 async def create_order(ctx: Ctx):
     order = await ctx.services.orders.create(ctx.user, [(i.sku, i.quantity) for i in ctx.body.items],
-                                             ctx.body.workspace_id)
+                                             ctx.body.workspace_id, ctx.idempotency_key)
     return json_response(present.order(order), 201)
 
 
