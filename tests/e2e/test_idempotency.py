@@ -101,3 +101,23 @@ async def test_login_is_limited_per_email(api):
     limited, _ = await api.call("POST", "/api/v1/auth/login", expect=429,
                                 json={"email": "dave@example.com", "password": "dave-password"})
     assert "Retry-After" in limited.headers
+
+
+async def test_fifty_parallel_partial_refunds_never_exceed_what_was_captured(api):
+    h = await api.user()
+    order = await api.order(h, items=[("US-HEADPHONES", 1)], ship_to=None)  # 7,999 USD cents
+    payment = await api.initiate(h, order["id"], "pay")
+    await api.sandbox(payment, "approve")
+    amount = 300  # 50 x 300 = 15,000 > 7,999: at most 26 can succeed
+
+    async def refund(i: int):
+        resp, _ = await api.call("POST", "/api/v1/payment/refunds", {**h, "Idempotency-Key": f"r{i}"},
+                                 json={"payment_id": payment["id"], "amount": amount, "reason": "other"})
+        return resp.status
+    statuses = await asyncio.gather(*(refund(i) for i in range(50)))
+    assert set(statuses) <= {201, 422}
+    listed = await api.json("GET", f"/api/v1/payment/refunds?payment_id={payment['id']}&limit=100", h)
+    refunded = sum(r["amount"] for r in listed["results"] if r["status"] != "failed")
+    assert statuses.count(201) == len(listed["results"]) == payment["amount"] // amount
+    assert refunded <= payment["amount"] and payment["amount"] - refunded < amount
+    assert (await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h))["status"] == "partially_refunded"
