@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,9 +14,8 @@ from container import stop as stop_container
 from application.errors import DependencyUnavailable
 from adapters.demo import CATEGORIES, demo_coupons, demo_products
 from entrypoints.http import handlers  # noqa: F401 - registers the routes
-from entrypoints.http.endpoint import ROUTES, wrap
+from entrypoints.http.endpoint import ROUTES, method_not_allowed_handler, not_found_handler, wrap
 from entrypoints.http.keys import SERVICES
-from entrypoints.http import problems
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -81,31 +79,8 @@ async def prepare(container) -> Services:
     return services
 
 
-@web.middleware
-async def edge_middleware(request: web.Request, handler):
-    """The one middleware: every error leaves as problem+json, every request is counted and timed."""
-    started = time.perf_counter()
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc if exc.status < 400 else problems.from_exception(exc)
-        if exc.status < 400:
-            _observe(request, exc.status, started)
-            raise
-    except Exception as exc:  # noqa: BLE001 - the one place everything becomes problem+json
-        response = problems.from_exception(exc)
-    _observe(request, response.status, started)
-    return response
-
-
-def _observe(request: web.Request, status: int, started: float) -> None:
-    resource = request.match_info.route.resource
-    route = resource.canonical if resource is not None else "unmatched"
-    request.app[SERVICES].metrics.http.observe(request.method, route, status, time.perf_counter() - started)
-
-
 def create_app(container) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[edge_middleware])
+    app = web.Application(client_max_size=MAX_BODY)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[SERVICES] = await prepare(container)
@@ -115,6 +90,13 @@ def create_app(container) -> web.Application:
             await stop_container(container)
 
     app.cleanup_ctx.append(lifecycle)
+    by_path: dict[str, list] = {}
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, wrap(route), name=f"{route.tag}.{route.handler.__name__}.{route.method}")
+        by_path.setdefault(route.path, []).append(route)
+    for path, routes in by_path.items():
+        resource = app.router.add_resource(path)
+        for route in routes:
+            resource.add_route(route.method, wrap(route))
+        resource.add_route("*", method_not_allowed_handler([r.method for r in routes]))
+    app.router.add_route("*", "/{tail:.*}", not_found_handler)
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -118,28 +119,70 @@ async def check_rate(services: Any, policy: str, subject: str) -> dict[str, str]
 
 
 def wrap(route: Route):
+    """The request handler for ``route``. Every answer leaves through here: errors as problem+json,
+    each request counted and timed. The app has no middleware, which keeps aiohttp on its fastest
+    path; unmatched paths and methods are answered by ``not_found`` and ``method_not_allowed``."""
     async def handle(request: web.Request) -> web.StreamResponse:
-        services = request.app[SERVICES]
-        principal = principal_of(request, services, route.auth)
-        rate_headers: dict[str, str] = {}
+        started = time.perf_counter()
+        status = 500
         try:
-            if route.rate_limit:
-                subject = principal.id if principal else "ip:" + client_ip(request, services.trusted_proxies)
-                rate_headers = await check_rate(services, route.rate_limit, subject)
+            response = await _handle(route, request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            if exc.status < 400:  # redirects are raised; aiohttp sends them
+                raise
+            response = problems.from_exception(exc)
+            return response
+        except Exception as exc:  # noqa: BLE001 - the one place everything becomes problem+json
+            response = problems.from_exception(exc)
+            status = response.status
+            return response
+        finally:
+            request.app[SERVICES].metrics.http.observe(route.method, route.path, status,
+                                                       time.perf_counter() - started)
+    return handle
+
+
+async def _handle(route: Route, request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    principal = principal_of(request, services, route.auth)
+    rate_headers: dict[str, str] = {}
+    if route.rate_limit:
+        subject = principal.id if principal else "ip:" + client_ip(request, services.trusted_proxies)
+        try:
+            rate_headers = await check_rate(services, route.rate_limit, subject)
         except RateLimited as exc:
             return _with(problems.from_exception(exc), exc.headers)
-        raw = await request.read() if route.body is not None or request.can_read_body else b""
-        body = None
-        if route.body is not None:
-            try:
-                body = route.body.model_validate_json(raw or b"{}")
-            except ValidationError as exc:
-                return _with(problems.validation_problem(exc.errors(include_url=False)), rate_headers)
-        key = request.headers.get("Idempotency-Key")
-        ctx = Ctx(request, services, principal, body, key)
-        if route.idempotency == "none" or (key is None and route.idempotency == "optional"):
-            return _with(await _run(route, ctx), rate_headers)
-        return _with(await _idempotent(route, ctx, raw), rate_headers)
+    raw = await request.read() if route.body is not None or request.can_read_body else b""
+    body = None
+    if route.body is not None:
+        try:
+            body = route.body.model_validate_json(raw or b"{}")
+        except ValidationError as exc:
+            return _with(problems.validation_problem(exc.errors(include_url=False)), rate_headers)
+    key = request.headers.get("Idempotency-Key")
+    ctx = Ctx(request, services, principal, body, key)
+    if route.idempotency == "none" or (key is None and route.idempotency == "optional"):
+        response = await _run(route, ctx)
+    else:
+        response = await _idempotent(route, ctx, raw)
+    return _with(response, rate_headers) if rate_headers else response
+
+
+async def not_found_handler(request: web.Request) -> web.Response:
+    request.app[SERVICES].metrics.http.observe(request.method, "unmatched", 404, 0.0)
+    return problems.problem(404, "Not found", "no such route", "not_found")
+
+
+def method_not_allowed_handler(allowed: list[str]):
+    allow = ",".join(sorted(allowed))
+
+    async def handle(request: web.Request) -> web.Response:
+        request.app[SERVICES].metrics.http.observe(request.method, "method_not_allowed", 405, 0.0)
+        return problems.problem(405, "Method not allowed", f"allowed: {allow}", "method_not_allowed",
+                                {"Allow": allow})
     return handle
 
 

@@ -60,6 +60,8 @@ async def test_bad_query_strings_and_unknown_routes(api):
     resp, _ = await api.call("GET", "/api/v1/nope", expect=404)
     assert resp.content_type == "application/problem+json"
     resp, _ = await api.call("DELETE", "/api/v1/products", expect=405)
+    assert resp.content_type == "application/problem+json" and resp.headers["Allow"] == "GET,POST"
+    resp, _ = await api.call("GET", "/", expect=404)
     assert resp.content_type == "application/problem+json"
     await api.call("GET", "/api/v1/products/does-not-exist", expect=404)
     await api.call("GET", "/api/v1/payment/payments/callback", expect=422)
