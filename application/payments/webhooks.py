@@ -75,9 +75,11 @@ class Webhooks:
             log.warning("webhook dedup %s failed; relying on the inbox", operation, exc_info=True)
             return None
 
-    async def process(self, webhook_id: str) -> WebhookEvent:
-        async with self.uow() as uow:
-            entry = await uow.webhooks.get(webhook_id)
+    async def process(self, webhook_id: str, entry: WebhookEvent | None = None) -> WebhookEvent:
+        """Apply a stored webhook. ``entry``: the row ``receive`` just stored (saves reading it back)."""
+        if entry is None or entry.id != webhook_id:
+            async with self.uow() as uow:
+                entry = await uow.webhooks.get(webhook_id)
         if entry is None:
             raise NotFound("no such webhook")
         if entry.status in (WebhookStatus.PROCESSED, WebhookStatus.IGNORED):

@@ -56,6 +56,6 @@ async def settle(ctx: Ctx):
     webhooks = ctx.services.webhooks
     entry, new = await webhooks.receive("sandbox", headers, body, {})
     if new:
-        await webhooks.process(entry.id)
+        await webhooks.process(entry.id, entry)
     callback = urlsplit(txn["callback_url"])
     raise web.HTTPSeeOther(f"{callback.path}?{callback.query}")

@@ -14,7 +14,7 @@ async def receive(ctx: Ctx):
     entry, new = await webhooks.receive(gateway, ctx.request.headers, raw, ctx.request.query)
     status = "duplicate"
     if new:
-        status = (await webhooks.process(entry.id)).status.value
+        status = (await webhooks.process(entry.id, entry)).status.value
     return json_response({"received": True, "status": status})
 
 
