@@ -24,12 +24,13 @@ log = logging.getLogger("payport.gateways.paystack")
 
 #: Transaction statuses (reference §6). ``abandoned`` is how an unpaid, initialized transaction
 #: reports: the customer can still pay, so it is not final (our own expiry cancels it).
-#: ``reversed`` = refunded or charged back AFTER success: the payment did succeed; the reversal is a
-#: refund-side fact (``raw_status`` says "reversed" so the caller can flag it).
+#: ``reversed`` = refunded or charged back after success: the money went back, so it maps to
+#: ``canceled`` (the reference's closest common status). An intent we already recorded as succeeded
+#: is terminal and stays so; one we had not yet settled must never become "paid" and be fulfilled.
 STATUSES: dict[str, P] = {
     "abandoned": P.REQUIRES_ACTION, "ongoing": P.REQUIRES_ACTION,
     "pending": P.PROCESSING, "processing": P.PROCESSING, "queued": P.PROCESSING,
-    "success": P.SUCCEEDED, "failed": P.FAILED, "reversed": P.SUCCEEDED,
+    "success": P.SUCCEEDED, "failed": P.FAILED, "reversed": P.CANCELED,
 }
 #: Refund lifecycle pending -> processing -> processed | failed (the field's enum is unconfirmed).
 REFUND_STATUSES: dict[str, R] = {

@@ -80,7 +80,7 @@ async def test_whole_flow_initialize_webhook_verify_refund(paystack, http):
     ("abandoned", PaymentStatus.REQUIRES_ACTION), ("ongoing", PaymentStatus.REQUIRES_ACTION),
     ("pending", PaymentStatus.PROCESSING), ("queued", PaymentStatus.PROCESSING),
     ("failed", PaymentStatus.FAILED), ("success", PaymentStatus.SUCCEEDED),
-    ("reversed", PaymentStatus.SUCCEEDED), ("brand_new_status", PaymentStatus.PROCESSING)])
+    ("reversed", PaymentStatus.CANCELED), ("brand_new_status", PaymentStatus.PROCESSING)])
 async def test_status_table(paystack, http, raw, status):
     http.get(VERIFY, payload=tx(raw))
     v = await paystack.verify_payment("pay_ref_001", None)
@@ -88,7 +88,7 @@ async def test_status_table(paystack, http, raw, status):
     if raw == "failed":
         assert v.error == "Declined"
     if raw == "reversed":
-        assert "reversed" in v.error  # the refund-side flag the caller records
+        assert "reversed" in v.error  # why it was canceled, kept on the intent
 
 
 async def test_duplicate_reference_is_already_initialized_never_a_second_charge(paystack, http):

@@ -136,3 +136,25 @@ async def test_admin_sees_gateway_health_and_call_counts(aiohttp_client, http):
     assert paystack["mean_latency_ms"] is not None
     assert report["stripe"] == {"name": "stripe", "enabled": False,
                                 "reason": "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are required"}
+
+
+async def test_a_reversed_paystack_payment_is_never_fulfilled(aiohttp_client, http):
+    """Refunded or charged back before we learned of its success: canceled, the order stays pending."""
+    api = await app_with(aiohttp_client, {"PAYSTACK_SECRET_KEY": PAYSTACK_KEY})
+    h = await api.user()
+    order = await api.order(h, items=[("NG-RICE-5KG", 1)], ship_to=None)
+    http.post("https://api.paystack.co/transaction/initialize",
+              payload={"status": True, "data": {"authorization_url": "https://checkout.paystack.com/r"}})
+    payment = await api.initiate(h, order["id"], "ps-rev")
+    http.get(re.compile(r"https://api\.paystack\.co/transaction/verify/.*"), payload={"status": True, "data": {
+        "id": 5001, "reference": payment["reference"], "status": "reversed", "amount": order["total"],
+        "currency": "NGN"}})
+    checked = await api.json("GET", f"/api/v1/payment/payments/{payment['id']}/check-status", h, expect=200)
+    assert checked["status"] == "canceled" and checked["captured_amount"] == 0
+    assert (await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h))["status"] == "pending"
+    assert await ledger_rows(api, payment["id"]) == []
+
+
+async def ledger_rows(api: Api, payment_id: str) -> list:
+    async with api.services.maintenance.uow() as uow:
+        return await uow.ledger.for_payment(payment_id)
