@@ -10,8 +10,10 @@ Values are opaque bytes (the HTTP layer caches rendered bodies).
   a fill that raced it lands under the old version, which nobody reads again (it expires by TTL).
   No keyspace scan, however many keys a group has.
 
-Counters live in ``control`` (Redis itself, never an in-process tier). If the cache backend
-fails, reads go to the origin and nothing fails (counted by the caller's hooks).
+Counters are read from ``control`` (Redis itself, never an in-process tier) and bumped through
+``cache.invalidate``: ``control`` must be where ``cache`` keeps its counters (the same cache, or
+the shared tier behind an in-process one, whose ``incr``/``invalidate`` go straight to it).
+If the cache backend fails, reads go to the origin and nothing fails (counted by the caller's hooks).
 """
 from __future__ import annotations
 
@@ -91,9 +93,8 @@ class CacheAside:
             self._inflight.pop(key, None)
 
     async def invalidate(self, *keys: str, groups: tuple[str, ...] = ()) -> None:
-        for key in keys:
-            await self._safe("incr", self.control.incr(f"{key}:gen"))
-        for group in groups:
-            await self._safe("incr", self.control.incr(f"{group}:ver"))
-        if keys:
-            await self._safe("delete", self.cache.delete(*keys))
+        """Bump each key's generation and each group's version, then delete the keys: one call to
+        the cache (one round trip on Redis, its in-process tier's announcement included)."""
+        counters = [f"{key}:gen" for key in keys] + [f"{group}:ver" for group in groups]
+        if counters:
+            await self._safe("invalidate", self.cache.invalidate(keys, counters))

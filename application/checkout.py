@@ -152,8 +152,7 @@ class Checkout:
         except AlreadyExists:  # a concurrent confirm of the same checkout won the race
             return await self._already_confirmed(principal, checkout_id), False
         await self.sessions.delete(checkout_id)
-        await invalidation.products_changed(self.cache, [p.id for p, _ in lines])
-        await invalidation.order_changed(self.cache, order)
+        await invalidation.changed(self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
         return order, True
 
     async def _already_confirmed(self, principal: Principal, checkout_id: str) -> Order:

@@ -66,8 +66,7 @@ class Orders:
             )
             await uow.orders.add(order)
             await uow.commit()
-        await invalidation.products_changed(self.cache, [p.id for p, _ in lines])
-        await invalidation.order_changed(self.cache, order)
+        await invalidation.changed(self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
         return order
 
     def _id_for(self, scope: str, idempotency_key: str | None) -> str:
@@ -104,6 +103,5 @@ class Orders:
                 await uow.products.save(product)
             await uow.orders.save(order)
             await uow.commit()
-        await invalidation.products_changed(self.cache, [p.id for p, _ in lines])
-        await invalidation.order_changed(self.cache, order)
+        await invalidation.changed(self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
         return order

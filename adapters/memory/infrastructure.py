@@ -5,6 +5,7 @@ import copy
 import fnmatch
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 
 from application.ports import (
     Clock,
@@ -54,6 +55,11 @@ class MemoryCache:
         value = int((await self.get(key)) or b"0") + 1
         self._data[key] = (str(value).encode(), self._now() + 86400)
         return value
+
+    async def invalidate(self, keys: Sequence[str], counters: Sequence[str]) -> None:
+        for counter in counters:
+            await self.incr(counter)
+        await self.delete(*keys)
 
 
 class MemoryCheckoutSessionStore:

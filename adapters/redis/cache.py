@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
@@ -79,3 +80,22 @@ class RedisCache:
             pipe.expire(self._key(key), COUNTER_TTL)
             value, _ = await pipe.execute()
         return int(value)
+
+    async def invalidate(self, keys: Sequence[str], counters: Sequence[str],
+                         publish: tuple[str, bytes] | None = None) -> None:
+        """One pipelined round trip: INCR + EXPIRE per counter, UNLINK the keys, then (for an
+        in-process tier in front of this cache) PUBLISH ``publish = (channel, message)``.
+
+        Not a MULTI: each command is atomic on its own, and the order is kept (counters first,
+        so a fill that raced this cannot store what it loaded before the change)."""
+        if not keys and not counters and publish is None:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for counter in counters:
+                pipe.incr(self._key(counter))
+                pipe.expire(self._key(counter), COUNTER_TTL)
+            if keys:
+                pipe.unlink(*(self._key(k) for k in keys))
+            if publish is not None:
+                pipe.publish(*publish)
+            await pipe.execute()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import TypeVar
 
 from redis.exceptions import RedisError
@@ -117,6 +117,10 @@ class LocalFallbackCache(_Fallback):
 
     async def incr(self, key: str) -> int:
         return await self._call("incr", key)
+
+    async def invalidate(self, keys: Sequence[str], counters: Sequence[str]) -> None:
+        await self.fallback.delete(*keys)
+        await self._call("invalidate", keys, counters)
 
 
 class LocalFallbackSessions(_Fallback):

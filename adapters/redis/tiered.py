@@ -21,9 +21,11 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
+from adapters.redis.cache import RedisCache
 from application.ports import Cache
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,18 @@ class TieredCache:
     async def incr(self, key: str) -> int:
         return await self.shared.incr(key)
 
+    async def invalidate(self, keys: Sequence[str], counters: Sequence[str]) -> None:
+        """Drop ``keys`` here, then bump, delete and announce in one round trip when the shared
+        tier is Redis itself (the usual wiring), else in three."""
+        self._drop(keys, ())
+        if not keys:
+            await self.shared.invalidate(keys, counters)
+        elif isinstance(self.shared, RedisCache):
+            await self.shared.invalidate(keys, counters, publish=(self.channel, self._message(keys, ())))
+        else:
+            await self.shared.invalidate(keys, counters)
+            await self._publish(keys, ())
+
     # -- the local tier ---------------------------------------------------------------------------
     def _remember(self, key: str, value: bytes, ttl: float, seen: int) -> None:
         if ttl <= 0 or seen != self._invalidations or not self._subscribed.is_set():
@@ -89,8 +103,12 @@ class TieredCache:
             for key in [k for k in self._local if fnmatch.fnmatchcase(k, pattern)]:
                 del self._local[key]
 
+    @staticmethod
+    def _message(keys, patterns) -> str:
+        return json.dumps({"keys": list(keys), "patterns": list(patterns)})
+
     async def _publish(self, keys, patterns) -> None:
-        await self.redis.publish(self.channel, json.dumps({"keys": list(keys), "patterns": list(patterns)}))
+        await self.redis.publish(self.channel, self._message(keys, patterns))
 
     # -- the listener (started and stopped with the app) ------------------------------------------
     async def start(self) -> None:

@@ -132,8 +132,7 @@ class Refunds:
             else:
                 await uow.refunds.save(refund)
             await uow.commit()
-        await invalidation.refund_changed(self.cache, refund)
-        await invalidation.order_changed(self.cache, order)
+        await invalidation.changed(self.cache, refunds=(refund,), orders=(order,))
         return refund
 
     async def get(self, principal: Principal, refund_id: str) -> Refund:

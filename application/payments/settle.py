@@ -75,8 +75,7 @@ class PaymentSettlement:
             await uow.orders.save(order)
             await uow.commit()
         self.on_status(payment.gateway, payment.status.value)
-        await invalidation.payment_changed(self.cache, payment)
-        await invalidation.order_changed(self.cache, order)
+        await invalidation.changed(self.cache, payments=(payment,), orders=(order,))
         return payment
 
     @staticmethod

@@ -1,7 +1,7 @@
 """Infrastructure ports: time, ids, secrets, cache, sessions, limits, idempotency, events."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -46,6 +46,9 @@ class Cache(Protocol):
     async def delete(self, *keys: str) -> None: ...
     async def delete_pattern(self, pattern: str) -> int: ...
     async def incr(self, key: str) -> int: ...
+    async def invalidate(self, keys: Sequence[str], counters: Sequence[str]) -> None:
+        """``incr`` every counter, then ``delete`` every key: one round trip where the backend allows."""
+        ...
 
 
 class CheckoutSessionStore(Protocol):

@@ -65,12 +65,28 @@ async def test_incr_counts_from_one(cache):
     assert await cache.incr("gen:other") == 1
 
 
+async def test_invalidate_bumps_counters_and_deletes_keys(cache):
+    await cache.set("order:o1", b"body", ttl=60)
+    await cache.set("order:o2", b"other", ttl=60)
+    await cache.incr("order:o1:gen")
+    await cache.invalidate(["order:o1", "never-set"], ["order:o1:gen", "orders:u1:ver"])
+    assert await cache.get("order:o1") is None
+    assert await cache.get("order:o1:gen") == b"2"
+    assert await cache.get("orders:u1:ver") == b"1"
+    assert await cache.get("order:o2") == b"other"
+    await cache.invalidate([], [])  # nothing to do: a no-op, not an error
+    await cache.invalidate([], ["orders:u1:ver"])
+    assert await cache.get("orders:u1:ver") == b"2"
+
+
 async def test_keys_live_under_the_prefix(redis_client, prefix):
     cache = RedisCache(redis_client, prefix)
     await cache.set("order:o1", b"1", ttl=60)
     await cache.incr("gen")
+    await cache.invalidate([], ["ver"])
     assert await redis_client.get(f"{prefix}order:o1") == b"1"
     assert 86000 < await redis_client.ttl(f"{prefix}gen") <= 86400
+    assert 86000 < await redis_client.ttl(f"{prefix}ver") <= 86400
     assert 59_000 < await redis_client.pttl(f"{prefix}order:o1") <= 60_000
     other = RedisCache(redis_client, prefix + "other:")
     await other.set("order:o1", b"2", ttl=60)

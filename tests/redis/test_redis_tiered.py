@@ -99,3 +99,25 @@ async def test_increments_always_reach_redis(pair):
     assert await a.incr("order:o1:gen") == 1
     assert await b.incr("order:o1:gen") == 2
     assert await a.shared.get("order:o1:gen") == b"2"
+
+
+async def test_one_invalidate_bumps_deletes_and_reaches_the_other_process(pair):
+    a, b = pair
+    await a.set("order:o1", b"v1", ttl=60)
+    assert await b.get("order:o1") == b"v1"  # held locally in b
+    sent = []
+    real = a.shared.redis.pipeline
+
+    def counting_pipeline(*args, **kwargs):
+        sent.append(1)
+        return real(*args, **kwargs)
+    a.shared.redis.pipeline = counting_pipeline
+    await a.invalidate(["order:o1"], ["order:o1:gen", "orders:u1:ver"])
+    assert len(sent) == 1  # one pipeline: INCR/EXPIRE x2, UNLINK, PUBLISH
+    assert await a.get("order:o1") is None
+    assert await a.shared.get("order:o1:gen") == b"1" and await a.shared.get("orders:u1:ver") == b"1"
+
+    async def b_forgot() -> bool:
+        return "order:o1" not in b._local
+    await wait_until(b_forgot)
+    assert await b.get("order:o1") is None
