@@ -1,12 +1,30 @@
-"""The notification service: subscribes to domain events and writes the in-app notification for each."""
+"""The notification service: subscribes to domain events and writes the in-app notification for each.
+
+It subscribes in the transaction that raised the event (``TransactionSubscribers``), not after
+commit on the bus: the notification commits or rolls back with the change it reports, and costs
+no transaction of its own. Delivery to the ``Notifier`` happens after that commit.
+"""
 from __future__ import annotations
 
 from application.errors import NotFound
 from application.ownership import visible
-from application.ports import EventBus, IdGenerator, Notifier, Page, ReadModel, UnitOfWorkFactory
+import logging
+from functools import partial
+
+from application.ports import (
+    IdGenerator,
+    Notifier,
+    Page,
+    ReadModel,
+    TransactionSubscribers,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from domain import events
 from domain.notifications import Notification, compose
 from domain.users import Principal
+
+log = logging.getLogger(__name__)
 
 NOTIFIED = (events.OrderCreated, events.PaymentInitiated, events.PaymentCompleted, events.PaymentFailed,
             events.RefundRequested, events.RefundCompleted)
@@ -22,22 +40,26 @@ class Notifications:
     def __init__(self, uow: UnitOfWorkFactory, read_model: ReadModel, ids: IdGenerator, notifier: Notifier) -> None:
         self.uow, self.read_model, self.ids, self.notifier = uow, read_model, ids, notifier
 
-    def subscribe_to(self, bus: EventBus) -> None:
-        for event_type in NOTIFIED:
-            bus.subscribe(event_type, self.handle)
+    def subscribe_to(self, transactions: TransactionSubscribers) -> None:
+        transactions.subscribe(self.record)
 
-    async def handle(self, event: events.DomainEvent) -> None:
-        composed = compose(event)
-        if composed is None:
-            return
-        kind, title, body = composed
-        note = Notification(id=self.ids.new_id("ntf"), user_id=event.user_id, kind=kind, title=title, body=body,
-                            created_at=event.timestamp, event_key=event_key(event))
-        async with self.uow() as uow:
-            added = await uow.notifications.add(note)
-            await uow.commit()
-        if added:
-            await self.notifier.send(user_id=event.user_id, kind=kind, title=title, body=body)
+    async def record(self, uow: UnitOfWork, raised: list[events.DomainEvent]) -> None:
+        """Inside ``uow``'s commit: one notification per notified event (deduplicated by event key)."""
+        for event in raised:
+            if not isinstance(event, NOTIFIED):
+                continue
+            try:
+                composed = compose(event)
+            except Exception:  # noqa: BLE001 - a notice we cannot word never blocks the change
+                log.exception("could not compose the notification for %s", event.name)
+                continue
+            if composed is None:
+                continue
+            kind, title, body = composed
+            note = Notification(id=self.ids.new_id("ntf"), user_id=event.user_id, kind=kind, title=title, body=body,
+                                created_at=event.timestamp, event_key=event_key(event))
+            if await uow.notifications.add(note):
+                uow.after_commit(partial(self.notifier.send, user_id=event.user_id, kind=kind, title=title, body=body))
 
     async def list(self, principal: Principal, *, unread_only: bool, limit: int, cursor: str | None) -> Page:
         return await self.read_model.list_notifications(user_id=principal.id, unread_only=unread_only,

@@ -151,6 +151,9 @@ class InMemoryEventBus:
     def subscribe(self, event_type: type[DomainEvent], handler: EventHandler) -> None:
         self._handlers[event_type].append(handler)
 
+    def delivers(self, event: DomainEvent) -> bool:
+        return any(isinstance(event, event_type) and handlers for event_type, handlers in self._handlers.items())
+
     async def publish(self, event: DomainEvent) -> None:
         for event_type, handlers in list(self._handlers.items()):
             if isinstance(event, event_type):

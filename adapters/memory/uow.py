@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from adapters.memory.repositories import (
@@ -17,9 +18,10 @@ from adapters.memory.repositories import (
     MemoryWebhooks,
 )
 from adapters.memory.delivery_repositories import MemoryAddresses, MemoryCarts, MemoryRedemptions
+from adapters.after_commit import run_after_commit
 from adapters.memory.store import MemoryStore
 from application.errors import ConcurrencyConflict
-from application.ports import EventBus
+from application.ports import EventBus, TransactionHandler
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +29,11 @@ log = logging.getLogger(__name__)
 class MemoryUnitOfWork:
     """Holds ``store.lock`` for its whole life, so it behaves as a serialisable transaction."""
 
-    def __init__(self, store: MemoryStore, bus: EventBus) -> None:
+    def __init__(self, store: MemoryStore, bus: EventBus, handlers: Sequence[TransactionHandler] = ()) -> None:
         self.store = store
         self.bus = bus
+        self.handlers = handlers
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self._writes: dict[tuple[str, str], Any] = {}
         self._loaded_versions: dict[tuple[str, str], int] = {}
         self._ledger: list[Any] = []
@@ -102,8 +106,16 @@ class MemoryUnitOfWork:
         events, self._events = self._events, []
         for event in events:  # published after the lock is released: handlers open their own UoW
             await self.bus.publish(event)
+        actions, self._after_commit = self._after_commit, []
+        await run_after_commit(actions)
+
+    def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
+        self._after_commit.append(action)
 
     async def commit(self) -> None:
+        raised = [event for obj in self._seen for event in obj.events]
+        for handler in self.handlers:  # in the transaction: their writes are applied below, or not at all
+            await handler(self, raised)
         for obj in self._seen:  # events leave the aggregates before they are stored: published once
             self._events.extend(obj.events)
             obj.events.clear()
@@ -116,14 +128,21 @@ class MemoryUnitOfWork:
 
     async def rollback(self) -> None:
         self._writes, self._ledger, self._loaded_versions = {}, [], {}
+        self._after_commit = []
         for obj in self._seen:
             obj.events.clear()
         self._seen = []
 
 
 class MemoryUnitOfWorkFactory:
+    """``UnitOfWorkFactory`` and ``TransactionSubscribers``."""
+
     def __init__(self, store: MemoryStore, bus: EventBus) -> None:
         self.store, self.bus = store, bus
+        self.handlers: list[TransactionHandler] = []
+
+    def subscribe(self, handler: TransactionHandler) -> None:
+        self.handlers.append(handler)
 
     def __call__(self) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self.store, self.bus)
+        return MemoryUnitOfWork(self.store, self.bus, self.handlers)

@@ -20,16 +20,22 @@ from domain.events import DomainEvent, event_from_dict
 log = logging.getLogger(__name__)
 
 
-def outbox_insert(events: Sequence[DomainEvent]) -> tuple[str, list[Any], list[uuid.UUID]]:
-    """One INSERT for ``events`` (``""`` when there are none), its parameters and the new row ids."""
+def outbox_insert(events: Sequence[DomainEvent], published: Sequence[bool] | None = None,
+                  ) -> tuple[str, list[Any], list[uuid.UUID]]:
+    """One INSERT for ``events`` (``""`` when there are none), its parameters and the new row ids.
+
+    ``published[i]`` true writes event i as already published (nothing would receive it: the row
+    is a record, and the relay leaves it alone)."""
     if not events:
         return "", [], []
     ids = [uuid.uuid4() for _ in events]
+    done = published if published is not None else [False] * len(events)
     params: list[Any] = []
-    for outbox_id, event in zip(ids, events, strict=True):
+    values = []
+    for outbox_id, event, is_done in zip(ids, events, done, strict=True):
         params += [outbox_id, event.name, json.dumps(event.to_dict())]
-    values = ", ".join(["(%s, %s, %s::jsonb)"] * len(events))
-    return f"INSERT INTO outbox (id, event_name, payload) VALUES {values}", params, ids
+        values.append("(%s, %s, %s::jsonb, now())" if is_done else "(%s, %s, %s::jsonb, NULL)")
+    return f"INSERT INTO outbox (id, event_name, payload, published_at) VALUES {', '.join(values)}", params, ids
 
 
 async def mark_published(pool: aiopg.Pool, ids: Sequence[uuid.UUID]) -> None:

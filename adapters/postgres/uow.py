@@ -3,11 +3,13 @@ optimistic version checks, and domain events written to the outbox in the same t
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiopg
 import attrs
 
+from adapters.after_commit import run_after_commit
 from adapters.postgres import db
 from adapters.postgres.delivery_repositories import PostgresAddresses, PostgresCarts, PostgresRedemptions
 from adapters.postgres.mapping import Table
@@ -23,7 +25,7 @@ from adapters.postgres.repositories import (
     PostgresUsers,
     PostgresWebhooks,
 )
-from application.ports import EventBus
+from application.ports import EventBus, TransactionHandler
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +41,11 @@ class PostgresUnitOfWork:
     released and their outbox rows marked published (leftovers go through ``OutboxRelay``).
     """
 
-    def __init__(self, pool: aiopg.Pool, bus: EventBus) -> None:
+    def __init__(self, pool: aiopg.Pool, bus: EventBus, handlers: Sequence[TransactionHandler] = ()) -> None:
         self.pool = pool
         self.bus = bus
+        self.handlers = handlers
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self._conn: aiopg.Connection | None = None
         self._cur: aiopg.Cursor | None = None
         self._identity: dict[tuple[str, str], Any] = {}
@@ -137,21 +141,31 @@ class PostgresUnitOfWork:
                 await db.release(self.pool, conn)
         outgoing, self._outgoing = self._outgoing, []
         await self._publish(outgoing)
+        actions, self._after_commit = self._after_commit, []
+        await run_after_commit(actions)
+
+    def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
+        self._after_commit.append(action)
 
     async def commit(self) -> None:
+        raised = [event for obj in self._seen for event in obj.events]
+        for handler in self.handlers:  # in this transaction: what they write commits with the change
+            await handler(self, raised)
         events = [event for obj in self._seen for event in obj.events]
-        sql, params, ids = outbox_insert(events)
+        delivered = [self.bus.delivers(event) for event in events]
+        sql, params, ids = outbox_insert(events, published=[not d for d in delivered])
         idle = self._conn is not None and self._conn.raw.get_transaction_status() == db.IDLE
         if sql or not idle:  # an untouched transaction has nothing to commit
             await self.execute(f"{sql}; COMMIT" if sql else "COMMIT", params)
         for obj in self._seen:
             obj.events.clear()
-        self._outgoing.extend(zip(ids, events, strict=True))
+        self._outgoing.extend((i, e) for i, e, d in zip(ids, events, delivered, strict=True) if d)
         self._identity, self._snapshots, self._versions = {}, {}, {}
         self._committed = True
 
     async def rollback(self) -> None:
         await self._end_transaction()
+        self._after_commit = []
         self._identity, self._snapshots, self._versions = {}, {}, {}
         for obj in self._seen:
             obj.events.clear()
@@ -181,10 +195,15 @@ class PostgresUnitOfWork:
 
 
 class PostgresUnitOfWorkFactory:
-    """``UnitOfWorkFactory``: a new PostgresUnitOfWork per call (never shared between requests)."""
+    """``UnitOfWorkFactory`` (a new PostgresUnitOfWork per call, never shared between requests) and
+    ``TransactionSubscribers``."""
 
     def __init__(self, pool: aiopg.Pool, bus: EventBus) -> None:
         self.pool, self.bus = pool, bus
+        self.handlers: list[TransactionHandler] = []
+
+    def subscribe(self, handler: TransactionHandler) -> None:
+        self.handlers.append(handler)
 
     def __call__(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.pool, self.bus)
+        return PostgresUnitOfWork(self.pool, self.bus, self.handlers)

@@ -77,6 +77,9 @@ class RedisStreamsEventBus:
     def subscribe(self, event_type: type[DomainEvent], handler: EventHandler) -> None:
         self._handlers[event_type].append(handler)
 
+    def delivers(self, event: DomainEvent) -> bool:
+        return True  # the stream is read by other processes too: every event goes out
+
     async def publish(self, event: DomainEvent) -> None:
         payload = orjson.dumps(event.to_dict())
         await self.redis.xadd(self.key, {_FIELD: payload}, maxlen=self.maxlen, approximate=True)

@@ -6,16 +6,20 @@ late and out-of-order reports all end in the same state: a terminal intent never
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from application import invalidation
 from application.caching import CacheAside
 from application.errors import GatewayError, NotFound
-from application.ports import Clock, GatewayRegistry, IdGenerator, UnitOfWorkFactory, VerifiedPayment
+from application.ports import Clock, GatewayRegistry, IdGenerator, UnitOfWork, UnitOfWorkFactory, VerifiedPayment
 from domain.orders import Order
 from domain.payments import PaymentIntent, Transaction
 from domain.states import OrderStatus, PaymentStatus, TransactionStatus, TransactionType
 
 log = logging.getLogger(__name__)
+
+#: Extra work for the settling transaction (the webhook inbox marks its row there).
+Within = Callable[[UnitOfWork], Awaitable[None]]
 
 
 class PaymentSettlement:
@@ -30,7 +34,7 @@ class PaymentSettlement:
             raise GatewayError(f"gateway {payment.gateway} is not enabled", gateway=payment.gateway)
         return await gateway.verify_payment(payment.reference, payment.gateway_reference)
 
-    async def verify_and_apply(self, reference: str) -> PaymentIntent:
+    async def verify_and_apply(self, reference: str, within: Within | None = None) -> PaymentIntent:
         """Ask the gateway what happened to ``reference`` and apply it (callbacks, polling)."""
         async with self.uow() as uow:
             payment = await uow.payments.get_by_reference(reference)
@@ -38,15 +42,20 @@ class PaymentSettlement:
             raise NotFound("no payment with this reference", reference=reference)
         if payment.is_terminal:
             return payment
-        return await self.apply(reference, await self.verify(payment))
+        return await self.apply(reference, await self.verify(payment), within)
 
-    async def apply(self, reference: str, report: VerifiedPayment) -> PaymentIntent:
+    async def apply(self, reference: str, report: VerifiedPayment, within: Within | None = None) -> PaymentIntent:
+        """Apply ``report`` under the payment's and the order's row locks. ``within`` runs in the same
+        transaction, whether or not the report changes anything (not when the payment is unknown)."""
         now = self.clock.now()
         async with self.uow() as uow:
             payment = await uow.payments.lock_by_reference(reference)
             if payment is None:
                 raise NotFound("no payment with this reference", reference=reference)
             if not payment.should_apply(report.status):
+                if within is not None:
+                    await within(uow)
+                    await uow.commit()
                 return payment
             order = await uow.orders.lock(payment.order_id)
             ctx = order.context()
@@ -73,6 +82,8 @@ class PaymentSettlement:
                 payment.mark(report.status, now)
             await uow.payments.save(payment)
             await uow.orders.save(order)
+            if within is not None:
+                await within(uow)
             await uow.commit()
         self.on_status(payment.gateway, payment.status.value)
         await invalidation.changed(self.cache, payments=(payment,), orders=(order,))

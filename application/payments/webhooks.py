@@ -1,8 +1,9 @@
 """Webhooks: verify the signature on the raw bytes, store in the inbox (dedup), then process.
 
 Processing never trusts a weakly signed event (Flutterwave ``verif-hash``, MoMo): it confirms the
-outcome with the gateway's verify call before money state moves. Processing is idempotent, so a
-crash between applying and marking the inbox row is repaired by processing it again.
+outcome with the gateway's verify call before money state moves. A payment event marks its inbox
+row in the transaction that settles the payment; anything else is marked after it is applied.
+Processing is idempotent, so a crash between applying and marking is repaired by processing again.
 """
 from __future__ import annotations
 
@@ -11,8 +12,16 @@ from collections.abc import Mapping
 
 from application.errors import NotFound, Unauthorized
 from application.payments.refunds import Refunds
-from application.payments.settle import PaymentSettlement
-from application.ports import Clock, GatewayRegistry, IdGenerator, UnitOfWorkFactory, VerifiedPayment, WebhookDedup
+from application.payments.settle import PaymentSettlement, Within
+from application.ports import (
+    Clock,
+    GatewayRegistry,
+    IdGenerator,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    VerifiedPayment,
+    WebhookDedup,
+)
 from domain.errors import InvalidValue
 from domain.states import PaymentStatus, WebhookStatus
 from domain.webhooks import GatewayEvent, WebhookEvent
@@ -86,19 +95,25 @@ class Webhooks:
             return entry
         gateway = self.gateways.get(entry.gateway)
         outcome, error = "processed", None
+        marked: list[WebhookEvent] = []  # the row, when the settling transaction marked it
+
+        async def mark_within(uow: UnitOfWork) -> None:
+            marked.append(await self._mark_in(uow, webhook_id, "processed", None))
         try:
             if gateway is None:
                 raise RuntimeError(f"gateway {entry.gateway} is not enabled")
             event = gateway.parse_webhook_event({}, entry.payload.encode(), {"reference": entry.reference or ""})
-            outcome = await self._apply(event, gateway.weak_webhook_auth)
+            outcome = await self._apply(event, gateway.weak_webhook_auth, mark_within)
         except Exception as exc:  # recorded on the inbox row and retried by the worker
             log.warning("webhook %s failed: %s", webhook_id, exc, exc_info=True)
             outcome, error = "failed", f"{type(exc).__name__}: {exc}"
-        entry = await self._mark(webhook_id, outcome, error)
+            marked.clear()  # whatever the failed transaction marked was rolled back with it
+        entry = marked[0] if marked else await self._mark(webhook_id, outcome, error)
         self.on_outcome(entry.gateway, entry.status.value)
         return entry
 
-    async def _apply(self, event: GatewayEvent, weak_auth: bool) -> str:
+    async def _apply(self, event: GatewayEvent, weak_auth: bool, within: Within) -> str:
+        """Apply ``event``; ``within`` marks the inbox row in the settling transaction (payments)."""
         if event.refund_status is not None:
             if weak_auth:  # money going out is never recorded on an unverifiable message
                 return "ignored"
@@ -110,11 +125,11 @@ class Webhooks:
         if event.status is None or not event.reference:
             return "ignored"
         if event.needs_confirmation or event.status is PaymentStatus.SUCCEEDED and event.amount is None:
-            await self.settlement.verify_and_apply(event.reference)
+            await self.settlement.verify_and_apply(event.reference, within)
         else:
             await self.settlement.apply(event.reference, VerifiedPayment(
                 status=event.status, amount=event.amount, currency=event.currency,
-                gateway_reference=event.gateway_reference, raw_status=event.type))
+                gateway_reference=event.gateway_reference, raw_status=event.type), within)
         return "processed"
 
     async def _refund_for(self, event: GatewayEvent) -> str | None:
@@ -128,19 +143,26 @@ class Webhooks:
         return match[0] if match else None
 
     async def _mark(self, webhook_id: str, outcome: str, error: str | None) -> WebhookEvent:
-        now = self.clock.now()
         async with self.uow() as uow:
-            entry = await uow.webhooks.lock(webhook_id)
-            if entry.status in (WebhookStatus.PROCESSED, WebhookStatus.IGNORED):
-                return entry
-            if outcome == "processed":
-                entry.processed(now)
-            elif outcome == "ignored":
-                entry.ignored(now, "no payment outcome in this event")
-            else:
-                entry.failed(now, error or "failed")
-            await uow.webhooks.save(entry)
+            entry = await self._mark_in(uow, webhook_id, outcome, error)
             await uow.commit()
+        return entry
+
+    async def _mark_in(self, uow: UnitOfWork, webhook_id: str, outcome: str, error: str | None) -> WebhookEvent:
+        """Record ``outcome`` on the inbox row, under its lock, in ``uow`` (the caller commits)."""
+        now = self.clock.now()
+        entry = await uow.webhooks.lock(webhook_id)
+        if entry is None:
+            raise NotFound("no such webhook")
+        if entry.status in (WebhookStatus.PROCESSED, WebhookStatus.IGNORED):
+            return entry
+        if outcome == "processed":
+            entry.processed(now)
+        elif outcome == "ignored":
+            entry.ignored(now, "no payment outcome in this event")
+        else:
+            entry.failed(now, error or "failed")
+        await uow.webhooks.save(entry)
         return entry
 
     async def process_pending(self, limit: int = 100) -> int:

@@ -37,6 +37,8 @@ from application.ports.repositories import (
     ProductRepository,
     ReadModel,
     RefundRepository,
+    TransactionHandler,
+    TransactionSubscribers,
     UnitOfWork,
     UnitOfWorkFactory,
     UserRepository,

@@ -108,6 +108,10 @@ class EventBus(Protocol):
 
     async def publish(self, event: DomainEvent) -> None: ...
     def subscribe(self, event_type: type[DomainEvent], handler: EventHandler) -> None: ...
+    def delivers(self, event: DomainEvent) -> bool:
+        """False when publishing ``event`` would reach nobody (an in-process bus where nothing
+        subscribed to it): the outbox then records it as already published."""
+        ...
 
 
 class WebhookDedup(Protocol):

@@ -1,7 +1,7 @@
 """Persistence ports: repositories inside a per-request unit of work, and the read-model query port."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -9,6 +9,7 @@ import attrs
 from domain.cart import Cart
 from domain.catalog import Category, Coupon, CouponRedemption, Product
 from domain.delivery import SavedAddress
+from domain.events import DomainEvent
 from domain.notifications import Notification
 from domain.orders import Order
 from domain.payments import PaymentIntent, Refund, Transaction
@@ -156,8 +157,24 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
 
+    def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Run ``action`` once this unit of work has committed and released its connection (never
+        if it rolls back); a failing action is logged, never raised."""
+        ...
+
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+#: Called inside ``commit()`` with the events the unit of work is committing, before it commits:
+#: what the handler writes through the unit of work commits or rolls back with the change.
+TransactionHandler = Callable[[UnitOfWork, list[DomainEvent]], Awaitable[None]]
+
+
+class TransactionSubscribers(Protocol):
+    """Where handlers subscribe to the events of every unit of work, in its transaction (the
+    in-transaction counterpart of ``EventBus.subscribe``, which delivers after commit)."""
+
+    def subscribe(self, handler: TransactionHandler) -> None: ...
 
 
 @attrs.frozen

@@ -63,7 +63,7 @@ async def prepare(container) -> Services:
     """Start resources, subscribe event handlers, load demo data and the bootstrap admin."""
     await start_container(container)
     services = await build_services(container)
-    services.notifications.subscribe_to(await resolve(container.bus))
+    services.notifications.subscribe_to(await resolve(container.uow))
     config = container.config()
     try:
         demo = config["demo_data"]

@@ -116,7 +116,7 @@ async def test_failed_webhook_processing_is_visible_and_retried(clock, api, admi
     payment = await api.initiate(h, order["id"], "k1")
     s = await services(api)
 
-    async def broken(reference, report):
+    async def broken(reference, report, within=None):
         raise ConnectionResetError("database went away mid-settlement")
     monkeypatch.setattr(s.settlement, "apply", broken)
     _, headers, body = await api.services.sandbox.settle(payment["reference"], approve=True)
@@ -158,3 +158,20 @@ async def test_a_refund_retried_after_a_crash_is_the_same_refund_not_a_second_pa
     other = await api.json("POST", "/api/v1/payment/refunds", {**h, "Idempotency-Key": "refund-key"}, expect=None,
                            json={"payment_id": payment["id"], "amount": 5, "reason": "other"})
     assert other["code"] == "idempotency_key_reused"  # same key, different request: refused, nothing paid
+
+
+async def test_a_payment_webhook_is_stored_then_settled_and_marked_in_one_more_transaction(clock, api, container):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k1")
+    store = container.memory_store()
+    before = store.commits
+    _, headers, body = await api.services.sandbox.settle(payment["reference"], approve=True)
+    answer = await api.json("POST", "/api/v1/payment/webhooks/sandbox", headers, data=body, expect=200)
+    assert answer["status"] == "processed"
+    # 1: the inbox row; 2: payment, order, ledger, the PAYMENT_COMPLETED notice and the inbox row's status
+    assert store.commits - before == 2
+    [entry] = [w for w in store.tables["webhooks"].values() if w.reference == payment["reference"]]
+    assert entry.status.value == "processed" and entry.attempts == 1
+    notes = await api.json("GET", "/api/v1/notifications", h)
+    assert "payment_completed" in [n["kind"] for n in notes["results"]]

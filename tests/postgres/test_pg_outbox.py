@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 
 import pg_builders as b
+from adapters.memory.infrastructure import InMemoryEventBus
 from adapters.postgres.outbox import OutboxRelay
 from adapters.postgres.uow import PostgresUnitOfWork
 from domain import events
@@ -19,6 +20,9 @@ class FailingBus:
 
     def subscribe(self, event_type, handler) -> None: ...
 
+    def delivers(self, event) -> bool:
+        return True
+
 
 class GatedBus:
     """Publishing waits until the test opens the gate (a relay holds its rows meanwhile)."""
@@ -32,6 +36,9 @@ class GatedBus:
         self.published.append(event)
 
     def subscribe(self, event_type, handler) -> None: ...
+
+    def delivers(self, event) -> bool:
+        return True
 
 
 async def _outbox(pool) -> list[tuple]:
@@ -97,3 +104,11 @@ async def test_purge_deletes_only_old_published_rows(pg_backend):
     relay = OutboxRelay(pg_backend.pool, pg_backend.bus)
     assert await relay.purge(3600) == 0
     assert await relay.purge(0) == 1
+
+
+async def test_an_event_nobody_receives_is_recorded_as_published(pg_pool):
+    quiet = InMemoryEventBus()  # nothing subscribed: publishing would reach nobody
+    await _place_order(pg_pool, quiet)
+    [(name, _payload, published)] = await _outbox(pg_pool)
+    assert (name, published) == ("ORDER_CREATED", True)
+    assert await OutboxRelay(pg_pool, quiet, grace_seconds=0).relay_once(10) == 0
