@@ -1,8 +1,8 @@
 """Idempotency keys in Postgres, with the memory store's semantics (``adapters/memory/infrastructure.py``).
 
-A key is (scope, key). ``begin`` inserts it (``ON CONFLICT DO NOTHING``) and, when it existed,
-reads it ``FOR UPDATE`` in the same transaction, so two concurrent requests with one key cannot
-both own it. Times come from the injected clock (like the memory store), so tests can move them.
+A key is (scope, key). ``begin`` inserts it (``ON CONFLICT DO NOTHING``, one statement) and, when
+it existed, reads it ``FOR UPDATE`` in a transaction, so two concurrent requests with one key
+cannot both own it. Times come from the injected clock (like the memory store), so tests can move them.
 """
 from __future__ import annotations
 
@@ -29,14 +29,13 @@ class PostgresIdempotencyStore:
             return await self._begin(cur, scope, key, fingerprint, lock_timeout, now)
 
     async def _begin(self, cur, scope, key, fingerprint, lock_timeout, now) -> IdempotencyBegin:
-        while True:
-            await db.run(cur, "BEGIN; INSERT INTO idempotency_keys (scope, key, fingerprint, locked_at, "
+        while True:  # the claim is one statement, atomic on its own (autocommit): one round trip
+            await db.run(cur, "INSERT INTO idempotency_keys (scope, key, fingerprint, locked_at, "
                               "created_at) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                          (scope, key, fingerprint, now, now))
             if cur.rowcount:
-                await db.run(cur, "COMMIT")
                 return IdempotencyBegin("new")
-            await db.run(cur, "SELECT fingerprint, locked_at, recovery_point, status, content_type, body "
+            await db.run(cur, "BEGIN; SELECT fingerprint, locked_at, recovery_point, status, content_type, body "
                               "FROM idempotency_keys WHERE scope = %s AND key = %s FOR UPDATE", (scope, key))
             row = await cur.fetchone()
             if row is not None:

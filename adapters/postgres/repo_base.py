@@ -35,7 +35,7 @@ class Repository:
             sql += f" LIMIT {int(limit)}"
         if lock:
             sql += " FOR UPDATE"
-        rows = await self.uow.fetch(sql, list(params))
+        rows = await self.uow.fetch(sql, list(params), plain_read=not lock)
         return [self.uow.load(self.table, row, self._row_key(row), refresh=lock) for row in rows]
 
     def _row_key(self, row: dict[str, Any]) -> str:

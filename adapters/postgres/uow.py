@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 class PostgresUnitOfWork:
     """One transaction on one connection (aiopg is autocommit: BEGIN/COMMIT are issued here).
 
-    ``BEGIN`` is sent with the first statement; without ``commit()`` everything is rolled back.
+    ``BEGIN`` is sent with the first statement that writes or locks (plain reads before it need
+    none); without ``commit()`` everything is rolled back.
     Objects are loaded once per unit of work (later reads return the same object); ``save`` updates
     ``WHERE version = <version when loaded>`` and raises ConcurrencyConflict when another
     transaction changed the row first. On commit the events of every aggregate loaded or added
@@ -68,8 +69,13 @@ class PostgresUnitOfWork:
         self.redemptions = PostgresRedemptions(self)
 
     # -- statements (used by the repositories) --------------------------------------------------
-    async def execute(self, sql: str, params: Any = None) -> int:
-        """Run ``sql`` inside this unit of work's transaction; return the affected row count."""
+    async def execute(self, sql: str, params: Any = None, *, plain_read: bool = False) -> int:
+        """Run ``sql`` inside this unit of work's transaction; return the affected row count.
+
+        ``plain_read``: a SELECT that takes no lock. Until the first write or lock it runs on its
+        own, with no BEGIN: at READ COMMITTED every statement sees its own snapshot anyway, so
+        nothing changes but the round trips (a unit of work that only reads sends no BEGIN and
+        no ROLLBACK)."""
         if self._cur is None or self._conn is None:
             raise RuntimeError("use the unit of work inside 'async with'")
         if self._conn.closed:
@@ -77,13 +83,13 @@ class PostgresUnitOfWork:
         status = self._conn.raw.get_transaction_status()
         if status == db.IN_ERROR:
             raise db.TransactionAborted("an earlier statement failed; this transaction is rolled back")
-        if status == db.IDLE:
+        if status == db.IDLE and not plain_read:
             sql = "BEGIN; " + sql
         await db.run(self._cur, sql, params)
         return self._cur.rowcount
 
-    async def fetch(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
-        await self.execute(sql, params)
+    async def fetch(self, sql: str, params: Any = None, *, plain_read: bool = False) -> list[dict[str, Any]]:
+        await self.execute(sql, params, plain_read=plain_read)
         assert self._cur is not None
         return db.rows(self._cur, await self._cur.fetchall())
 

@@ -130,3 +130,27 @@ async def test_lock_after_get_refreshes_an_unchanged_object(pg_pool, pg_backend)
         locked.attempts += 1
         await uow.payments.save(locked)
         await uow.commit()
+
+
+async def _exclusive_lock_free(pool, table: str) -> bool:
+    """Whether another session could take ``table`` exclusively right now (no transaction holds it)."""
+    async with pool.acquire() as conn, conn.cursor() as cur:
+        try:
+            await cur.execute(f"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            return True
+        except psycopg2.errors.LockNotAvailable:
+            return False
+        finally:
+            await cur.execute("ROLLBACK")
+
+
+async def test_plain_reads_hold_no_transaction_until_the_first_lock_or_write(pg_pool, pg_backend):
+    async with PostgresUnitOfWork(pg_pool, pg_backend.bus) as uow:
+        await uow.orders.add(b.order())
+        await uow.commit()
+    async with PostgresUnitOfWork(pg_pool, pg_backend.bus) as uow:
+        assert (await uow.orders.get("ord_1")).id == "ord_1"
+        assert await _exclusive_lock_free(pg_pool, "orders"), "a plain read opened no transaction"
+        await uow.orders.lock("ord_1")
+        assert not await _exclusive_lock_free(pg_pool, "orders"), "the lock is held until the end"
+    assert await _exclusive_lock_free(pg_pool, "orders")

@@ -22,10 +22,14 @@ FORM = """<form method="post"><button class="ok" name="outcome" value="approve">
 <button class="no" name="outcome" value="decline">Decline</button></form>"""
 
 
-async def _txn(ctx: Ctx) -> tuple[str, dict]:
-    reference = ctx.request.match_info["reference"]
+def _enabled_reference(ctx: Ctx) -> str:
     if ctx.services.gateways.get("sandbox") is None:
         raise NotFound("the sandbox gateway is not enabled here (PAYPORT_SANDBOX=on enables it)")
+    return ctx.request.match_info["reference"]
+
+
+async def _txn(ctx: Ctx) -> tuple[str, dict]:
+    reference = _enabled_reference(ctx)
     txn = await ctx.services.sandbox.transaction(reference)
     if txn is None:
         raise NotFound("no sandbox payment with this reference")
@@ -45,7 +49,7 @@ async def page(ctx: Ctx):
 @endpoint("POST", "/sandbox/pay/{reference}", summary="Approve or decline (form field outcome=approve|decline)",
           tag="sandbox", auth="none", status=303, content_type="application/x-www-form-urlencoded")
 async def settle(ctx: Ctx):
-    reference, _ = await _txn(ctx)
+    reference = _enabled_reference(ctx)  # an unknown reference is a 404 from settle (one read, not two)
     form = await ctx.request.post()
     outcome = form.get("outcome")
     if outcome not in ("approve", "decline"):
