@@ -117,24 +117,6 @@ class Checkout:
                 existing = await uow.orders.get_by_checkout(checkout_id)
                 if existing is not None:
                     return existing, False
-                lines = await load_products(uow, [(i.sku, i.quantity) for i in session.items], lock=True)
-                for (product, quantity), item in zip(lines, session.items, strict=True):
-                    if not product.active:
-                        raise ProductUnavailable(f"{product.sku} is no longer sold", sku=product.sku)
-                    if product.price.amount != item.unit_price or product.price.currency != session.currency:
-                        raise Conflict(f"the price of {product.sku} changed; start a new checkout",
-                                       sku=product.sku, was=item.unit_price, now=product.price.amount)
-                    product.take_stock(quantity)
-                    await uow.products.save(product)
-                if session.coupon_code:
-                    coupon = await uow.coupons.lock(session.coupon_code)
-                    if coupon is None:
-                        raise CouponInvalid("the coupon no longer exists", code=session.coupon_code)
-                    used = await uow.redemptions.count_for_user(coupon.code, session.owner_id)
-                    discount = coupon.redeem(session.subtotal, now, used)
-                    if discount != Money(session.discount, session.currency):
-                        raise Conflict("the coupon's discount changed; apply it again", code=coupon.code)
-                    await uow.coupons.save(coupon)
                 s = session.summary()
                 order = Order.place(
                     id=self.ids.new_id("ord"), order_number=self.ids.order_number(), owner=principal,
@@ -144,10 +126,29 @@ class Checkout:
                 )
                 await uow.orders.add(order)
                 if session.coupon_code:
+                    coupon = await uow.coupons.lock(session.coupon_code)
+                    if coupon is None:
+                        raise CouponInvalid("the coupon no longer exists", code=session.coupon_code)
+                    used = await uow.redemptions.count_for_user(coupon.code, session.owner_id)
+                    discount = coupon.redeem(session.subtotal, now, used)
+                    if discount != Money(session.discount, session.currency):
+                        raise Conflict("the coupon's discount changed; apply it again", code=coupon.code)
+                    await uow.coupons.save(coupon)
                     await uow.redemptions.add(CouponRedemption(session.coupon_code, order.id, session.owner_id, now))
                 if session.from_cart and (cart := await uow.carts.get(session.owner_id)) is not None:
                     cart.take_out([(i.sku, i.quantity) for i in session.items], now)
                     await uow.carts.save(cart)
+                # last: a best-seller's row is locked by every checkout of it, so it is held only
+                # from here to the commit (three round trips), not while the order is written
+                lines = await load_products(uow, [(i.sku, i.quantity) for i in session.items], lock=True)
+                for (product, quantity), item in zip(lines, session.items, strict=True):
+                    if not product.active:
+                        raise ProductUnavailable(f"{product.sku} is no longer sold", sku=product.sku)
+                    if product.price.amount != item.unit_price or product.price.currency != session.currency:
+                        raise Conflict(f"the price of {product.sku} changed; start a new checkout",
+                                       sku=product.sku, was=item.unit_price, now=product.price.amount)
+                    product.take_stock(quantity)
+                    await uow.products.save(product)
                 await uow.commit()
         except AlreadyExists:  # a concurrent confirm of the same checkout won the race
             return await self._already_confirmed(principal, checkout_id), False
