@@ -113,10 +113,7 @@ class Checkout:
         if not principal.may_see(session.owner_id) or session.is_expired(now):
             raise NotFound("this checkout does not exist or has expired", checkout_id=checkout_id)
         try:
-            async with self.uow() as uow:
-                existing = await uow.orders.get_by_checkout(checkout_id)
-                if existing is not None:
-                    return existing, False
+            async with self.uow() as uow:  # a second confirm of this checkout: AlreadyExists from the insert
                 s = session.summary()
                 order = Order.place(
                     id=self.ids.new_id("ord"), order_number=self.ids.order_number(), owner=principal,

@@ -26,7 +26,7 @@ from application.ports import (
     UnitOfWorkFactory,
 )
 from domain.errors import InvalidValue, PaymentNotAllowed
-from domain.orders import Order
+from domain.orders import EventContext, Order
 from domain.payments import PaymentIntent
 from domain.states import PAYMENT_TERMINAL, OrderStatus, PaymentStatus
 from domain.users import Principal
@@ -61,7 +61,7 @@ class InitiatePayment:
             metadata={"order_id": order.id, "payment_id": payment.id, "order_number": order.order_number},
         )
         used, result, error = await self._call_gateways(candidates, request)
-        return await self._record_outcome(payment.id, used, result, error)
+        return await self._record_outcome(payment.id, order.context(), used, result, error)
 
     # -- phase 1 -----------------------------------------------------------------------------------
     async def _record(self, principal, order_id, reference, gateway, email, phone, return_url, country
@@ -124,26 +124,25 @@ class InitiatePayment:
         return candidates[-1], None, error
 
     # -- phase 3 -----------------------------------------------------------------------------------
-    async def _record_outcome(self, payment_id: str, gateway: str, result: InitializedPayment | None,
-                              error: GatewayError | None) -> PaymentIntent:
+    async def _record_outcome(self, payment_id: str, ctx: EventContext, gateway: str,
+                              result: InitializedPayment | None, error: GatewayError | None) -> PaymentIntent:
+        """``ctx``: the order's event context from phase 1 (who and which order: fields that never change)."""
         now = self.clock.now()
         async with self.uow() as uow:
             payment = await uow.payments.lock(payment_id)
-            order = await uow.orders.get(payment.order_id)
             if payment.status is PaymentStatus.REQUIRES_PAYMENT_METHOD:
                 payment.gateway = gateway
                 if result is not None:
                     # a final outcome at initialization is settled like any other: by verifying it
                     status = PaymentStatus.PROCESSING if result.status in PAYMENT_TERMINAL else result.status
-                    payment.started(order.context(), result.gateway_reference, result.authorization_url,
-                                    status, now)
+                    payment.started(ctx, result.gateway_reference, result.authorization_url, status, now)
                 elif isinstance(error, GatewayTimeout):
                     payment.attempts += 1
                     payment.last_error = "gateway timed out; outcome unknown, settling by status query"
                     payment.mark(PaymentStatus.PROCESSING, now)
                 else:
                     payment.attempts += 1
-                    payment.fail(order.context(), error.message if error else "no gateway answered", now)
+                    payment.fail(ctx, error.message if error else "no gateway answered", now)
                 await uow.payments.save(payment)
                 await uow.commit()
         await invalidation.payment_changed(self.cache, payment)
