@@ -8,6 +8,7 @@ A payment counts only when the callback answers 200 with status "succeeded".
     python bench/paypath.py --base URL --data DIR --seconds 10 --procs 2 --concurrency 8
 
 Prints one JSON document: payments/s, payment latency percentiles (ms), per-step percentiles, errors.
+Each in-flight payment has its own keep-alive connection (a minimal HTTP/1.1 client: see ``Conn``).
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ import multiprocessing as mp
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import aiohttp
 
 API = "/api/v1"
 STEPS = ("checkout_initiate", "confirm", "payment_initiate", "sandbox_approve", "callback")
@@ -32,43 +33,82 @@ def pct(values: list[float], q: float) -> float | None:
     return s[min(len(s) - 1, max(0, int(round(q / 100 * len(s) + 0.5)) - 1))]
 
 
-async def worker(session: aiohttp.ClientSession, base: str, token: str, deadline: float, cap: list[int],
-                 out: dict) -> None:
+class Conn:
+    """One keep-alive HTTP/1.1 connection with just what the pay path needs (Content-Length bodies).
+
+    The load generator shares the 2 cores with the service, so it should cost little: aiohttp's client
+    took ~0.2 of a core at ~450 req/s; this takes a fraction of that (bench/RESULTS.md)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, target: str, headers: dict[str, str] | None = None,
+                      body: bytes = b"", content_type: str = "application/json") -> tuple[int, dict[str, str], bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
+        if body:
+            lines.append(f"Content-Type: {content_type}")
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        answer = {}
+        for line in header_lines:
+            if line:
+                name, _, value = line.partition(":")
+                answer[name.strip().lower()] = value.strip()
+        if "chunked" in answer.get("transfer-encoding", ""):
+            raise RuntimeError("chunked responses are not expected from payport")
+        data = await self.reader.readexactly(int(answer.get("content-length", "0")))
+        if answer.get("connection", "").lower() == "close":
+            await self.close()
+        return int(status_line.split(" ", 2)[1]), answer, data
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = self.reader = None
+
+
+async def worker(conn: Conn, token: str, deadline: float, cap: list[int], out: dict) -> None:
     auth = {"Authorization": f"Bearer {token}"}
     while time.monotonic() < deadline and cap[0] > 0:
         cap[0] -= 1
         t0 = time.perf_counter()
         marks = []
         try:
-            async with session.post(f"{base}{API}/checkout/initiate", headers=auth,
-                                    json={"items": [{"sku": "NG-RICE-5KG", "quantity": 1}]}) as r:
-                body = await r.json()
-                assert r.status == 201, (r.status, body)
+            status, _, raw = await conn.request("POST", f"{API}/checkout/initiate", auth,
+                                                json.dumps({"items": [{"sku": "NG-RICE-5KG", "quantity": 1}]}).encode())
+            body = json.loads(raw)
+            assert status == 201, (status, body)
             marks.append(time.perf_counter())
-            async with session.post(f"{base}{API}/checkout/confirm-order", headers=auth,
-                                    json={"checkout_id": body["checkout_id"]}) as r:
-                order = await r.json()
-                assert r.status in (200, 201), (r.status, order)
+            status, _, raw = await conn.request("POST", f"{API}/checkout/confirm-order", auth,
+                                                json.dumps({"checkout_id": body["checkout_id"]}).encode())
+            order = json.loads(raw)
+            assert status in (200, 201), (status, order)
             marks.append(time.perf_counter())
-            async with session.post(f"{base}{API}/payment/payments/initiate",
-                                    headers=auth | {"Idempotency-Key": "bench-pay-" + uuid.uuid4().hex},
-                                    json={"order_id": order["id"]}) as r:
-                payment = await r.json()
-                assert r.status == 201, (r.status, payment)
+            status, _, raw = await conn.request("POST", f"{API}/payment/payments/initiate",
+                                                auth | {"Idempotency-Key": "bench-pay-" + uuid.uuid4().hex},
+                                                json.dumps({"order_id": order["id"]}).encode())
+            payment = json.loads(raw)
+            assert status == 201, (status, payment)
             marks.append(time.perf_counter())
-            async with session.post(payment["authorization_url"], data={"outcome": "approve"},
-                                    allow_redirects=False) as r:
-                await r.read()
-                assert r.status == 303, r.status
-                location = r.headers["Location"]
+            page = urlsplit(payment["authorization_url"])
+            status, headers, _ = await conn.request("POST", page.path, None, b"outcome=approve",
+                                                    "application/x-www-form-urlencoded")
+            assert status == 303, status
             marks.append(time.perf_counter())
-            async with session.get(base + location) as r:
-                settled = await r.json()
-                assert r.status == 200 and settled["status"] == "succeeded", (r.status, settled)
+            status, _, raw = await conn.request("GET", headers["location"])
+            settled = json.loads(raw)
+            assert status == 200 and settled["status"] == "succeeded", (status, settled)
             marks.append(time.perf_counter())
         except Exception as exc:  # noqa: BLE001 - counted and reported
             key = f"{type(exc).__name__}: {str(exc)[:160]}"
             out["errors"][key] = out["errors"].get(key, 0) + 1
+            await conn.close()  # a half-read answer would poison the next request
             continue
         if time.monotonic() > deadline:  # finished after the window: not counted in the rate
             out["late"] += 1
@@ -82,12 +122,14 @@ async def worker(session: aiohttp.ClientSession, base: str, token: str, deadline
 
 async def run_proc(base: str, tokens: list[str], seconds: float, concurrency: int, cap: int, index: int) -> dict:
     out = {"payments": [], "steps": {s: [] for s in STEPS}, "errors": {}, "late": 0}
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
-        deadline = time.monotonic() + seconds
-        budget = [cap]
-        await asyncio.gather(*(worker(session, base, tokens[(index * concurrency + w) % len(tokens)], deadline,
-                                      budget, out) for w in range(concurrency)))
+    where = urlsplit(base)
+    conns = [Conn(where.hostname, where.port) for _ in range(concurrency)]
+    deadline = time.monotonic() + seconds
+    budget = [cap]
+    await asyncio.gather(*(worker(conn, tokens[(index * concurrency + w) % len(tokens)], deadline, budget, out)
+                           for w, conn in enumerate(conns)))
+    for conn in conns:
+        await conn.close()
     return out
 
 
