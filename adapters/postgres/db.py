@@ -3,6 +3,8 @@ errors into application errors (unique violation -> AlreadyExists, lost connecti
 DependencyUnavailable, deadlock/serialization failure -> ConcurrencyConflict)."""
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,19 +41,46 @@ def translate(exc: BaseException) -> Exception | None:
     return None
 
 
+#: One FIFO gate per pool, as many places as the pool has connections. aiopg's own wait lets a newcomer
+#: take a connection released while an earlier waiter is still being woken, so under load a few
+#: requests starve (checkout initiate at 64 connections: p99 0.8-2.2 s at a p50 of 22 ms); behind
+#: the gate they are served in arrival order and ``pool.acquire`` itself never waits.
+_gates: weakref.WeakKeyDictionary[aiopg.Pool, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _gate(pool: aiopg.Pool) -> asyncio.Semaphore:
+    gate = _gates.get(pool)
+    if gate is None:
+        gate = _gates[pool] = asyncio.Semaphore(pool.maxsize or 10)
+    return gate
+
+
 async def acquire(pool: aiopg.Pool) -> aiopg.Connection:
-    """A connection from ``pool``; DependencyUnavailable when none can be had in the pool's timeout."""
+    """A connection from ``pool``, first come first served; DependencyUnavailable when none can be
+    had in the pool's timeout."""
+    gate = _gate(pool)
+    try:
+        async with asyncio.timeout(pool.timeout):
+            await gate.acquire()
+    except TimeoutError as exc:
+        raise unavailable() from exc
     try:
         return await pool.acquire()
-    except (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError, OSError) as exc:
-        raise unavailable() from exc
+    except BaseException as exc:
+        gate.release()
+        if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError, OSError)):
+            raise unavailable() from exc
+        raise
 
 
 async def release(pool: aiopg.Pool, conn: aiopg.Connection) -> None:
     """Give ``conn`` back; a connection left inside a transaction is closed rather than reused."""
-    if not conn.closed and conn.raw.get_transaction_status() != IDLE:
-        conn.close()
-    await pool.release(conn)
+    try:
+        if not conn.closed and conn.raw.get_transaction_status() != IDLE:
+            conn.close()
+        await pool.release(conn)
+    finally:
+        _gate(pool).release()
 
 
 async def run(cur: aiopg.Cursor, sql: str, params: Any = None) -> None:

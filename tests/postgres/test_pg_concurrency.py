@@ -7,6 +7,8 @@ import psycopg2
 import pytest
 
 import pg_builders as b
+from adapters.postgres import db
+from adapters.postgres.pool import create_pool
 from adapters.postgres.uow import PostgresUnitOfWork
 from application.errors import ConcurrencyConflict
 from domain.errors import RefundExceedsCaptured
@@ -154,3 +156,26 @@ async def test_plain_reads_hold_no_transaction_until_the_first_lock_or_write(pg_
         await uow.orders.lock("ord_1")
         assert not await _exclusive_lock_free(pg_pool, "orders"), "the lock is held until the end"
     assert await _exclusive_lock_free(pg_pool, "orders")
+
+
+async def test_connections_are_handed_out_in_arrival_order(pg_dsn):
+    """A request that waited for a connection gets it before one that arrives after its release
+    (aiopg alone lets the newcomer take it, and under load a few requests starve)."""
+    resource = create_pool(pg_dsn, minsize=1, maxsize=1)
+    pool = await resource.__anext__()
+    try:
+        held = await db.acquire(pool)
+        served = []
+
+        async def take(name: str) -> None:
+            conn = await db.acquire(pool)
+            served.append(name)
+            await db.release(pool, conn)
+        first = asyncio.create_task(take("waited"))
+        await asyncio.sleep(0.01)  # it is waiting now
+        newcomer = asyncio.create_task(take("came later"))  # runs at the release's first await
+        await db.release(pool, held)
+        await asyncio.wait_for(asyncio.gather(first, newcomer), 5)
+        assert served == ["waited", "came later"]
+    finally:
+        await resource.aclose()
