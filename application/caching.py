@@ -10,7 +10,10 @@ Values are opaque bytes (the HTTP layer caches rendered bodies).
   a fill that raced it lands under the old version, which nobody reads again (it expires by TTL).
   No keyspace scan, however many keys a group has.
 
-Counters are read from ``control`` (Redis itself, never an in-process tier) and bumped through
+Generations are read from ``control`` (Redis itself, never an in-process tier: the fill check
+needs the value of this instant). Group versions are read from ``cache``, like the entries they
+name: an in-process tier may hold one, and drops it when the group is invalidated (here at once,
+elsewhere when the announcement arrives), so a list is never staler than an entry. Both are bumped through
 ``cache.invalidate``: ``control`` must be where ``cache`` keeps its counters (the same cache, or
 the shared tier behind an in-process one, whose ``incr``/``invalidate`` go straight to it).
 If the cache backend fails, reads go to the origin and nothing fails (counted by the caller's hooks).
@@ -45,10 +48,11 @@ class CacheAside:
             log.warning("cache %s failed; serving from origin", operation, exc_info=True)
             return None
 
-    async def _counter(self, name: str):
-        """The counter's value (b"0" when unset), or _UNKNOWN when the backend failed."""
+    async def _counter(self, name: str, source: Cache | None = None):
+        """The counter's value (b"0" when unset) from ``source`` (default ``control``), or _UNKNOWN
+        when the backend failed."""
         try:
-            return await self.control.get(name) or b"0"
+            return await (source or self.control).get(name) or b"0"
         except Exception:  # noqa: BLE001 - same policy as _safe
             self._on_error("get")
             log.warning("cache counter read failed; serving from origin", exc_info=True)
@@ -56,8 +60,8 @@ class CacheAside:
 
     async def get(self, key: str, ttl: float, load: Callable[[], Awaitable[bytes]],
                   namespace: str = "default", group: str | None = None) -> bytes:
-        if group is not None:
-            version = await self._counter(f"{group}:ver")
+        if group is not None:  # read like the entries (an in-process tier may hold it): same staleness bound
+            version = await self._counter(f"{group}:ver", self.cache)
             if version is _UNKNOWN:
                 return await load()
             key = f"{key}#v{version.decode()}"

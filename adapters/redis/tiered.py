@@ -1,7 +1,7 @@
 """An in-process cache tier in front of Redis, invalidated across processes over Redis pub/sub.
 
-A hit in the local tier costs no network round trip. Every invalidation (``delete``,
-``delete_pattern``) drops the entries here at once, so the process that made a write never serves
+A hit in the local tier costs no network round trip (a known absence is held too). Every
+invalidation (``delete``, ``delete_pattern``, ``invalidate``) drops the entries here at once, so the process that made a write never serves
 what it replaced, and is published on a channel that every other process's listener applies.
 Elsewhere an entry is stale only until that message arrives (sub-millisecond on loopback); if the
 subscription breaks, the listener clears the whole local tier and reconnects, and no entry lives
@@ -9,8 +9,10 @@ longer than ``local_ttl`` anyway: that is the documented bound on staleness.
 
 A local fill races a message that invalidates it only if the message arrives while the value is
 in flight from Redis; fills record the invalidation count before asking and are dropped if it moved.
-``incr`` always goes to Redis; callers keep generation counters in a cache without a local tier
-(``CacheAside``'s ``control``), since a generation must be seen by every process at once.
+``incr`` always goes to Redis; ``invalidate`` bumps counters there and drops any local copy (with
+the entries) here and, by its announcement, everywhere. ``CacheAside`` reads key generations from
+Redis directly (its ``control``: a fill check needs the value of this instant), and group versions
+through this tier, with the same staleness bound as the entries.
 """
 from __future__ import annotations
 
@@ -37,13 +39,15 @@ class TieredCache:
         self.shared, self.redis = shared, redis
         self.channel = prefix + channel
         self.local_ttl, self.max_entries = local_ttl, max_entries
-        self._local: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        self._local: OrderedDict[str, tuple[bytes | None, float]] = OrderedDict()  # None: known absent
         self._invalidations = 0
         self._listener: asyncio.Task | None = None
         self._subscribed = asyncio.Event()
 
     # -- the Cache port ---------------------------------------------------------------------------
     async def get(self, key: str) -> bytes | None:
+        """From here when held (an absence too: a group never invalidated has no version in Redis,
+        and asking again on every read would cost the round trip this tier saves), else from Redis."""
         hit = self._local.get(key)
         if hit is not None:
             if hit[1] > time.monotonic():
@@ -51,8 +55,7 @@ class TieredCache:
             self._local.pop(key, None)
         seen = self._invalidations
         value = await self.shared.get(key)
-        if value is not None:
-            self._remember(key, value, self.local_ttl, seen)
+        self._remember(key, value, self.local_ttl, seen)
         return value
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
@@ -75,19 +78,19 @@ class TieredCache:
         return await self.shared.incr(key)
 
     async def invalidate(self, keys: Sequence[str], counters: Sequence[str]) -> None:
-        """Drop ``keys`` here, then bump, delete and announce in one round trip when the shared
-        tier is Redis itself (the usual wiring), else in three."""
-        self._drop(keys, ())
-        if not keys:
-            await self.shared.invalidate(keys, counters)
-        elif isinstance(self.shared, RedisCache):
-            await self.shared.invalidate(keys, counters, publish=(self.channel, self._message(keys, ())))
+        """Drop ``keys`` and ``counters`` here (a group version may be held here like an entry), then
+        bump, delete and announce in one round trip when the shared tier is Redis itself (the usual
+        wiring), else in three."""
+        stale = [*keys, *counters]
+        self._drop(stale, ())
+        if isinstance(self.shared, RedisCache):
+            await self.shared.invalidate(keys, counters, publish=(self.channel, self._message(stale, ())))
         else:
             await self.shared.invalidate(keys, counters)
-            await self._publish(keys, ())
+            await self._publish(stale, ())
 
     # -- the local tier ---------------------------------------------------------------------------
-    def _remember(self, key: str, value: bytes, ttl: float, seen: int) -> None:
+    def _remember(self, key: str, value: bytes | None, ttl: float, seen: int) -> None:
         if ttl <= 0 or seen != self._invalidations or not self._subscribed.is_set():
             return  # an invalidation arrived meanwhile, or we would not hear of the next one
         self._local[key] = (value, time.monotonic() + ttl)

@@ -121,3 +121,34 @@ async def test_one_invalidate_bumps_deletes_and_reaches_the_other_process(pair):
         return "order:o1" not in b._local
     await wait_until(b_forgot)
     assert await b.get("order:o1") is None
+
+
+async def test_a_group_version_is_held_locally_and_dropped_everywhere_when_bumped(pair):
+    from application.caching import CacheAside
+    a, b = pair
+    aside_a, aside_b = CacheAside(a, control=a.shared), CacheAside(b, control=b.shared)
+    loads = []
+
+    def loader(label: bytes):
+        async def load() -> bytes:
+            loads.append(label)
+            return label
+        return load
+    assert await aside_a.get("orders:u1:page1", 60, loader(b"v0"), group="orders:u1") == b"v0"
+    assert await aside_b.get("orders:u1:page1", 60, loader(b"never"), group="orders:u1") == b"v0"
+    assert "orders:u1:ver" in b._local  # the version is read from the tier: no Redis round trip next time
+
+    async def unreachable(key):
+        raise ConnectionError("a cached list needs no Redis")
+    real_get, b.shared.get = b.shared.get, unreachable
+    assert await aside_b.get("orders:u1:page1", 60, loader(b"never"), group="orders:u1") == b"v0"
+    b.shared.get = real_get
+
+    await aside_a.invalidate(groups=("orders:u1",))  # a write in process a
+    assert await aside_a.get("orders:u1:page1", 60, loader(b"v1"), group="orders:u1") == b"v1"  # never stale there
+
+    async def b_forgot() -> bool:
+        return "orders:u1:ver" not in b._local
+    await wait_until(b_forgot)
+    assert await aside_b.get("orders:u1:page1", 60, loader(b"never"), group="orders:u1") == b"v1"
+    assert loads == [b"v0", b"v1"]
