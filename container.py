@@ -126,6 +126,7 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]
         "scrypt_n": int(environ.get("PAYPORT_SCRYPT_N", 2**14)),
         "pg_pool_min": int(environ.get("PAYPORT_PG_POOL_MIN", 0)),
         "pg_pool_max": int(environ.get("PAYPORT_PG_POOL_MAX", 10)),
+        "pg_prepare": environ.get("PAYPORT_PG_PREPARE", "on") != "off",
         "refund_window_days": int(environ.get("PAYPORT_REFUND_WINDOW_DAYS", 30)),
         "trusted_proxies": [p for p in environ.get("PAYPORT_TRUSTED_PROXIES", "").split(",") if p],
         "rate_limits": rate_limits,
@@ -176,7 +177,7 @@ class Container(containers.DeclarativeContainer):
                                  maxsize=config.pg_pool_max)
     uow = providers.Selector(
         config.storage, memory=providers.Singleton(MemoryUnitOfWorkFactory, memory_store, bus),
-        postgres=providers.Singleton(PostgresUnitOfWorkFactory, pg_pool, bus))
+        postgres=providers.Singleton(PostgresUnitOfWorkFactory, pg_pool, bus, prepare=config.pg_prepare))
     read_model = providers.Selector(
         config.storage, memory=providers.Singleton(MemoryReadModel, memory_store),
         postgres=providers.Singleton(PostgresReadModel, pg_pool))

@@ -10,7 +10,7 @@ import aiopg
 import attrs
 
 from adapters.after_commit import run_after_commit
-from adapters.postgres import db
+from adapters.postgres import db, prepared
 from adapters.postgres.delivery_repositories import PostgresAddresses, PostgresCarts, PostgresRedemptions
 from adapters.postgres.mapping import Table
 from adapters.postgres.outbox import mark_published, outbox_insert
@@ -42,10 +42,12 @@ class PostgresUnitOfWork:
     released and their outbox rows marked published (leftovers go through ``OutboxRelay``).
     """
 
-    def __init__(self, pool: aiopg.Pool, bus: EventBus, handlers: Sequence[TransactionHandler] = ()) -> None:
+    def __init__(self, pool: aiopg.Pool, bus: EventBus, handlers: Sequence[TransactionHandler] = (),
+                 prepare: bool = True) -> None:
         self.pool = pool
         self.bus = bus
         self.handlers = handlers
+        self.prepare = prepare
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self._conn: aiopg.Connection | None = None
         self._cur: aiopg.Cursor | None = None
@@ -69,13 +71,17 @@ class PostgresUnitOfWork:
         self.redemptions = PostgresRedemptions(self)
 
     # -- statements (used by the repositories) --------------------------------------------------
-    async def execute(self, sql: str, params: Any = None, *, plain_read: bool = False) -> int:
+    async def execute(self, sql: str, params: Any = None, *, plain_read: bool = False,
+                      then_commit: bool = False) -> int:
         """Run ``sql`` inside this unit of work's transaction; return the affected row count.
 
         ``plain_read``: a SELECT that takes no lock. Until the first write or lock it runs on its
         own, with no BEGIN: at READ COMMITTED every statement sees its own snapshot anyway, so
         nothing changes but the round trips (a unit of work that only reads sends no BEGIN and
-        no ROLLBACK)."""
+        no ROLLBACK). ``then_commit``: COMMIT in the same round trip.
+
+        A statement with parameters is prepared on this connection the first time it is seen there,
+        and sent as ``EXECUTE`` (see ``adapters/postgres/prepared.py``)."""
         if self._cur is None or self._conn is None:
             raise RuntimeError("use the unit of work inside 'async with'")
         if self._conn.closed:
@@ -83,8 +89,17 @@ class PostgresUnitOfWork:
         status = self._conn.raw.get_transaction_status()
         if status == db.IN_ERROR:
             raise db.TransactionAborted("an earlier statement failed; this transaction is rolled back")
+        statement = prepared.parse(sql) if self.prepare and params is not None else None
+        if statement is not None:
+            names = prepared.known(self._conn)
+            if statement.name not in names:  # on its own: PREPARE outlives a rollback, so this stays true
+                await db.run(self._cur, f"PREPARE {statement.name} AS {statement.text}")
+                names.add(statement.name)
+            sql, params = prepared.execute_call(self._cur, statement, params), None
         if status == db.IDLE and not plain_read:
             sql = "BEGIN; " + sql
+        if then_commit:
+            sql += "; COMMIT"
         await db.run(self._cur, sql, params)
         return self._cur.rowcount
 
@@ -162,7 +177,7 @@ class PostgresUnitOfWork:
         sql, params, ids = outbox_insert(events, published=[not d for d in delivered])
         idle = self._conn is not None and self._conn.raw.get_transaction_status() == db.IDLE
         if sql or not idle:  # an untouched transaction has nothing to commit
-            await self.execute(f"{sql}; COMMIT" if sql else "COMMIT", params)
+            await self.execute(sql or "COMMIT", params if sql else None, then_commit=bool(sql))
         for obj in self._seen:
             obj.events.clear()
         self._outgoing.extend((i, e) for i, e, d in zip(ids, events, delivered, strict=True) if d)
@@ -204,12 +219,12 @@ class PostgresUnitOfWorkFactory:
     """``UnitOfWorkFactory`` (a new PostgresUnitOfWork per call, never shared between requests) and
     ``TransactionSubscribers``."""
 
-    def __init__(self, pool: aiopg.Pool, bus: EventBus) -> None:
-        self.pool, self.bus = pool, bus
+    def __init__(self, pool: aiopg.Pool, bus: EventBus, prepare: bool = True) -> None:
+        self.pool, self.bus, self.prepare = pool, bus, prepare
         self.handlers: list[TransactionHandler] = []
 
     def subscribe(self, handler: TransactionHandler) -> None:
         self.handlers.append(handler)
 
     def __call__(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.pool, self.bus, self.handlers)
+        return PostgresUnitOfWork(self.pool, self.bus, self.handlers, self.prepare)

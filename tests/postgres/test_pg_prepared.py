@@ -1,0 +1,82 @@
+"""Server-side prepared statements for the unit of work (adapters/postgres/prepared.py)."""
+from __future__ import annotations
+
+import psycopg2.errors
+import pytest
+
+import pg_builders as b
+from adapters.postgres import prepared
+from adapters.postgres.pool import create_pool
+from adapters.postgres.uow import PostgresUnitOfWork
+
+
+def test_placeholders_become_numbered_parameters():
+    named = prepared.parse("UPDATE t SET a = %(a)s, b = %(b)s WHERE id = %(id)s AND a = %(a)s")
+    assert named.text == "UPDATE t SET a = $1, b = $2 WHERE id = $3 AND a = $1"
+    assert named.arguments({"a": 1, "b": 2, "id": "x", "unused": 0}) == [1, 2, "x"]
+    positional = prepared.parse("SELECT x FROM t WHERE a = %s AND b = ANY(%s) AND c LIKE 'a%%'")
+    assert positional.text == "SELECT x FROM t WHERE a = $1 AND b = ANY($2) AND c LIKE 'a%'"
+    assert positional.arguments(["p", ["q"]]) == ["p", ["q"]]
+    assert prepared.parse("SELECT 1 WHERE a = %s") == prepared.parse("SELECT 1 WHERE a = %s")
+
+
+@pytest.mark.parametrize("sql", ["INSERT INTO t VALUES (%s); COMMIT", "SELECT '5% off' WHERE a = %s",
+                                 "SELECT %s, %(named)s"])
+def test_what_is_not_a_single_plain_statement_is_left_alone(sql):
+    assert prepared.parse(sql) is None
+
+
+@pytest.fixture
+async def one_connection(pg_dsn, pg_pool):  # pg_pool empties the tables
+    resource = create_pool(pg_dsn, minsize=1, maxsize=1)
+    pool = await resource.__anext__()
+    yield pool
+    await resource.aclose()
+
+
+async def _prepared_here(uow) -> list[str]:
+    rows = await uow.fetch("SELECT name FROM pg_prepared_statements ORDER BY name")
+    return [r["name"] for r in rows]
+
+
+async def test_a_statement_is_prepared_once_per_connection_and_outlives_a_rollback(one_connection, pg_backend):
+    pool, bus = one_connection, pg_backend.bus
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        await uow.orders.add(b.order())
+        await uow.commit()
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        order = await uow.orders.lock("ord_1")
+        order.cancel(b.at(1))
+        await uow.orders.save(order)
+        before = await _prepared_here(uow)
+        # rolled back: the statements stay prepared on the server, and this module knows it
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        assert (await uow.orders.lock("ord_1")).status.value == "pending"
+        assert await _prepared_here(uow) == before and before
+        assert set(before) == prepared.known(uow._conn)
+
+
+async def test_a_failed_statement_or_preparation_leaves_the_connection_usable(one_connection, pg_backend):
+    pool, bus = one_connection, pg_backend.bus
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        async with PostgresUnitOfWork(pool, bus) as uow:
+            await uow.execute("SELECT 1 / %s AS x", [0])  # prepared, then EXECUTE fails: rolled back
+    with pytest.raises(psycopg2.errors.IndeterminateDatatype):
+        async with PostgresUnitOfWork(pool, bus) as uow:
+            await uow.execute("SELECT %s IS NULL AS x", ["?"])  # PREPARE itself fails: nothing is remembered
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        assert await uow.fetch("SELECT 1 / %s AS x", [1]) == [{"x": 1}]
+        names = await _prepared_here(uow)
+        assert names == [prepared.parse("SELECT 1 / %s AS x").name] == sorted(prepared.known(uow._conn))
+
+
+async def test_with_preparing_off_statements_go_as_plain_text(one_connection, pg_backend):
+    import container
+    assert container.settings_from_env({"PAYPORT_PG_PREPARE": "off"})["pg_prepare"] is False
+    assert container.settings_from_env({})["pg_prepare"] is True
+    async with PostgresUnitOfWork(one_connection, pg_backend.bus, prepare=False) as uow:
+        await uow.orders.add(b.order())
+        await uow.commit()
+    async with PostgresUnitOfWork(one_connection, pg_backend.bus, prepare=False) as uow:
+        assert (await uow.orders.get("ord_1")).id == "ord_1"
+        assert await _prepared_here(uow) == []
