@@ -44,7 +44,10 @@ class Notifications:
         transactions.subscribe(self.record)
 
     async def record(self, uow: UnitOfWork, raised: list[events.DomainEvent]) -> None:
-        """Inside ``uow``'s commit: one notification per notified event (deduplicated by event key)."""
+        """Inside ``uow``'s commit: one notification per notified event, written with the commit
+        (deduplicated by event key), and told to the ``Notifier`` once it is committed. An event
+        raised in a committing unit of work happens once (it comes with a state change under the
+        row's lock and version), so the Notifier hears it once."""
         for event in raised:
             if not isinstance(event, NOTIFIED):
                 continue
@@ -58,8 +61,8 @@ class Notifications:
             kind, title, body = composed
             note = Notification(id=self.ids.new_id("ntf"), user_id=event.user_id, kind=kind, title=title, body=body,
                                 created_at=event.timestamp, event_key=event_key(event))
-            if await uow.notifications.add(note):
-                uow.after_commit(partial(self.notifier.send, user_id=event.user_id, kind=kind, title=title, body=body))
+            await uow.notifications.add_at_commit(note)
+            uow.after_commit(partial(self.notifier.send, user_id=event.user_id, kind=kind, title=title, body=body))
 
     async def list(self, principal: Principal, *, unread_only: bool, limit: int, cursor: str | None) -> Page:
         return await self.read_model.list_notifications(user_id=principal.id, unread_only=unread_only,

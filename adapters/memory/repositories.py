@@ -160,3 +160,6 @@ class MemoryNotifications(_Table):
             return False
         self._insert(notification.id, notification)
         return True
+
+    async def add_at_commit(self, notification: Notification) -> None:
+        await self.add(notification)  # writes are applied at commit here anyway

@@ -184,3 +184,6 @@ class PostgresNotifications(Repository):
                 [notification.user_id, notification.event_key]):
             raise AlreadyExists(f"notifications {notification.id} exists")
         return False
+
+    async def add_at_commit(self, notification: Notification) -> None:
+        self.uow.defer(f"{self.table.insert_sql()} ON CONFLICT DO NOTHING", self.table.to_row(notification))

@@ -49,6 +49,7 @@ class PostgresUnitOfWork:
         self.handlers = handlers
         self.prepare = prepare
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        self._deferred: list[tuple[str, Any]] = []
         self._conn: aiopg.Connection | None = None
         self._cur: aiopg.Cursor | None = None
         self._identity: dict[tuple[str, str], Any] = {}
@@ -82,6 +83,18 @@ class PostgresUnitOfWork:
 
         A statement with parameters is prepared on this connection the first time it is seen there,
         and sent as ``EXECUTE`` (see ``adapters/postgres/prepared.py``)."""
+        idle = self._usable_status() == db.IDLE
+        text = await self._render(sql, params)
+        await self._send(text + ("; COMMIT" if then_commit else ""), begin=idle and not plain_read)
+        assert self._cur is not None
+        return self._cur.rowcount
+
+    def defer(self, sql: str, params: Any = None) -> None:
+        """A write nobody waits on the outcome of: sent with the COMMIT, in its round trip, and
+        dropped if the unit of work rolls back."""
+        self._deferred.append((sql, params))
+
+    def _usable_status(self) -> int:
         if self._cur is None or self._conn is None:
             raise RuntimeError("use the unit of work inside 'async with'")
         if self._conn.closed:
@@ -89,19 +102,26 @@ class PostgresUnitOfWork:
         status = self._conn.raw.get_transaction_status()
         if status == db.IN_ERROR:
             raise db.TransactionAborted("an earlier statement failed; this transaction is rolled back")
-        statement = prepared.parse(sql) if self.prepare and params is not None else None
-        if statement is not None:
-            names = prepared.known(self._conn)
-            if statement.name not in names:  # on its own: PREPARE outlives a rollback, so this stays true
-                await db.run(self._cur, f"PREPARE {statement.name} AS {statement.text}")
-                names.add(statement.name)
-            sql, params = prepared.execute_call(self._cur, statement, params), None
-        if status == db.IDLE and not plain_read:
-            sql = "BEGIN; " + sql
-        if then_commit:
-            sql += "; COMMIT"
-        await db.run(self._cur, sql, params)
-        return self._cur.rowcount
+        return status
+
+    async def _render(self, sql: str, params: Any) -> str:
+        """``sql`` with its parameters in place: ``EXECUTE`` of a prepared statement, else quoted text."""
+        assert self._cur is not None and self._conn is not None
+        if params is None:
+            return sql
+        statement = prepared.parse(sql) if self.prepare else None
+        if statement is None:
+            text = self._cur.mogrify(sql, params)
+            return text.decode() if isinstance(text, bytes) else text
+        names = prepared.known(self._conn)
+        if statement.name not in names:  # on its own: PREPARE outlives a rollback, so this stays true
+            await db.run(self._cur, f"PREPARE {statement.name} AS {statement.text}")
+            names.add(statement.name)
+        return prepared.execute_call(self._cur, statement, params)
+
+    async def _send(self, text: str, *, begin: bool) -> None:
+        assert self._cur is not None
+        await db.run(self._cur, ("BEGIN; " + text) if begin else text)
 
     async def fetch(self, sql: str, params: Any = None, *, plain_read: bool = False) -> list[dict[str, Any]]:
         await self.execute(sql, params, plain_read=plain_read)
@@ -175,9 +195,13 @@ class PostgresUnitOfWork:
         events = [event for obj in self._seen for event in obj.events]
         delivered = [self.bus.delivers(event) for event in events]
         sql, params, ids = outbox_insert(events, published=[not d for d in delivered])
-        idle = self._conn is not None and self._conn.raw.get_transaction_status() == db.IDLE
-        if sql or not idle:  # an untouched transaction has nothing to commit
-            await self.execute(sql or "COMMIT", params if sql else None, then_commit=bool(sql))
+        idle = self._usable_status() == db.IDLE
+        deferred, self._deferred = self._deferred, []
+        parts = [await self._render(s, p) for s, p in deferred]
+        if sql:
+            parts.append(await self._render(sql, params))
+        if parts or not idle:  # an untouched transaction has nothing to commit
+            await self._send("; ".join([*parts, "COMMIT"]), begin=idle)
         for obj in self._seen:
             obj.events.clear()
         self._outgoing.extend((i, e) for i, e, d in zip(ids, events, delivered, strict=True) if d)
@@ -186,7 +210,7 @@ class PostgresUnitOfWork:
 
     async def rollback(self) -> None:
         await self._end_transaction()
-        self._after_commit = []
+        self._after_commit, self._deferred = [], []
         self._identity, self._snapshots, self._versions = {}, {}, {}
         for obj in self._seen:
             obj.events.clear()

@@ -80,3 +80,17 @@ async def test_with_preparing_off_statements_go_as_plain_text(one_connection, pg
     async with PostgresUnitOfWork(one_connection, pg_backend.bus, prepare=False) as uow:
         assert (await uow.orders.get("ord_1")).id == "ord_1"
         assert await _prepared_here(uow) == []
+
+
+async def test_a_deferred_write_goes_with_the_commit_and_never_after_a_rollback(one_connection, pg_backend):
+    pool, bus = one_connection, pg_backend.bus
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        uow.defer("INSERT INTO categories (slug, name) VALUES (%s, %s)", ["kept", "10% off"])
+        assert await uow.fetch("SELECT slug FROM categories") == []  # not sent yet
+        await uow.commit()
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        uow.defer("INSERT INTO categories (slug, name) VALUES (%s, %s)", ["dropped", "x"])
+        await uow.orders.add(b.order())  # the transaction begins, then is never committed
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        assert await uow.fetch("SELECT slug, name FROM categories") == [{"slug": "kept", "name": "10% off"}]
+        assert await uow.orders.get("ord_1") is None
