@@ -214,6 +214,9 @@ def deltas(before: dict, after: dict, requests: int) -> dict:
             (a["counters"]["redis_roundtrips"] - b["counters"]["redis_roundtrips"]) / n, 3) if REDIS_URL and PG else None,
         "server_cpu_us_per_request": round((after["p"]["cpu_s"] - before["p"]["cpu_s"]) * 1e6 / n, 1),
         "server_cpu_util": round((after["p"]["cpu_s"] - before["p"]["cpu_s"]) / (after["t"] - before["t"]), 2),
+        "gc_share_of_server_cpu": round((a["counters"]["gc_seconds"] - b["counters"]["gc_seconds"])
+                                        / max(1e-9, after["p"]["cpu_s"] - before["p"]["cpu_s"]), 3),
+        "gc_full_collections": a["counters"]["gc_full_collections"] - b["counters"]["gc_full_collections"],
         "cache": cache,
         "cache_hit_ratio": round(hits / (hits + misses), 4) if hits + misses else None,
         "webhooks": {k: int(v - b["webhooks"].get(k, 0)) for k, v in a["webhooks"].items() if v - b["webhooks"].get(k, 0)},

@@ -1,6 +1,6 @@
 """Run ``payport serve`` exactly as the CLI does, plus two bench-only additions (no service file is changed):
 
-1. **Round-trip counters.** ``aiopg.Cursor.execute`` (every SQL statement payport sends, BEGIN/COMMIT
+1. **Round-trip and GC counters.** ``aiopg.Cursor.execute`` (every SQL statement payport sends, BEGIN/COMMIT
    included) and Redis round trips (``redis.asyncio.Redis.execute_command`` outside pipelines, plus one per
    ``Pipeline.execute``) are counted in-process and served at ``GET /__bench/counters``. The bench reads
    the counters before and after a scenario and divides by the requests served: *statements per request*.
@@ -16,7 +16,25 @@ from __future__ import annotations
 import os
 import sys
 
-COUNTERS = {"db_statements": 0, "redis_roundtrips": 0}
+COUNTERS = {"db_statements": 0, "redis_roundtrips": 0, "gc_seconds": 0.0, "gc_full_collections": 0}
+
+
+def _time_gc() -> None:
+    """Seconds spent in the garbage collector (and how many full collections), via gc.callbacks."""
+    import gc
+    import time
+
+    started = [0.0]
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            COUNTERS["gc_seconds"] += time.perf_counter() - started[0]
+            if info.get("generation") == 2:
+                COUNTERS["gc_full_collections"] += 1
+
+    gc.callbacks.append(callback)
 
 
 def _instrument() -> None:
@@ -86,6 +104,7 @@ def _add_counter_route() -> None:
 def main() -> int:
     if os.environ.get("BENCH_INSTRUMENT", "1") != "0":
         _instrument()
+        _time_gc()
         _raise_stock(int(os.environ.get("BENCH_STOCK", 10**9)))
         _add_counter_route()
     from entrypoints.cli import main as cli_main
