@@ -165,7 +165,7 @@ async def _handle(route: Route, request: web.Request) -> web.StreamResponse:
     key = request.headers.get("Idempotency-Key")
     ctx = Ctx(request, services, principal, body, key)
     if route.idempotency == "none" or (key is None and route.idempotency == "optional"):
-        response = await _run(route, ctx)
+        response = await route.handler(ctx)  # what it raises, ``handle`` answers
     else:
         response = await _idempotent(route, ctx, raw)
     return _with(response, rate_headers) if rate_headers else response
