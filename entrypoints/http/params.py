@@ -52,8 +52,7 @@ async def cached_json(ctx: Ctx, key: str, ttl_name: str, namespace: str,
     if owner and (ctx.principal is None or not ctx.principal.may_see(owner.decode())):
         raise NotFound("not found")
     quoted = f'"{etag.decode()}"'
+    headers = {"ETag": quoted, "Cache-Control": "private, no-cache"}
     if quoted in ctx.request.headers.get("If-None-Match", ""):
-        return web.Response(status=304, headers={"ETag": quoted, "Cache-Control": "private, no-cache"})
-    # the content type as a plain header: aiohttp's content_type= path parses it again on every response
-    return web.Response(body=body, headers={"Content-Type": "application/json", "ETag": quoted,
-                                            "Cache-Control": "private, no-cache"})
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
