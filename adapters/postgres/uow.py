@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiopg
+import psycopg2.errors
 import attrs
 
 from adapters.after_commit import run_after_commit
@@ -25,6 +26,7 @@ from adapters.postgres.repositories import (
     PostgresUsers,
     PostgresWebhooks,
 )
+from application.errors import ConcurrencyConflict
 from application.ports import EventBus, TransactionHandler
 
 log = logging.getLogger(__name__)
@@ -120,8 +122,16 @@ class PostgresUnitOfWork:
         return prepared.execute_call(self._cur, statement, params)
 
     async def _send(self, text: str, *, begin: bool) -> None:
-        assert self._cur is not None
-        await db.run(self._cur, ("BEGIN; " + text) if begin else text)
+        assert self._cur is not None and self._conn is not None
+        try:
+            await db.run(self._cur, ("BEGIN; " + text) if begin else text)
+        except psycopg2.errors.FeatureNotSupported as exc:
+            if "cached plan" not in str(exc):
+                raise
+            # a migration changed a table under this connection's prepared statements: drop the
+            # connection (and them with it); the request is refused as a retryable conflict
+            self._conn.close()
+            raise ConcurrencyConflict("the database schema changed under this request; retry it") from exc
 
     async def fetch(self, sql: str, params: Any = None, *, plain_read: bool = False) -> list[dict[str, Any]]:
         await self.execute(sql, params, plain_read=plain_read)

@@ -8,6 +8,7 @@ import pg_builders as b
 from adapters.postgres import prepared
 from adapters.postgres.pool import create_pool
 from adapters.postgres.uow import PostgresUnitOfWork
+from application.errors import ConcurrencyConflict
 
 
 def test_placeholders_become_numbered_parameters():
@@ -94,3 +95,25 @@ async def test_a_deferred_write_goes_with_the_commit_and_never_after_a_rollback(
     async with PostgresUnitOfWork(pool, bus) as uow:
         assert await uow.fetch("SELECT slug, name FROM categories") == [{"slug": "kept", "name": "10% off"}]
         assert await uow.orders.get("ord_1") is None
+
+
+async def test_a_schema_change_under_a_prepared_statement_is_a_retryable_conflict(one_connection, pg_backend):
+    pool, bus = one_connection, pg_backend.bus
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        await uow.execute("CREATE TABLE IF NOT EXISTS prepared_probe (a int)")
+        await uow.commit()
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        assert await uow.fetch("SELECT a FROM prepared_probe WHERE a = %s", [1]) == []
+    async with PostgresUnitOfWork(pool, bus) as uow:  # a migration elsewhere
+        await uow.execute("ALTER TABLE prepared_probe ALTER COLUMN a TYPE bigint")
+        await uow.commit()
+    try:
+        with pytest.raises(ConcurrencyConflict):
+            async with PostgresUnitOfWork(pool, bus) as uow:
+                await uow.fetch("SELECT a FROM prepared_probe WHERE a = %s", [1])
+        async with PostgresUnitOfWork(pool, bus) as uow:  # a fresh connection: prepared anew, works
+            assert await uow.fetch("SELECT a FROM prepared_probe WHERE a = %s", [1]) == []
+    finally:
+        async with PostgresUnitOfWork(pool, bus) as uow:
+            await uow.execute("DROP TABLE prepared_probe")
+            await uow.commit()
