@@ -580,7 +580,13 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "mem_mb": mem, "kernel": platform.release(),
             "python": platform.python_version(), "aiohttp": aiohttp.__version__, "wrk": ver(["wrk", "-v"]),
             "postgres": ver(["psql", "--version"]) if PG else None, "redis": ver(["redis-server", "--version"]) if REDIS_URL else None,
-            "payport_commit": commit, "event_loop": "asyncio (default; no uvloop)"}
+            "payport_commit": commit, "event_loop": _event_loop()}
+
+
+def _event_loop() -> str:
+    """What ``payport serve`` and the baseline run on: uvloop when the venv has it (PAYPORT_UVLOOP=off aside)."""
+    probe = subprocess.run([PY, "-c", "import uvloop; print(uvloop.__version__)"], capture_output=True, text=True)
+    return f"uvloop {probe.stdout.strip()}" if probe.returncode == 0 else "asyncio (uvloop not installed)"
 
 
 def finalize(results: dict) -> None:
