@@ -95,3 +95,22 @@ async def test_sandbox_page_needs_a_valid_outcome(api):
     resp, _ = await api.call("POST", f"/sandbox/pay/{payment['reference']}", data={"outcome": "maybe"}, expect=422)
     assert resp.content_type == "application/problem+json"
     assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "requires_action"
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary=", "application/x-www-form-urlencoded; charset=nope"])
+async def test_a_malformed_form_on_the_sandbox_page_is_a_client_error(api, content_type):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k")
+    for reference in (payment["reference"], "0"):  # known or not, the body is refused first
+        resp, _ = await api.call("POST", f"/sandbox/pay/{reference}", headers={"Content-Type": content_type},
+                                 data=b"outcome=approve")
+        assert 400 <= resp.status < 500 and resp.content_type == "application/problem+json", resp.status
+    assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "requires_action"
+
+
+async def test_a_malformed_form_on_the_gateway_callback_is_a_client_error(api):
+    resp, _ = await api.call("POST", "/api/v1/payment/payments/callback?reference=x",
+                             headers={"Content-Type": "application/x-www-form-urlencoded; charset=nope"},
+                             data=b"reference=x")
+    assert resp.status == 400 and resp.content_type == "application/problem+json", resp.status

@@ -11,6 +11,7 @@ from entrypoints.http import schemas as s
 from entrypoints.http.endpoint import Ctx, endpoint, json_response
 from entrypoints.http.handlers.orders import SYSTEM, owner_segment
 from entrypoints.http.params import cached_json, canonical_query, limit_and_cursor, text
+from entrypoints.http.problems import read_form
 
 P = "/api/v1/payment/payments"
 
@@ -44,7 +45,7 @@ async def initiate(ctx: Ctx):
 async def _callback(ctx: Ctx) -> web.StreamResponse:
     params = dict(ctx.request.query)
     if ctx.request.method == "POST" and ctx.request.content_type == "application/x-www-form-urlencoded":
-        params.update({k: v for k, v in (await ctx.request.post()).items() if isinstance(v, str)})
+        params.update({k: v for k, v in (await read_form(ctx.request)).items() if isinstance(v, str)})
     reference = params.get("reference") or params.get("tx_ref") or params.get("trxref")
     if not reference or len(reference) > 100:
         raise InvalidValue("the callback needs the payment reference", field="reference")

@@ -9,7 +9,7 @@ from aiohttp import web
 from application.errors import NotFound
 from domain.money import Money
 from entrypoints.http.endpoint import Ctx, endpoint
-from entrypoints.http.problems import problem
+from entrypoints.http.problems import problem, read_form
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>payport sandbox</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -50,7 +50,7 @@ async def page(ctx: Ctx):
           tag="sandbox", auth="none", status=303, content_type="application/x-www-form-urlencoded")
 async def settle(ctx: Ctx):
     reference = _enabled_reference(ctx)  # an unknown reference is a 404 from settle (one read, not two)
-    form = await ctx.request.post()
+    form = await read_form(ctx.request)
     outcome = form.get("outcome")
     if outcome not in ("approve", "decline"):
         return problem(422, "Validation failed", "outcome must be approve or decline", "validation_error",
