@@ -58,6 +58,14 @@ class TieredCache:
         self._remember(key, value, self.local_ttl, seen)
         return value
 
+    def peek(self, key: str, absent: bytes | None = None) -> bytes | None:
+        """The value held here for ``key``, without a coroutine or a round trip; ``absent`` when this
+        tier knows there is none; None when it does not know (ask ``get``)."""
+        hit = self._local.get(key)
+        if hit is not None and hit[1] > time.monotonic():
+            return absent if hit[0] is None else hit[0]
+        return None
+
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         seen = self._invalidations
         await self.shared.set(key, value, ttl)

@@ -152,3 +152,18 @@ async def test_a_group_version_is_held_locally_and_dropped_everywhere_when_bumpe
     await wait_until(b_forgot)
     assert await aside_b.get("orders:u1:page1", 60, loader(b"never"), group="orders:u1") == b"v1"
     assert loads == [b"v0", b"v1"]
+
+
+async def test_peek_answers_only_what_the_tier_holds(pair):
+    from application.caching import CacheAside
+    a, b = pair
+    aside = CacheAside(a, control=a.shared)
+    assert aside.peek("order:o1", "order") is None  # not held: the caller must ask get
+    await a.set("order:o1", b"v1", ttl=60)
+    assert aside.peek("order:o1", "order") == b"v1"
+    assert await a.get("orders:u1:ver") is None  # a known absence, held now
+    await a.set("orders:u1:page1#v0", b"list", ttl=60)
+    assert aside.peek("orders:u1:page1", "orders", group="orders:u1") == b"list"
+    await aside.invalidate("order:o1", groups=("orders:u1",))
+    assert aside.peek("order:o1", "order") is None
+    assert aside.peek("orders:u1:page1", "orders", group="orders:u1") is None
