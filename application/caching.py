@@ -13,9 +13,10 @@ Values are opaque bytes (the HTTP layer caches rendered bodies).
 Generations are read from ``control`` (Redis itself, never an in-process tier: the fill check
 needs the value of this instant). Group versions are read from ``cache``, like the entries they
 name: an in-process tier may hold one, and drops it when the group is invalidated (here at once,
-elsewhere when the announcement arrives), so a list is never staler than an entry. Both are bumped through
-``cache.invalidate``: ``control`` must be where ``cache`` keeps its counters (the same cache, or
-the shared tier behind an in-process one, whose ``incr``/``invalidate`` go straight to it).
+elsewhere when the announcement arrives), so a list is never staler than an entry. Both are
+bumped through ``cache.invalidate``: ``control`` must be where ``cache`` keeps its counters (the
+same cache, or the shared tier behind an in-process one, whose ``incr``/``invalidate`` go
+straight to it).
 If the cache backend fails, reads go to the origin and nothing fails (counted by the caller's hooks).
 """
 from __future__ import annotations

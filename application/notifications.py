@@ -6,11 +6,11 @@ no transaction of its own. Delivery to the ``Notifier`` happens after that commi
 """
 from __future__ import annotations
 
-from application.errors import NotFound
-from application.ownership import visible
 import logging
 from functools import partial
 
+from application.errors import NotFound
+from application.ownership import visible
 from application.ports import (
     IdGenerator,
     Notifier,

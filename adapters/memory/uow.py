@@ -6,6 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from adapters.after_commit import run_after_commit
+from adapters.memory.delivery_repositories import (
+    MemoryAddresses,
+    MemoryCarts,
+    MemoryRedemptions,
+)
 from adapters.memory.repositories import (
     MemoryCoupons,
     MemoryLedger,
@@ -17,8 +23,6 @@ from adapters.memory.repositories import (
     MemoryUsers,
     MemoryWebhooks,
 )
-from adapters.memory.delivery_repositories import MemoryAddresses, MemoryCarts, MemoryRedemptions
-from adapters.after_commit import run_after_commit
 from adapters.memory.store import MemoryStore
 from application.errors import ConcurrencyConflict
 from application.ports import EventBus, TransactionHandler

@@ -7,12 +7,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiopg
-import psycopg2.errors
 import attrs
+import psycopg2.errors
 
 from adapters.after_commit import run_after_commit
 from adapters.postgres import db, prepared
-from adapters.postgres.delivery_repositories import PostgresAddresses, PostgresCarts, PostgresRedemptions
+from adapters.postgres.delivery_repositories import (
+    PostgresAddresses,
+    PostgresCarts,
+    PostgresRedemptions,
+)
 from adapters.postgres.mapping import Table
 from adapters.postgres.outbox import mark_published, outbox_insert
 from adapters.postgres.repositories import (

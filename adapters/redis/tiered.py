@@ -1,8 +1,9 @@
 """An in-process cache tier in front of Redis, invalidated across processes over Redis pub/sub.
 
 A hit in the local tier costs no network round trip (a known absence is held too). Every
-invalidation (``delete``, ``delete_pattern``, ``invalidate``) drops the entries here at once, so the process that made a write never serves
-what it replaced, and is published on a channel that every other process's listener applies.
+invalidation (``delete``, ``delete_pattern``, ``invalidate``) drops the entries here at once, so
+the process that made a write never serves what it replaced, and is published on a channel that
+every other process's listener applies.
 Elsewhere an entry is stale only until that message arrives (sub-millisecond on loopback); if the
 subscription breaks, the listener clears the whole local tier and reconnects, and no entry lives
 longer than ``local_ttl`` anyway: that is the documented bound on staleness.

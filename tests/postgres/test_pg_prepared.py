@@ -1,10 +1,10 @@
 """Server-side prepared statements for the unit of work (adapters/postgres/prepared.py)."""
 from __future__ import annotations
 
+import pg_builders as b
 import psycopg2.errors
 import pytest
 
-import pg_builders as b
 from adapters.postgres import prepared
 from adapters.postgres.pool import create_pool
 from adapters.postgres.uow import PostgresUnitOfWork
