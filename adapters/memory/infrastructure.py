@@ -30,12 +30,17 @@ class MemoryCache:
         return self.clock.now().timestamp()
 
     async def get(self, key: str) -> bytes | None:
+        return self.peek(key)
+
+    def peek(self, key: str, absent: bytes | None = None) -> bytes | None:
+        """What ``get`` answers, without a coroutine (this cache is the whole store: a key it does
+        not hold is known to be absent)."""
         hit = self._data.get(key)
         if hit is None:
-            return None
+            return absent
         if hit[1] <= self._now():
             self._data.pop(key, None)
-            return None
+            return absent
         return hit[0]
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
