@@ -8,6 +8,8 @@ import pytest
 
 from adapters.redis import RedisCache
 from adapters.redis.tiered import TieredCache
+from application.caching import CacheAside
+from tests.loaders import RecordingLoads
 
 
 async def wait_until(predicate, timeout: float = 2.0) -> float:
@@ -124,16 +126,9 @@ async def test_one_invalidate_bumps_deletes_and_reaches_the_other_process(pair):
 
 
 async def test_a_group_version_is_held_locally_and_dropped_everywhere_when_bumped(pair):
-    from application.caching import CacheAside
     a, b = pair
     aside_a, aside_b = CacheAside(a, control=a.shared), CacheAside(b, control=b.shared)
-    loads = []
-
-    def loader(label: bytes):
-        async def load() -> bytes:
-            loads.append(label)
-            return label
-        return load
+    loader = RecordingLoads()
     assert await aside_a.get("orders:u1:page1", 60, loader(b"v0"), group="orders:u1") == b"v0"
     assert await aside_b.get("orders:u1:page1", 60, loader(b"never"), group="orders:u1") == b"v0"
     assert "orders:u1:ver" in b._local  # the version is read from the tier: no Redis round trip next time
@@ -151,11 +146,10 @@ async def test_a_group_version_is_held_locally_and_dropped_everywhere_when_bumpe
         return "orders:u1:ver" not in b._local
     await wait_until(b_forgot)
     assert await aside_b.get("orders:u1:page1", 60, loader(b"never"), group="orders:u1") == b"v1"
-    assert loads == [b"v0", b"v1"]
+    assert loader.seen == [b"v0", b"v1"]
 
 
 async def test_peek_answers_only_what_the_tier_holds(pair):
-    from application.caching import CacheAside
     a, b = pair
     aside = CacheAside(a, control=a.shared)
     assert aside.peek("order:o1", "order") is None  # not held: the caller must ask get

@@ -5,18 +5,13 @@ from __future__ import annotations
 from adapters.memory.infrastructure import MemoryCache
 from adapters.system import FakeClock
 from application.caching import CacheAside
+from tests.loaders import RecordingLoads
 
 
 async def test_peek_answers_hits_and_invalidation_makes_the_next_read_load():
     results = []
     aside = CacheAside(MemoryCache(FakeClock()), on_result=lambda ns, result: results.append(result))
-    loads = []
-
-    def loader(value: bytes):
-        async def load() -> bytes:
-            loads.append(value)
-            return value
-        return load
+    loader = RecordingLoads()
     assert aside.peek("order:o1", "order") is None
     assert await aside.get("order:o1", 60, loader(b"v1"), "order") == b"v1"
     assert aside.peek("order:o1", "order") == b"v1"
@@ -28,5 +23,5 @@ async def test_peek_answers_hits_and_invalidation_makes_the_next_read_load():
     assert aside.peek("orders:u1:p1", "orders", group="orders:u1") is None
     assert await aside.get("order:o1", 60, loader(b"v2"), "order") == b"v2"
     assert await aside.get("orders:u1:p1", 60, loader(b"list2"), "orders", group="orders:u1") == b"list2"
-    assert loads == [b"v1", b"list1", b"v2", b"list2"]
+    assert loader.seen == [b"v1", b"list1", b"v2", b"list2"]
     assert results.count("hit") == 2 and results.count("miss") == 4
