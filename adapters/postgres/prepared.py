@@ -32,9 +32,7 @@ class Statement:
     text: str  #: the statement with $1..$n
     keys: tuple[str | int, ...]  #: for each $i, its key in a params mapping or index in a sequence
 
-    def arguments(self, params: Any) -> list[Any]:
-        if isinstance(params, Mapping):
-            return [params[k] for k in self.keys]
+    def arguments(self, params: Mapping[str, Any] | Sequence[Any]) -> list[Any]:
         return [params[k] for k in self.keys]  # type: ignore[index]
 
 

@@ -78,20 +78,19 @@ class PostgresUnitOfWork:
         self.redemptions = PostgresRedemptions(self)
 
     # -- statements (used by the repositories) --------------------------------------------------
-    async def execute(self, sql: str, params: Any = None, *, plain_read: bool = False,
-                      then_commit: bool = False) -> int:
+    async def execute(self, sql: str, params: Any = None, *, plain_read: bool = False) -> int:
         """Run ``sql`` inside this unit of work's transaction; return the affected row count.
 
         ``plain_read``: a SELECT that takes no lock. Until the first write or lock it runs on its
         own, with no BEGIN: at READ COMMITTED every statement sees its own snapshot anyway, so
         nothing changes but the round trips (a unit of work that only reads sends no BEGIN and
-        no ROLLBACK). ``then_commit``: COMMIT in the same round trip.
+        no ROLLBACK).
 
         A statement with parameters is prepared on this connection the first time it is seen there,
         and sent as ``EXECUTE`` (see ``adapters/postgres/prepared.py``)."""
         idle = self._usable_status() == db.IDLE
         text = await self._render(sql, params)
-        await self._send(text + ("; COMMIT" if then_commit else ""), begin=idle and not plain_read)
+        await self._send(text, begin=idle and not plain_read)
         assert self._cur is not None
         return self._cur.rowcount
 

@@ -49,14 +49,6 @@ class MalformedForm(Exception):
     unknown charset): the client's fault, a 400."""
 
 
-async def read_form(request: web.Request):
-    """``request.post()``, with what it raises on a malformed body turned into ``MalformedForm``."""
-    try:
-        return await request.post()
-    except (ValueError, LookupError, UnicodeError, AssertionError) as exc:
-        raise MalformedForm(str(exc)[:200]) from None
-
-
 def from_exception(exc: BaseException) -> web.Response:
     if isinstance(exc, MalformedForm):
         return problem(400, "Malformed form", f"the form could not be read: {exc}", "malformed_form")

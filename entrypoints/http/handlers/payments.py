@@ -10,8 +10,7 @@ from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.endpoint import Ctx, endpoint, json_response
 from entrypoints.http.handlers.orders import SYSTEM, owner_segment
-from entrypoints.http.params import cached_json, canonical_query, limit_and_cursor, text
-from entrypoints.http.problems import read_form
+from entrypoints.http.params import cached_json, canonical_query, limit_and_cursor, read_form, text
 
 P = "/api/v1/payment/payments"
 

@@ -9,7 +9,8 @@ from aiohttp import web
 from application.errors import NotFound
 from domain.money import Money
 from entrypoints.http.endpoint import Ctx, endpoint
-from entrypoints.http.problems import problem, read_form
+from entrypoints.http.params import read_form
+from entrypoints.http.problems import problem
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>payport sandbox</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
