@@ -115,7 +115,8 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]
         "redis_url": environ.get("REDIS_URL") or None,
         "redis_prefix": environ.get("PAYPORT_REDIS_PREFIX", "payport:"),
         "event_bus": environ.get("PAYPORT_EVENT_BUS", "memory"),
-        "local_cache_ttl": float(environ.get("PAYPORT_LOCAL_CACHE_TTL", 5)),
+        "local_cache_ttl": float(environ.get("PAYPORT_LOCAL_CACHE_TTL", 60)),
+        "local_cache_staleness": float(environ.get("PAYPORT_LOCAL_CACHE_STALENESS", 2)),
         "jwt_secret": environ.get("PAYPORT_JWT_SECRET") or None,
         "sandbox_secret": environ.get("PAYPORT_SANDBOX_WEBHOOK_SECRET") or None,
         "bootstrap_admin": environ.get("PAYPORT_BOOTSTRAP_ADMIN") or None,
@@ -213,7 +214,7 @@ class Container(containers.DeclarativeContainer):
     value_cache = providers.Selector(
         config.value_cache, memory=memory_cache, redis=raw_cache,
         tiered=providers.Singleton(TieredCache, raw_cache, redis_pubsub, prefix=config.redis_prefix,
-                                   local_ttl=config.local_cache_ttl))
+                                   local_ttl=config.local_cache_ttl, staleness=config.local_cache_staleness))
     cache = providers.Singleton(
         CacheAside, value_cache, control=raw_cache,
         on_result=providers.Callable(lambda m: m.cache.record, metrics),

@@ -4,9 +4,15 @@ A hit in the local tier costs no network round trip (a known absence is held too
 invalidation (``delete``, ``delete_pattern``, ``invalidate``) drops the entries here at once, so
 the process that made a write never serves what it replaced, and is published on a channel that
 every other process's listener applies.
-Elsewhere an entry is stale only until that message arrives (sub-millisecond on loopback); if the
-subscription breaks, the listener clears the whole local tier and reconnects, and no entry lives
-longer than ``local_ttl`` anyway: that is the documented bound on staleness.
+
+Elsewhere an entry is stale only until that message arrives (sub-millisecond on loopback). The
+bound does not rest on the message arriving: the listener pings Redis over its subscription every
+quarter of ``staleness``, and Redis answers in order, so a pong proves that every invalidation
+published before its ping has been applied here. The tier serves nothing unless a ping sent less
+than ``staleness`` ago has come back; a ping unanswered for that long (a silent connection) makes
+the listener clear the tier and subscribe again. ``staleness`` is the documented bound on how stale
+another process can be, and entries may therefore live long (``local_ttl``) without being fetched
+again: a cached read in steady state costs no Redis round trip at all.
 
 A local fill races a message that invalidates it only if the message arrives while the value is
 in flight from Redis; fills record the invalidation count before asking and are dropped if it moved.
@@ -23,7 +29,7 @@ import fnmatch
 import json
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
@@ -35,13 +41,17 @@ log = logging.getLogger(__name__)
 
 
 class TieredCache:
-    def __init__(self, shared: Cache, redis: Redis, prefix: str, local_ttl: float = 5.0,
-                 max_entries: int = 50_000, channel: str = "cache:invalidate") -> None:
+    def __init__(self, shared: Cache, redis: Redis, prefix: str, local_ttl: float = 300.0,
+                 max_entries: int = 50_000, channel: str = "cache:invalidate", staleness: float = 2.0) -> None:
+        if staleness <= 0:
+            raise ValueError("the staleness bound of the in-process tier must be positive")
         self.shared, self.redis = shared, redis
         self.channel = prefix + channel
-        self.local_ttl, self.max_entries = local_ttl, max_entries
+        self.local_ttl, self.max_entries, self.staleness = local_ttl, max_entries, staleness
         self._local: OrderedDict[str, tuple[bytes | None, float]] = OrderedDict()  # None: known absent
         self._invalidations = 0
+        #: monotonic instant until which the tier may serve: a ping sent ``staleness`` before it came back
+        self._heard_until = 0.0
         self._listener: asyncio.Task | None = None
         self._subscribed = asyncio.Event()
 
@@ -51,7 +61,8 @@ class TieredCache:
         and asking again on every read would cost the round trip this tier saves), else from Redis."""
         hit = self._local.get(key)
         if hit is not None:
-            if hit[1] > time.monotonic():
+            now = time.monotonic()
+            if hit[1] > now and now < self._heard_until:
                 return hit[0]
             self._local.pop(key, None)
         seen = self._invalidations
@@ -63,8 +74,10 @@ class TieredCache:
         """The value held here for ``key``, without a coroutine or a round trip; ``absent`` when this
         tier knows there is none; None when it does not know (ask ``get``)."""
         hit = self._local.get(key)
-        if hit is not None and hit[1] > time.monotonic():
-            return absent if hit[0] is None else hit[0]
+        if hit is not None:
+            now = time.monotonic()
+            if hit[1] > now and now < self._heard_until:
+                return absent if hit[0] is None else hit[0]
         return None
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
@@ -141,19 +154,45 @@ class TieredCache:
             pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(self.channel)
-                self._subscribed.set()
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        data = json.loads(message["data"])
-                        self._drop(data.get("keys", ()), data.get("patterns", ()))
+                await self._follow(pubsub)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - deaf now: forget everything, then try again
                 log.warning("cache invalidation channel lost; clearing the local tier", exc_info=True)
             finally:
                 self._subscribed.clear()
+                self._heard_until = 0.0
                 self._local.clear()
                 self._invalidations += 1
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
             await asyncio.sleep(0.5)
+
+    async def _follow(self, pubsub) -> None:
+        """Apply invalidations as they arrive, and ping every quarter of ``staleness``. Redis answers
+        a subscriber in order: the pong of a ping sent at ``t`` comes after every message published
+        before ``t``, so once it is here (and they are applied) the tier may serve until
+        ``t + staleness``. A ping left unanswered for ``staleness`` raises: the caller clears the
+        tier and subscribes again."""
+        sent: deque[float] = deque()  # ping times, oldest first; pongs come back in the same order
+        beat = self.staleness / 4
+        next_ping = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if sent and now - sent[0] > self.staleness:
+                raise ConnectionError(f"no answer to a ping over the invalidation channel in {self.staleness}s")
+            if now >= next_ping:
+                await pubsub.ping()
+                sent.append(now)
+                next_ping = now + beat
+            wake = min(next_ping, sent[0] + self.staleness) if sent else next_ping
+            message = await pubsub.get_message(timeout=max(0.0, wake - now))
+            if message is None:
+                continue
+            kind = message["type"]
+            if kind == "message":
+                data = json.loads(message["data"])
+                self._drop(data.get("keys", ()), data.get("patterns", ()))
+            elif kind == "pong" and sent:
+                self._heard_until = sent.popleft() + self.staleness
+                self._subscribed.set()  # the first pong follows the subscription's confirmation

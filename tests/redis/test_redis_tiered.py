@@ -161,3 +161,64 @@ async def test_peek_answers_only_what_the_tier_holds(pair):
     await aside.invalidate("order:o1", groups=("orders:u1",))
     assert aside.peek("order:o1", "order") is None
     assert aside.peek("orders:u1:page1", "orders", group="orders:u1") is None
+
+
+async def test_a_silent_channel_stops_the_tier_within_the_staleness_bound(client_factory, prefix):
+    """Pings that go unanswered (a connection that died without closing): the tier serves nothing
+    once the last answered ping is ``staleness`` old, then clears itself and subscribes again."""
+    data, subscriber = await client_factory(), await client_factory(socket_timeout=None)
+    silent = {"on": False}
+    real_pubsub = subscriber.pubsub
+
+    def pubsub(**kwargs):
+        channel = real_pubsub(**kwargs)
+        real_ping = channel.ping
+
+        async def ping(*args):
+            if not silent["on"]:
+                return await real_ping(*args)
+        channel.ping = ping
+        return channel
+    subscriber.pubsub = pubsub
+    cache = TieredCache(RedisCache(data, prefix), subscriber, prefix, local_ttl=60, staleness=0.4)
+    await cache.start()
+    try:
+        await cache.set("order:o1", b"v1", ttl=60)
+        assert cache.peek("order:o1") == b"v1"
+        silent["on"] = True
+        went_silent = time.monotonic()
+        assert cache._heard_until <= went_silent + 0.4  # trusted at most the bound past the last answer
+
+        async def untrusted() -> bool:
+            return cache.peek("order:o1") is None
+        await wait_until(untrusted)
+        assert time.monotonic() >= cache._heard_until  # it stopped because the bound ran out, not before
+
+        async def cleared() -> bool:
+            return cache._local == {}
+        await wait_until(cleared)
+        silent["on"] = False
+
+        async def trusted_again() -> bool:
+            await cache.set("order:o1", b"v2", ttl=60)
+            return cache.peek("order:o1") == b"v2"
+        await wait_until(trusted_again, timeout=3.0)
+    finally:
+        await cache.stop()
+
+
+async def test_answered_pings_keep_entries_past_the_staleness_bound(client_factory, prefix):
+    data, subscriber = await client_factory(), await client_factory(socket_timeout=None)
+    cache = TieredCache(RedisCache(data, prefix), subscriber, prefix, local_ttl=60, staleness=0.2)
+    await cache.start()
+    try:
+        await cache.set("order:o1", b"v1", ttl=60)
+        await asyncio.sleep(0.5)  # more than twice the bound: only the pongs keep the tier trusted
+        assert cache.peek("order:o1") == b"v1"
+    finally:
+        await cache.stop()
+
+
+def test_the_staleness_bound_must_be_positive():
+    with pytest.raises(ValueError, match="staleness"):
+        TieredCache(None, None, "p:", staleness=0)
