@@ -6,6 +6,7 @@ OpenAPI document, so the two cannot drift apart.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import ipaddress
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from application.errors import RateLimited, Unauthorized
 from application.ports import StoredResponse
 from domain.users import Principal
+from entrypoints.http import cached as cached_read
 from entrypoints.http import problems
 from entrypoints.http.keys import SERVICES
 
@@ -54,12 +56,16 @@ class Route:
     rate_limit: str | None = None
     query: tuple[tuple[str, str], ...] = ()
     content_type: str = "application/json"
+    #: the handler is a plain function returning a ``CachedRead``; the wrapper serves it cache-aside
+    cached: bool = False
 
     #: no body, no Idempotency-Key, no rate limit: a GET of this route needs none of that machinery
     plain: bool = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "plain", self.body is None and self.idempotency == "none" and self.rate_limit is None)
+        if self.cached and not (self.plain and self.method == "GET" and not inspect.iscoroutinefunction(self.handler)):
+            raise TypeError(f"{self.method} {self.path}: a cached read is a plain GET whose handler is not async")
 
 
 ROUTES: list[Route] = []
@@ -127,12 +133,27 @@ async def check_rate(services: Any, policy: str, subject: str) -> dict[str, str]
 def wrap(route: Route):
     """The request handler for ``route``. Every answer leaves through here: errors as problem+json,
     each request counted and timed. The app has no middleware, which keeps aiohttp on its fastest
-    path; unmatched paths and methods are answered by ``not_found`` and ``method_not_allowed``."""
+    path; unmatched paths and methods are answered by ``not_found`` and ``method_not_allowed``.
+    A plain GET (no body, no Idempotency-Key, no rate limit: every cached read) goes straight to
+    its handler, with no coroutine in between; a cached read held in this process, with none at all."""
+    handler, auth, cached, plain = route.handler, route.auth, route.cached, route.plain and route.method == "GET"
+
     async def handle(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         status = 500
         try:
-            response = await _handle(route, request)
+            if plain:
+                services = request.app[SERVICES]
+                ctx = Ctx(request, services, principal_of(request, services, auth), None, None)
+                if cached:
+                    read = handler(ctx)
+                    response = cached_read.hit(ctx, read)
+                    if response is None:
+                        response = await cached_read.fill(ctx, read)
+                else:
+                    response = await handler(ctx)
+            else:
+                response = await _handle(route, request)
             status = response.status
             return response
         except web.HTTPException as exc:
@@ -154,8 +175,6 @@ def wrap(route: Route):
 async def _handle(route: Route, request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     principal = principal_of(request, services, route.auth)
-    if route.plain and request.method == "GET":  # the hot path of cached reads: nothing else to look at
-        return await route.handler(Ctx(request, services, principal, None, None))
     rate_headers: dict[str, str] = {}
     if route.rate_limit:
         subject = principal.id if principal else "ip:" + client_ip(request, services.trusted_proxies)

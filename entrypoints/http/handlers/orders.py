@@ -4,8 +4,9 @@ from application import cache_keys as keys
 from domain.users import Principal, Role
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
+from entrypoints.http.cached import CachedRead
 from entrypoints.http.endpoint import Ctx, endpoint, json_response
-from entrypoints.http.params import cached_json, canonical_query, limit_and_cursor, text
+from entrypoints.http.params import canonical_query, limit_and_cursor, text
 
 P = "/api/v1/payment/orders"
 SYSTEM = Principal("system", Role.ADMIN)
@@ -17,8 +18,8 @@ def owner_segment(principal: Principal) -> str:
 
 @endpoint("GET", P, summary="List your orders (admins: all)", tag="orders", response=s.page_of(s.OrderOut),
           query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("status", "order status"),
-                 ("workspace", "workspace id"), ("search", "order number")))
-async def list_orders(ctx: Ctx):
+                 ("workspace", "workspace id"), ("search", "order number")), cached=True)
+def list_orders(ctx: Ctx) -> CachedRead:
     limit, cursor = limit_and_cursor(ctx.request)
     status, workspace, search = (text(ctx.request, n) for n in ("status", "workspace", "search"))
 
@@ -28,7 +29,7 @@ async def list_orders(ctx: Ctx):
         return None, present.page(page, present.order)
     group = keys.orders(owner_segment(ctx.user))
     key = keys.in_group(group, canonical_query(ctx.request))
-    return await cached_json(ctx, key, "order_list", "order_list", load, group)
+    return CachedRead(key, "order_list", "order_list", load, group)
 
 
 @endpoint("POST", P, summary="Create an order directly from items", tag="orders", body=s.OrderCreateIn,
@@ -39,14 +40,14 @@ async def create_order(ctx: Ctx):
     return json_response(present.order(order), 201)
 
 
-@endpoint("GET", P + "/{order_id}", summary="One order", tag="orders", response=s.OrderOut)
-async def get_order(ctx: Ctx):
+@endpoint("GET", P + "/{order_id}", summary="One order", tag="orders", response=s.OrderOut, cached=True)
+def get_order(ctx: Ctx) -> CachedRead:
     order_id = ctx.request.match_info["order_id"]
 
     async def load():
         order = await ctx.services.orders.get(SYSTEM, order_id)
         return order.owner_id, present.order(order)
-    return await cached_json(ctx, keys.order(order_id), "order", "order", load)
+    return CachedRead(keys.order(order_id), "order", "order", load)
 
 
 @endpoint("POST", P + "/{order_id}/cancel", summary="Cancel a pending order (puts stock back)", tag="orders",

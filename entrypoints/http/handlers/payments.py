@@ -8,17 +8,18 @@ from application import cache_keys as keys
 from domain.errors import InvalidValue
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
+from entrypoints.http.cached import CachedRead
 from entrypoints.http.endpoint import Ctx, endpoint, json_response
 from entrypoints.http.handlers.orders import SYSTEM, owner_segment
-from entrypoints.http.params import cached_json, canonical_query, limit_and_cursor, read_form, text
+from entrypoints.http.params import canonical_query, limit_and_cursor, read_form, text
 
 P = "/api/v1/payment/payments"
 
 
 @endpoint("GET", P, summary="List your payments (admins: all)", tag="payments", response=s.page_of(s.PaymentOut),
           query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("status", "payment status"),
-                 ("order_id", "order id")))
-async def list_payments(ctx: Ctx):
+                 ("order_id", "order id")), cached=True)
+def list_payments(ctx: Ctx) -> CachedRead:
     limit, cursor = limit_and_cursor(ctx.request)
     status, order_id = text(ctx.request, "status"), text(ctx.request, "order_id")
 
@@ -27,7 +28,7 @@ async def list_payments(ctx: Ctx):
         return None, present.page(page, present.payment)
     group = keys.payments(owner_segment(ctx.user))
     key = keys.in_group(group, canonical_query(ctx.request))
-    return await cached_json(ctx, key, "payment_list", "payment_list", load, group)
+    return CachedRead(key, "payment_list", "payment_list", load, group)
 
 
 @endpoint("POST", f"{P}/initiate", summary="Start paying an order: returns the intent with authorization_url",
@@ -68,14 +69,14 @@ async def callback_post(ctx: Ctx):
     return await _callback(ctx)
 
 
-@endpoint("GET", P + "/{payment_id}", summary="One payment", tag="payments", response=s.PaymentOut)
-async def get_payment(ctx: Ctx):
+@endpoint("GET", P + "/{payment_id}", summary="One payment", tag="payments", response=s.PaymentOut, cached=True)
+def get_payment(ctx: Ctx) -> CachedRead:
     payment_id = ctx.request.match_info["payment_id"]
 
     async def load():
         payment = await ctx.services.payments.get(SYSTEM, payment_id)
         return payment.owner_id, present.payment(payment)
-    return await cached_json(ctx, keys.payment(payment_id), "payment", "payment", load)
+    return CachedRead(keys.payment(payment_id), "payment", "payment", load)
 
 
 @endpoint("GET", P + "/{payment_id}/check-status", summary="Ask the gateway now and update the payment",
