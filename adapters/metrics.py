@@ -9,36 +9,60 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
+class RouteStats:
+    """One route's requests by status and its latency histogram, in plain numbers: what the endpoint
+    wrapper updates after every request (no locks, no label lookups)."""
+
+    __slots__ = ("method", "route", "statuses", "buckets", "seconds")
+
+    def __init__(self, method: str, route: str) -> None:
+        self.method, self.route = method, route
+        self.statuses: dict[int, int] = {}
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # the last one is +Inf
+        self.seconds = 0.0
+
+    def observe(self, status: int, seconds: float) -> None:
+        statuses = self.statuses
+        statuses[status] = statuses.get(status, 0) + 1
+        self.buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.seconds += seconds
+
+
 class HttpStats:
-    """Per-request HTTP metrics kept in plain integers (no locks, no label lookups on the hot path)
-    and exported as ``payport_http_requests_total`` and ``payport_http_request_seconds`` on scrape."""
+    """Per-request HTTP metrics, exported as ``payport_http_requests_total`` (by method, route and
+    status) and ``payport_http_request_seconds`` (by route) on scrape."""
 
     def __init__(self) -> None:
-        self.requests: dict[tuple[str, str, int], int] = {}
-        self.latency: dict[str, list] = {}  # route -> [bucket counts..., +Inf count, sum]
+        self.routes: dict[tuple[str, str], RouteStats] = {}
+
+    def route(self, method: str, route: str) -> RouteStats:
+        stats = self.routes.get((method, route))
+        if stats is None:
+            stats = self.routes[(method, route)] = RouteStats(method, route)
+        return stats
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, status)
-        self.requests[key] = self.requests.get(key, 0) + 1
-        row = self.latency.get(route)
-        if row is None:
-            row = self.latency[route] = [0] * (len(LATENCY_BUCKETS) + 1) + [0.0]
-        row[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
-        row[-1] += seconds
+        self.route(method, route).observe(status, seconds)
 
     def collect(self):
         requests = CounterMetricFamily("payport_http_requests", "HTTP requests", labels=["method", "route", "status"])
-        for (method, route, status), count in sorted(self.requests.items()):
-            requests.add_metric([method, route, str(status)], count)
+        latency: dict[str, list] = {}  # route -> [bucket counts..., +Inf count, sum], every method together
+        for (method, route), stats in sorted(self.routes.items()):
+            for status, count in sorted(stats.statuses.items()):
+                requests.add_metric([method, route, str(status)], count)
+            row = latency.setdefault(route, [0] * (len(LATENCY_BUCKETS) + 1) + [0.0])
+            for i, count in enumerate(stats.buckets):
+                row[i] += count
+            row[-1] += stats.seconds
         yield requests
-        latency = HistogramMetricFamily("payport_http_request_seconds", "HTTP latency", labels=["route"])
-        for route, row in sorted(self.latency.items()):
+        family = HistogramMetricFamily("payport_http_request_seconds", "HTTP latency", labels=["route"])
+        for route, row in sorted(latency.items()):
             cumulative, buckets = 0, []
             for bound, count in zip((*LATENCY_BUCKETS, float("inf")), row[:-1], strict=True):
                 cumulative += count
                 buckets.append((str(bound) if bound != float("inf") else "+Inf", cumulative))
-            latency.add_metric([route], buckets, sum_value=row[-1])
-        yield latency
+            family.add_metric([route], buckets, sum_value=row[-1])
+        yield family
 
 
 class CacheStats:

@@ -103,14 +103,18 @@ def principal_of(request: web.Request, services: Any, mode: Auth) -> Principal |
     if mode == "none":
         return None
     header = request.headers.get("Authorization", "")
-    if not header:
+    if header.startswith("Bearer ") and not header[7:8].isspace() and not header[-1].isspace():  # nothing to tidy
+        token = header[7:]
+    elif not header:
         if mode == "required":
             raise Unauthorized("send Authorization: Bearer <access token>")
         return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-    return services.auth.principal_from_token(token.strip())
+    else:
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    return services.auth.principal_from_token(token)
 
 
 async def check_rate(services: Any, policy: str, subject: str) -> dict[str, str]:
@@ -137,13 +141,14 @@ def wrap(route: Route):
     A plain GET (no body, no Idempotency-Key, no rate limit: every cached read) goes straight to
     its handler, with no coroutine in between; a cached read held in this process, with none at all."""
     handler, auth, cached, plain = route.handler, route.auth, route.cached, route.plain and route.method == "GET"
+    counted: list = [None, None]  # (services, their RouteStats for this route): looked up once per app start
 
     async def handle(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         status = 500
+        services = request.app[SERVICES]
         try:
             if plain:
-                services = request.app[SERVICES]
                 ctx = Ctx(request, services, principal_of(request, services, auth), None, None)
                 if cached:
                     read = handler(ctx)
@@ -167,8 +172,9 @@ def wrap(route: Route):
             status = response.status
             return response
         finally:
-            request.app[SERVICES].metrics.http.observe(route.method, route.path, status,
-                                                       time.perf_counter() - started)
+            if counted[0] is not services:
+                counted[:] = services, services.metrics.http.route(route.method, route.path)
+            counted[1].observe(status, time.perf_counter() - started)
     return handle
 
 

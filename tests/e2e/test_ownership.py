@@ -48,6 +48,14 @@ async def test_notifications_mark_read(api):
     assert (await api.json("GET", "/api/v1/notifications?unread=true", h))["results"] == []
 
 
+async def test_the_bearer_scheme_is_read_case_insensitively_and_tidied(api):
+    token = (await api.user())["Authorization"].removeprefix("Bearer ")
+    for header in (f"Bearer {token}", f"bearer {token}", f"BEARER  {token}", f"Bearer \t{token}"):
+        await api.call("GET", "/api/v1/payment/orders", {"Authorization": header}, expect=200)
+    for header in ("Bearer", "Bearer  ", f"Token {token}", f"Bearer{token}"):
+        await api.call("GET", "/api/v1/payment/orders", {"Authorization": header}, expect=401)
+
+
 async def test_auth_failures_are_clear_problems(api):
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}):
         resp, body = await api.call("GET", "/api/v1/payment/orders", headers, expect=401)
