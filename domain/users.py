@@ -42,4 +42,4 @@ class Principal:
 
     def may_see(self, owner_id: str) -> bool:
         """Ownership rule: a caller sees only their own resources; admins see all."""
-        return self.is_admin or self.id == owner_id
+        return self.id == owner_id or self.role is Role.ADMIN
