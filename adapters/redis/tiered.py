@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 
 class TieredCache:
-    def __init__(self, shared: Cache, redis: Redis, prefix: str, local_ttl: float = 300.0,
+    def __init__(self, shared: Cache, redis: Redis, prefix: str, local_ttl: float = 60.0,
                  max_entries: int = 50_000, channel: str = "cache:invalidate", staleness: float = 2.0) -> None:
         if staleness <= 0:
             raise ValueError("the staleness bound of the in-process tier must be positive")
