@@ -1,9 +1,11 @@
 """Request readers: query strings with clear 422s, and form bodies with a 400 for a malformed one."""
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlencode
 
 from aiohttp import web
+from yarl import URL
 
 from application.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from domain.errors import InvalidValue
@@ -28,7 +30,17 @@ def text(request: web.Request, name: str, max_length: int = 100) -> str | None:
 
 
 def canonical_query(request: web.Request) -> str:
-    return urlencode(sorted(request.query.items()))
+    """The query string in one order (``b=2&a=1`` and ``a=1&b=2`` name one cached list). A pure
+    function of the raw query string, so the usual short ones are remembered (bounded)."""
+    raw = request.rel_url.raw_query_string
+    if len(raw) > 256:
+        return urlencode(sorted(request.query.items()))
+    return _canonical(raw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical(raw: str) -> str:
+    return urlencode(sorted(URL.build(query_string=raw, encoded=True).query.items()))
 
 
 async def read_form(request: web.Request):
