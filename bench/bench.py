@@ -1,5 +1,6 @@
 """The bench orchestrator (``bench/run`` calls it): start servers, seed, run every scenario for a bounded
-time, collect throughput/latency, statements per request, cache hit ratio, RSS, CPU, 1->2 process scaling
+time, collect throughput/latency, statements per request, cache hit ratio, RSS, CPU, 1->2 process scaling,
+how stale a second process's in-process tier gets after a write in the first (Postgres + Redis only),
 and a py-spy profile, stop everything it started, write bench/out/results.json and print a table.
 
 Environment (all optional):
@@ -450,23 +451,27 @@ def main() -> int:
             sc["uncached_order_detail"] = measured("uncached_order_detail", PORT + 2, pid_n,
                                                    lambda: wrk("order_detail.lua", PORT + 2, data_n, SECONDS))
             stop(n)
-        if wanted("scaling"):
+        if wanted("scaling") or (PG and REDIS_URL and wanted("staleness")):
             b = start_payport("payport-2", PORT + 3)
             data_b = data_a if PG else OUT / "data-b"
             if not PG:
                 seed(PORT + 3, data_b, ORDERS)
             wrk("order_detail.lua", PORT + 3, data_b, 2)  # warm
-            one = wrk("order_detail.lua", PORT + 1, data_a, SECONDS)
-            two = run_parallel([("order_detail.lua", PORT + 1, data_a), ("order_detail.lua", PORT + 3, data_b)],
-                               SECONDS, CONNS // 2)
-            results["scaling"] = {"one_process_rps": one["rps"], "one_process_p99_ms": one["p99_ms"],
-                                  "two_processes_rps": round(sum(t["rps"] for t in two), 1),
-                                  "two_processes_p99_ms": max(t["p99_ms"] for t in two),
-                                  "per_process_rps": [t["rps"] for t in two],
-                                  "speedup": round(sum(t["rps"] for t in two) / one["rps"], 2),
-                                  "how": f"cached order detail; 1 wrk -c{CONNS} on one process vs 2 wrk -c{CONNS // 2} "
-                                         "at once, one per process, rates summed"}
-            log(f"scaling: {results['scaling']}")
+            if wanted("scaling"):
+                one = wrk("order_detail.lua", PORT + 1, data_a, SECONDS)
+                two = run_parallel([("order_detail.lua", PORT + 1, data_a), ("order_detail.lua", PORT + 3, data_b)],
+                                   SECONDS, CONNS // 2)
+                results["scaling"] = {"one_process_rps": one["rps"], "one_process_p99_ms": one["p99_ms"],
+                                      "two_processes_rps": round(sum(t["rps"] for t in two), 1),
+                                      "two_processes_p99_ms": max(t["p99_ms"] for t in two),
+                                      "per_process_rps": [t["rps"] for t in two],
+                                      "speedup": round(sum(t["rps"] for t in two) / one["rps"], 2),
+                                      "how": f"cached order detail; 1 wrk -c{CONNS} on one process vs 2 wrk -c{CONNS // 2} "
+                                             "at once, one per process, rates summed"}
+                log(f"scaling: {results['scaling']}")
+            if PG and REDIS_URL and wanted("staleness"):  # the second process shares the first's Redis
+                results["staleness"] = staleness(PORT + 1, PORT + 3, data_a)
+                log(f"cross-process staleness: {results['staleness']}")
             stop(b)
     except Exception as exc:  # noqa: BLE001
         log(f"suite aborted: {type(exc).__name__}: {exc}")
@@ -494,6 +499,44 @@ def paired(base_port: int, port: int, data: Path, slices: int = PAIRED_SLICES, s
     median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
     return {"ratio_median": round(median, 3), "ratio_min": round(ratios[0], 3), "ratio_max": round(ratios[-1], 3),
             "slices": slices, "slice_seconds": seconds, "baseline_rps": base, "payport_rps": ours}
+
+
+def staleness(writer: int, other: int, data: Path, trials: int = 40) -> dict:
+    """How stale the other process's in-process tier gets: cancel an order through ``writer`` (both
+    processes hold its detail), then read it back from ``writer`` once (it must never be stale
+    there) and from ``other`` until it shows the change. The figure is an upper bound: it includes
+    the HTTP round trips of the polling reads."""
+    seed = json.loads((data / "seed.json").read_text())
+    pending = [o for o in seed["orders"] if o not in set(seed["paid_orders"])][-trials:]
+    auth = {"Authorization": "Bearer " + seed["token"]}
+
+    def call(port: int, method: str, path: str) -> dict:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, headers=auth,
+                                     data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    lags, writer_stale, polls = [], 0, 0
+    for order_id in pending:
+        path = f"/api/v1/payment/orders/{order_id}"
+        for port in (writer, other):
+            for _ in range(2):  # the second read is served by the process's tier
+                call(port, "GET", path)
+        if call(writer, "POST", path + "/cancel")["status"] != "cancelled":
+            continue
+        done = time.perf_counter()
+        writer_stale += call(writer, "GET", path)["status"] != "cancelled"
+        while call(other, "GET", path)["status"] != "cancelled":
+            polls += 1
+            if time.perf_counter() - done > 10:
+                break
+        lags.append((time.perf_counter() - done) * 1000)
+    lags.sort()
+    return {"trials": len(lags), "writer_stale_reads": writer_stale, "stale_polls_elsewhere": polls,
+            "other_process_ms": {"p50": round(lags[len(lags) // 2], 2), "p99": round(lags[-1 if len(lags) < 100 else int(len(lags) * 0.99)], 2),
+                                 "max": round(lags[-1], 2)} if lags else None,
+            "how": "cancel through one process, then poll the order's detail on the other until it shows cancelled "
+                   "(each poll is a full HTTP round trip)"}
 
 
 def paypath(port: int, data: Path, seconds: float) -> dict:
@@ -651,6 +694,11 @@ def table(results: dict) -> str:
         s = results["scaling"]
         rows.append(f"scaling (cached detail): 1 process {s['one_process_rps']} req/s -> 2 processes "
                     f"{s['two_processes_rps']} req/s (x{s['speedup']})")
+    if results.get("staleness"):
+        st = results["staleness"]
+        rows.append(f"cross-process staleness ({st['trials']} writes): writer stale reads {st['writer_stale_reads']}; "
+                    f"the other process showed the write after {st['other_process_ms']} ms "
+                    f"({st['stale_polls_elsewhere']} stale polls in all)")
     rss = results.get("rss_kb", {})
     if "after_requests" in rss:
         rows.append(f"RSS: start {rss['start'] // 1024} MB, after seed {rss['after_seed'] // 1024} MB, after "
