@@ -2,7 +2,7 @@
 -- seeded orders (rank 1 = the first id of a seeded shuffle), 8% the owner's order list (with one of a few
 -- page sizes), 2% a catalog page. Env: BENCH_ZIPF_S (default 1.1), BENCH_SEED (default 42).
 dofile(os.getenv("BENCH_WRK_DIR") .. "/lib.lua")
-local ids, cdf, auth
+local ids, cdf, details, lists, products
 local s = tonumber(os.getenv("BENCH_ZIPF_S") or "1.1")
 local seed = tonumber(os.getenv("BENCH_SEED") or "42")
 function init(args)
@@ -14,7 +14,11 @@ function init(args)
   local total = 0
   for k = 1, #ids do total = total + 1 / (k ^ s); cdf[k] = total end
   for k = 1, #ids do cdf[k] = cdf[k] / total end
-  auth = "Bearer " .. bench.token()
+  local headers = {["Authorization"] = "Bearer " .. bench.token()}
+  details, lists = {}, {}  -- formatted once: per request the generator only picks one
+  for k = 1, #ids do details[k] = wrk.format("GET", "/api/v1/payment/orders/" .. ids[k], headers) end
+  for k, limit in ipairs({10, 20, 50}) do lists[k] = wrk.format("GET", "/api/v1/payment/orders?limit=" .. limit, headers) end
+  products = wrk.format("GET", "/api/v1/products?limit=10", nil)
 end
 local function zipf()
   local u = math.random()
@@ -25,17 +29,16 @@ local function zipf()
   end
   return lo
 end
-local limits = {10, 20, 50}
 function request()
   local r = math.random()
   if r < 0.90 then
     bench.count("detail")
-    return wrk.format("GET", "/api/v1/payment/orders/" .. ids[zipf()], {["Authorization"] = auth})
+    return details[zipf()]
   elseif r < 0.98 then
     bench.count("list")
-    return wrk.format("GET", "/api/v1/payment/orders?limit=" .. limits[math.random(#limits)], {["Authorization"] = auth})
+    return lists[math.random(#lists)]
   else
     bench.count("products")
-    return wrk.format("GET", "/api/v1/products?limit=10", nil)
+    return products
   end
 end
