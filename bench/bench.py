@@ -18,7 +18,7 @@ Environment (all optional):
   BENCH_PROFILE=1            py-spy record during cached detail (and the pay path)
   BENCH_PORT_BASE=18700      ports PORT_BASE .. PORT_BASE+3
   BENCH_ONLY=a,b             run only these scenarios (names as in results.json)
-  BENCH_PAIRED_SLICES=9      cached detail vs baseline in alternating 2 s slices (cached_order_detail_paired)
+  BENCH_PAIRED_SLICES=15     cached detail vs baseline in alternating 2 s slices (cached_order_detail_paired)
 """
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", 100_000))
 PROFILE = os.environ.get("BENCH_PROFILE", "1") == "1"
 PORT = int(os.environ.get("BENCH_PORT_BASE", 18700))
 ONLY = {s for s in os.environ.get("BENCH_ONLY", "").split(",") if s}
-PAIRED_SLICES = int(os.environ.get("BENCH_PAIRED_SLICES", 9))
+PAIRED_SLICES = int(os.environ.get("BENCH_PAIRED_SLICES", 15))
 RUN_ID = uuid.uuid4().hex[:8]
 SECRET = "whsec_bench_" + RUN_ID
 JWT = "bench-jwt-secret-" + uuid.uuid4().hex
