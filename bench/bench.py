@@ -18,7 +18,8 @@ Environment (all optional):
   BENCH_PROFILE=1            py-spy record during cached detail (and the pay path)
   BENCH_PORT_BASE=18700      ports PORT_BASE .. PORT_BASE+3
   BENCH_ONLY=a,b             run only these scenarios (names as in results.json)
-  BENCH_PAIRED_SLICES=15     cached detail vs baseline in alternating 2 s slices (cached_order_detail_paired)
+  BENCH_PAIRED_SLICES=11     cached detail vs baseline in alternating slices (cached_order_detail_paired)
+  BENCH_PAIRED_SECONDS=4     the length of each of those slices (shorter ones carry more of each run's warm-up)
 """
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", 100_000))
 PROFILE = os.environ.get("BENCH_PROFILE", "1") == "1"
 PORT = int(os.environ.get("BENCH_PORT_BASE", 18700))
 ONLY = {s for s in os.environ.get("BENCH_ONLY", "").split(",") if s}
-PAIRED_SLICES = int(os.environ.get("BENCH_PAIRED_SLICES", 15))
+PAIRED_SLICES = int(os.environ.get("BENCH_PAIRED_SLICES", 11))
+PAIRED_SECONDS = float(os.environ.get("BENCH_PAIRED_SECONDS", 4))
 RUN_ID = uuid.uuid4().hex[:8]
 SECRET = "whsec_bench_" + RUN_ID
 JWT = "bench-jwt-secret-" + uuid.uuid4().hex
@@ -483,7 +485,7 @@ def main() -> int:
     return 1 if "aborted" in results else 0
 
 
-def paired(base_port: int, port: int, data: Path, slices: int = PAIRED_SLICES, seconds: float = 2.0) -> dict:
+def paired(base_port: int, port: int, data: Path, slices: int = PAIRED_SLICES, seconds: float = PAIRED_SECONDS) -> dict:
     """Cached order detail against the baseline in alternating short slices (baseline, payport,
     baseline, ...): each payport slice is divided by the mean of the baseline slices either side of
     it, and the median of those ratios reported. The host's speed drifts by +-20% over minutes here;
