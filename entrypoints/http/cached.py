@@ -2,8 +2,8 @@
 the endpoint wrapper serves it cache-aside, with an ETag (``If-None-Match`` -> 304) and the
 ownership check against the owner stored beside the body.
 
-A hit in this process (an in-process tier, or the memory cache) is answered with no coroutine at
-all: ``hit`` is a plain function, and only a miss awaits ``fill``.
+A hit in this process (an in-process tier, or the memory cache) is answered without any coroutine
+but the wrapper's own: ``hit`` is a plain function, and only a miss awaits ``fill``.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import attrs
 import orjson
 from aiohttp import web
 
@@ -19,15 +20,17 @@ from application.errors import NotFound
 Loader = Callable[[], Awaitable[tuple[str | None, object]]]
 
 
+@attrs.define
 class CachedRead:
     """What a cached GET reads: the cache ``key`` (a list passes its ``group`` too, and its key
     within it, ``cache_keys.in_group``), the TTL's name, the metrics namespace, and ``load``, which
     returns ``(owner id or None, payload)`` from the origin on a miss."""
 
-    __slots__ = ("key", "ttl", "namespace", "load", "group")
-
-    def __init__(self, key: str, ttl: str, namespace: str, load: Loader, group: str | None = None) -> None:
-        self.key, self.ttl, self.namespace, self.load, self.group = key, ttl, namespace, load, group
+    key: str
+    ttl: str
+    namespace: str
+    load: Loader
+    group: str | None = None
 
 
 def hit(ctx: Any, read: CachedRead) -> web.Response | None:

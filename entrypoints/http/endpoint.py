@@ -139,7 +139,8 @@ def wrap(route: Route):
     each request counted and timed. The app has no middleware, which keeps aiohttp on its fastest
     path; unmatched paths and methods are answered by ``not_found`` and ``method_not_allowed``.
     A plain GET (no body, no Idempotency-Key, no rate limit: every cached read) goes straight to
-    its handler, with no coroutine in between; a cached read held in this process, with none at all."""
+    its handler, with no coroutine in between; a cached read held in this process is answered
+    without awaiting anything."""
     handler, auth, cached, plain = route.handler, route.auth, route.cached, route.plain and route.method == "GET"
     counted: list = [None, None]  # (services, their RouteStats for this route): looked up once per app start
 
