@@ -100,14 +100,26 @@ def parse_rate(variable: str, value: str) -> tuple[int, int]:
     return limit, seconds
 
 
+def _number(environ: Mapping[str, str], variable: str, default: float, kind: type = float) -> Any:
+    """``kind(environ[variable])``, or ``default`` when unset; a value that is not a number names
+    its variable in the error."""
+    raw = environ.get(variable)
+    if raw is None:
+        return kind(default)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValueError(f"{variable}={raw!r}: expected {'a whole number' if kind is int else 'a number'}") from None
+
+
 def settings_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     host = environ.get("PAYPORT_HOST", "127.0.0.1")
-    port = int(environ.get("PAYPORT_PORT", "8080"))
+    port = _number(environ, "PAYPORT_PORT", 8080, int)
     rate_limits = dict(RATE_LIMITS)
     for name in RATE_LIMITS:
         if value := environ.get(f"PAYPORT_RATE_{name.upper()}"):
             rate_limits[name] = parse_rate(f"PAYPORT_RATE_{name.upper()}", value)
-    ttls = {name: int(environ.get(f"PAYPORT_TTL_{name.upper()}", ttl)) for name, ttl in CACHE_TTLS.items()}
+    ttls = {name: _number(environ, f"PAYPORT_TTL_{name.upper()}", ttl, int) for name, ttl in CACHE_TTLS.items()}
     return {
         "host": host, "port": port,
         "public_url": environ.get("PAYPORT_PUBLIC_URL", f"http://{host}:{port}"),
@@ -115,20 +127,20 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, Any]
         "redis_url": environ.get("REDIS_URL") or None,
         "redis_prefix": environ.get("PAYPORT_REDIS_PREFIX", "payport:"),
         "event_bus": environ.get("PAYPORT_EVENT_BUS", "memory"),
-        "local_cache_ttl": float(environ.get("PAYPORT_LOCAL_CACHE_TTL", 60)),
-        "local_cache_staleness": float(environ.get("PAYPORT_LOCAL_CACHE_STALENESS", 2)),
+        "local_cache_ttl": _number(environ, "PAYPORT_LOCAL_CACHE_TTL", 60),
+        "local_cache_staleness": _number(environ, "PAYPORT_LOCAL_CACHE_STALENESS", 2),
         "jwt_secret": environ.get("PAYPORT_JWT_SECRET") or None,
         "sandbox_secret": environ.get("PAYPORT_SANDBOX_WEBHOOK_SECRET") or None,
         "bootstrap_admin": environ.get("PAYPORT_BOOTSTRAP_ADMIN") or None,
         "demo_data": environ.get("PAYPORT_DEMO_DATA", "auto"),
         "sandbox": environ.get("PAYPORT_SANDBOX", "auto"),
         "pricing_file": environ.get("PAYPORT_PRICING_FILE") or None,
-        "checkout_session_ttl": float(environ.get("PAYPORT_CHECKOUT_SESSION_TTL", 1800)),
-        "scrypt_n": int(environ.get("PAYPORT_SCRYPT_N", 2**14)),
-        "pg_pool_min": int(environ.get("PAYPORT_PG_POOL_MIN", 0)),
-        "pg_pool_max": int(environ.get("PAYPORT_PG_POOL_MAX", 10)),
+        "checkout_session_ttl": _number(environ, "PAYPORT_CHECKOUT_SESSION_TTL", 1800),
+        "scrypt_n": _number(environ, "PAYPORT_SCRYPT_N", 2**14, int),
+        "pg_pool_min": _number(environ, "PAYPORT_PG_POOL_MIN", 0, int),
+        "pg_pool_max": _number(environ, "PAYPORT_PG_POOL_MAX", 10, int),
         "pg_prepare": environ.get("PAYPORT_PG_PREPARE", "on") != "off",
-        "refund_window_days": int(environ.get("PAYPORT_REFUND_WINDOW_DAYS", 30)),
+        "refund_window_days": _number(environ, "PAYPORT_REFUND_WINDOW_DAYS", 30, int),
         "trusted_proxies": [p for p in environ.get("PAYPORT_TRUSTED_PROXIES", "").split(",") if p],
         "rate_limits": rate_limits,
         "ttls": ttls,

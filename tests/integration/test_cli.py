@@ -79,3 +79,10 @@ def test_a_setting_that_cannot_work_stops_the_start_with_a_clear_message():
                           env=clean_env(PAYPORT_RATE_LOGIN_IP="1000000000/1"), timeout=20)
     assert done.returncode == 2
     assert "configuration error: PAYPORT_RATE_LOGIN_IP='1000000000/1'" in done.stderr
+
+
+def test_a_setting_that_is_not_a_number_is_named_in_the_message():
+    done = subprocess.run([*PAYPORT, "serve", "--port", str(free_port())], capture_output=True, text=True,
+                          env=clean_env(PAYPORT_LOCAL_CACHE_STALENESS="2s"), timeout=20)
+    assert done.returncode == 2
+    assert "configuration error: PAYPORT_LOCAL_CACHE_STALENESS='2s': expected a number" in done.stderr
