@@ -509,7 +509,8 @@ def staleness(writer: int, other: int, data: Path, trials: int = 40) -> dict:
     there) and from ``other`` until it shows the change. The figure is an upper bound: it includes
     the HTTP round trips of the polling reads."""
     seed = json.loads((data / "seed.json").read_text())
-    pending = [o for o in seed["orders"] if o not in set(seed["paid_orders"])][-trials:]
+    paid = set(seed["paid_orders"])
+    pending = [o for o in seed["orders"] if o not in paid][-trials:]
     auth = {"Authorization": "Bearer " + seed["token"]}
 
     def call(port: int, method: str, path: str) -> dict:
@@ -518,7 +519,7 @@ def staleness(writer: int, other: int, data: Path, trials: int = 40) -> dict:
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())
 
-    lags, writer_stale, polls = [], 0, 0
+    lags, writer_stale, polls, unseen = [], 0, 0, 0
     for order_id in pending:
         path = f"/api/v1/payment/orders/{order_id}"
         for port in (writer, other):
@@ -530,13 +531,14 @@ def staleness(writer: int, other: int, data: Path, trials: int = 40) -> dict:
         writer_stale += call(writer, "GET", path)["status"] != "cancelled"
         while call(other, "GET", path)["status"] != "cancelled":
             polls += 1
-            if time.perf_counter() - done > 10:
+            if time.perf_counter() - done > 10:  # far past the 2 s bound: count it and go on
+                unseen += 1
                 break
         lags.append((time.perf_counter() - done) * 1000)
     lags.sort()
     return {"trials": len(lags), "writer_stale_reads": writer_stale, "stale_polls_elsewhere": polls,
-            "other_process_ms": {"p50": round(lags[len(lags) // 2], 2), "p99": round(lags[-1 if len(lags) < 100 else int(len(lags) * 0.99)], 2),
-                                 "max": round(lags[-1], 2)} if lags else None,
+            "unseen_after_10s": unseen,
+            "other_process_ms": {"p50": round(lags[len(lags) // 2], 2), "max": round(lags[-1], 2)} if lags else None,
             "how": "cancel through one process, then poll the order's detail on the other until it shows cancelled "
                    "(each poll is a full HTTP round trip)"}
 
