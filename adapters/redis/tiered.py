@@ -10,9 +10,11 @@ bound does not rest on the message arriving: the listener pings Redis over its s
 quarter of ``staleness``, and Redis answers in order, so a pong proves that every invalidation
 published before its ping has been applied here. The tier serves nothing unless a ping sent less
 than ``staleness`` ago has come back; a ping unanswered for that long (a silent connection) makes
-the listener clear the tier and subscribe again. ``staleness`` is the documented bound on how stale
-another process can be, and entries may therefore live long (``local_ttl``) without being fetched
-again: a cached read in steady state costs no Redis round trip at all.
+the listener clear the tier and subscribe again, and so does a reconnection that redis-py makes by
+itself (its retry on a failed read), since what was published meanwhile is lost. ``staleness`` is
+the documented bound on how stale another process can be, and entries may therefore live long
+(``local_ttl``) without being fetched again: a cached read in steady state costs no Redis round
+trip at all.
 
 A local fill races a message that invalidates it only if the message arrives while the value is
 in flight from Redis; fills record the invalidation count before asking and are dropped if it moved.
@@ -52,6 +54,7 @@ class TieredCache:
         self._invalidations = 0
         #: monotonic instant until which the tier may serve: a ping sent ``staleness`` before it came back
         self._heard_until = 0.0
+        self._pings: deque[float] = deque()  # when each unanswered ping was sent (see ``_follow``)
         self._listener: asyncio.Task | None = None
         self._subscribed = asyncio.Event()
 
@@ -154,7 +157,12 @@ class TieredCache:
             pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(self.channel)
-                await self._follow(pubsub)
+                connection = pubsub.connection
+                connection.register_connect_callback(self._resubscribed)
+                try:
+                    await self._follow(pubsub)
+                finally:
+                    connection.deregister_connect_callback(self._resubscribed)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - deaf now: forget everything, then try again
@@ -174,7 +182,8 @@ class TieredCache:
         before ``t``, so once it is here (and they are applied) the tier may serve until
         ``t + staleness``. A ping left unanswered for ``staleness`` raises: the caller clears the
         tier and subscribes again."""
-        sent: deque[float] = deque()  # ping times, oldest first; pongs come back in the same order
+        sent = self._pings  # ping times, oldest first; pongs come back in the same order
+        sent.clear()
         beat = self.staleness / 4
         next_ping = time.monotonic()
         while True:
@@ -196,3 +205,13 @@ class TieredCache:
             elif kind == "pong" and sent:
                 self._heard_until = sent.popleft() + self.staleness
                 self._subscribed.set()  # the first pong follows the subscription's confirmation
+
+    def _resubscribed(self, connection) -> None:
+        """redis-py reconnected the subscription by itself (its retry on a failed read) and has sent
+        SUBSCRIBE again. Whatever was published in between is lost: forget everything, and trust
+        nothing until a ping sent from now on comes back (pings sent before are lost too)."""
+        self._subscribed.clear()
+        self._heard_until = 0.0
+        self._local.clear()
+        self._invalidations += 1
+        self._pings.clear()

@@ -222,3 +222,33 @@ async def test_answered_pings_keep_entries_past_the_staleness_bound(client_facto
 def test_the_staleness_bound_must_be_positive():
     with pytest.raises(ValueError, match="staleness"):
         TieredCache(None, None, "p:", staleness=0)
+
+
+async def test_a_subscription_that_redis_py_reconnects_by_itself_clears_the_tier(client_factory, prefix):
+    """redis-py retries a read on the subscription by reconnecting and subscribing again, without a
+    word to the listener. What was published in between is lost, so the tier must not outlive it."""
+    name = "tier-test-" + prefix.split(":")[1]
+    data, subscriber = await client_factory(), await client_factory(socket_timeout=None, client_name=name)
+    cache = TieredCache(RedisCache(data, prefix), subscriber, prefix, local_ttl=60, staleness=2)
+    await cache.start()
+    try:
+        await cache.set("order:o1", b"v1", ttl=60)
+        assert cache.peek("order:o1") == b"v1"
+        (victim,) = [c for c in await data.client_list() if c.get("name") == name]
+        gap = data.pipeline(transaction=True)  # atomic: the invalidation lands while nobody listens there
+        gap.execute_command("CLIENT", "KILL", "ID", victim["id"])
+        gap.unlink(prefix + "order:o1")
+        gap.publish(cache.channel, TieredCache._message(["order:o1"], ()))
+        await gap.execute()
+
+        async def forgotten() -> bool:
+            return cache.peek("order:o1") is None
+        await wait_until(forgotten, timeout=3.0)
+
+        async def trusted_again() -> bool:
+            await cache.set("order:o2", b"v2", ttl=60)
+            return cache.peek("order:o2") == b"v2"
+        await wait_until(trusted_again, timeout=3.0)
+        assert await cache.get("order:o1") is None  # the invalidation, read from Redis
+    finally:
+        await cache.stop()
