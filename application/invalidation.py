@@ -37,10 +37,6 @@ async def changed(cache: CacheAside | None, *, orders: Iterable[Order] = (), pay
         await cache.invalidate(*stale, groups=tuple(groups))
 
 
-async def order_changed(cache: CacheAside | None, order: Order) -> None:
-    await changed(cache, orders=(order,))
-
-
 async def payment_changed(cache: CacheAside | None, payment: PaymentIntent) -> None:
     await changed(cache, payments=(payment,))
 

@@ -159,7 +159,7 @@ def wrap(route: Route):
                 else:
                     response = await handler(ctx)
             else:
-                response = await _handle(route, request)
+                response = await _handle(route, request, services)
             status = response.status
             return response
         except web.HTTPException as exc:
@@ -179,8 +179,7 @@ def wrap(route: Route):
     return handle
 
 
-async def _handle(route: Route, request: web.Request) -> web.StreamResponse:
-    services = request.app[SERVICES]
+async def _handle(route: Route, request: web.Request, services: Any) -> web.StreamResponse:
     principal = principal_of(request, services, route.auth)
     rate_headers: dict[str, str] = {}
     if route.rate_limit:
