@@ -4,7 +4,8 @@
 
 Raw HTTP/1.1 requests are fed to aiohttp's own protocol handler through an in-memory transport, one
 at a time, for the bare baseline handler (bench/baseline.py) and for payport's cached order detail
-(embedded default: memory adapters). ``--ids`` distinct orders are read round-robin, as the wrk
+(embedded default: memory adapters; ``--redis URL`` puts the cache in Redis behind the in-process
+tier, as a deployment and bench/run with BENCH_REDIS_URL have it). ``--ids`` distinct orders are read round-robin, as the wrk
 script does. It prints the fastest repeat of each (process CPU time per request) and their ratio.
 The socket and kernel costs that bench/run includes are left out, so this isolates what payport's
 code and its use of aiohttp add per request: a steadier figure for a before/after of the handler.
@@ -109,13 +110,14 @@ async def cpu_per_request(conn: Connection, raws: list[bytes], n: int, repeats: 
     return best
 
 
-async def payport_detail_requests(ids: int) -> tuple[Connection, list[bytes]]:
-    """An owner, one order through checkout, and ``ids`` cached details (copies of its entry)."""
+async def payport_detail_requests(ids: int, redis_url: str | None = None) -> tuple[Connection, list[bytes]]:
+    """An owner, one order through checkout, and ``ids`` cached details (copies of its entry).
+    With ``redis_url``, the cache is Redis behind the in-process tier, as a deployment has it."""
     from container import build_container
     from entrypoints.http.app import create_app
     from entrypoints.http.keys import SERVICES
 
-    app = create_app(build_container({}))
+    app = create_app(build_container({"redis_url": redis_url} if redis_url else {}))
     conn = await Connection.to(app)
     await conn.json(request("POST", "/api/v1/auth/register", body={"email": "in@proc.io", "password": "in-proc-pass", "name": "I"}))
     _, tokens = await conn.json(request("POST", "/api/v1/auth/login", body={"email": "in@proc.io", "password": "in-proc-pass"}))
@@ -125,7 +127,7 @@ async def payport_detail_requests(ids: int) -> tuple[Connection, list[bytes]]:
     assert status == 201, order
     first = request("GET", f"/api/v1/payment/orders/{order['id']}", auth)
     assert (await conn.json(first))[0] == 200
-    store = app[SERVICES].cache.cache  # the memory cache: copy the rendered entry under other ids
+    store = app[SERVICES].cache.cache  # the memory cache or the tier: copy the rendered entry under other ids
     entry = store.peek(f"order:{order['id']}")
     raws = [first]
     for k in range(1, ids):
@@ -141,13 +143,15 @@ async def main() -> None:
     p.add_argument("--ids", type=int, default=1000)
     p.add_argument("--requests", type=int, default=20000)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--redis", metavar="URL", help="cache in Redis behind the in-process tier (as bench/run with"
+                   " BENCH_REDIS_URL) instead of the embedded memory cache")
     args = p.parse_args()
     import baseline
 
     bare = web.Application()
     bare.router.add_get("/", baseline.handler)
     base = await Connection.to(bare)
-    ours, raws = await payport_detail_requests(args.ids)
+    ours, raws = await payport_detail_requests(args.ids, args.redis)
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)  # as payport serve does

@@ -96,7 +96,7 @@ def create_app(container) -> web.Application:
     for path, routes in by_path.items():
         resource = app.router.add_resource(path)
         for route in routes:
-            resource.add_route(route.method, wrap(route))
+            resource.add_route(route.method, wrap(route, app))
         resource.add_route("*", method_not_allowed_handler([r.method for r in routes]))
     app.router.add_route("*", "/{tail:.*}", not_found_handler)
     return app

@@ -5,6 +5,7 @@ OpenAPI document, so the two cannot drift apart.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import ipaddress
@@ -102,19 +103,24 @@ def client_ip(request: web.Request, trusted: list[str]) -> str:
 def principal_of(request: web.Request, services: Any, mode: Auth) -> Principal | None:
     if mode == "none":
         return None
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer ") and not header[7:8].isspace() and not header[-1].isspace():  # nothing to tidy
-        token = header[7:]
-    elif not header:
+    header = request.headers.get("Authorization")
+    if not header:
         if mode == "required":
             raise Unauthorized("send Authorization: Bearer <access token>")
         return None
-    else:
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-    return services.auth.principal_from_token(token)
+    return services.auth.principal_from_token(bearer_token(header))
+
+
+@functools.lru_cache(maxsize=4096)
+def bearer_token(header: str) -> str:
+    """The token of an ``Authorization: Bearer`` header (the scheme in any case, spaces around the
+    token dropped); Unauthorized for any other. Remembered (bounded) by the header: a client sends
+    the same one on every request, and the token it returns, one string object, keeps its hash."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    return token
 
 
 async def check_rate(services: Any, policy: str, subject: str) -> dict[str, str]:
@@ -134,20 +140,24 @@ async def check_rate(services: Any, policy: str, subject: str) -> dict[str, str]
     return headers
 
 
-def wrap(route: Route):
-    """The request handler for ``route``. Every answer leaves through here: errors as problem+json,
-    each request counted and timed. The app has no middleware, which keeps aiohttp on its fastest
-    path; unmatched paths and methods are answered by ``not_found`` and ``method_not_allowed``.
-    A plain GET (no body, no Idempotency-Key, no rate limit: every cached read) goes straight to
-    its handler, with no coroutine in between; a cached read held in this process is answered
-    without awaiting anything."""
+def wrap(route: Route, app: web.Application):
+    """The request handler for ``route`` in ``app``. Every answer leaves through here: errors as
+    problem+json, each request counted and timed. The app has no middleware, which keeps aiohttp on
+    its fastest path; unmatched paths and methods are answered by ``not_found`` and
+    ``method_not_allowed``. A plain GET (no body, no Idempotency-Key, no rate limit: every cached
+    read) goes straight to its handler, with no coroutine in between; a cached read held in this
+    process is answered without awaiting anything."""
     handler, auth, cached, plain = route.handler, route.auth, route.cached, route.plain and route.method == "GET"
-    counted: list = [None, None]  # (services, their RouteStats for this route): looked up once per app start
+    live: list = [None, None]  # the app's services and their RouteStats for this route, from the first request
 
     async def handle(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         status = 500
-        services = request.app[SERVICES]
+        services, stats = live
+        if services is None:  # the app has started (it answers requests): its services are there
+            services = app[SERVICES]
+            stats = services.metrics.http.route(route.method, route.path)
+            live[:] = services, stats
         try:
             if plain:
                 ctx = Ctx(request, services, principal_of(request, services, auth), None, None)
@@ -173,9 +183,7 @@ def wrap(route: Route):
             status = response.status
             return response
         finally:
-            if counted[0] is not services:
-                counted[:] = services, services.metrics.http.route(route.method, route.path)
-            counted[1].observe(status, time.perf_counter() - started)
+            stats.observe(status, time.perf_counter() - started)
     return handle
 
 
