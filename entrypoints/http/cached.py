@@ -1,15 +1,17 @@
-"""Cached reads. A cached GET handler is a plain function that names what it reads (``CachedRead``);
-the endpoint wrapper serves it cache-aside, with an ETag (``If-None-Match`` -> 304) and the
+"""Cached reads. A cached GET declares where its answer is stored (``Cached``: ``one`` for a single
+resource, ``page`` for a list) and its handler loads ``(owner id or None, payload)`` from the
+origin. The endpoint wrapper serves it cache-aside, with an ETag (``If-None-Match`` -> 304) and the
 ownership check against the owner stored beside the body.
 
-A hit in this process (an in-process tier, or the memory cache) is answered without any coroutine
-but the wrapper's own: ``hit`` is a plain function, and only a miss awaits ``fill``.
+A hit in this process (an in-process tier, or the memory cache) is answered by plain functions:
+no coroutine but the wrapper's own, and nothing built for the handler; only a miss awaits ``fill``,
+which calls the handler (single-flight, through Redis when it is there).
 """
 from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
@@ -17,57 +19,69 @@ import orjson
 from aiohttp import web
 from multidict import CIMultiDict
 
+from application import cache_keys
 from application.errors import NotFound
+from domain.users import Principal
+from entrypoints.http.params import canonical_query
 
 #: entries kept taken apart (``_entry``): the hot set of a process; a colder entry is parsed again
 ENTRIES = 4096
 
-Loader = Callable[[], Awaitable[tuple[str | None, object]]]
+#: where a request's answer is stored: its key, and the group that key belongs to (lists) or None
+Locate = Callable[[web.Request, Principal | None], tuple[str, str | None]]
 
 
-@attrs.define
-class CachedRead:
-    """What a cached GET reads: the cache ``key`` (a list passes its ``group`` too, and its key
-    within it, ``cache_keys.in_group``), the TTL's name, the metrics namespace, and ``load``, which
-    returns ``(owner id or None, payload)`` from the origin on a miss."""
+@attrs.frozen
+class Cached:
+    """How a cached GET is stored: the TTL's name (a setting), the metrics namespace, and ``locate``."""
 
-    key: str
     ttl: str
     namespace: str
-    load: Loader
-    group: str | None = None
+    locate: Locate
 
 
-def hit(ctx: Any, read: CachedRead) -> web.Response | None:
-    """The answer from what this process holds, or None: the caller then awaits ``fill``."""
-    raw = ctx.services.cache.peek(read.key, read.namespace, read.group)
-    return None if raw is None else answer(ctx, raw)
+def one(ttl: str, namespace: str, key: Callable[[Mapping[str, str]], str]) -> Cached:
+    """A single resource, keyed by its path's parameters (``key(match_info)``)."""
+    return Cached(ttl, namespace, lambda request, principal: (key(request.match_info), None))
 
 
-async def fill(ctx: Any, read: CachedRead) -> web.Response:
-    """Through the cache (Redis, single-flight), loading from the origin on a miss."""
-    async def render() -> bytes:
-        owner, payload = await read.load()
-        body = orjson.dumps(payload)
-        etag = hashlib.blake2b(body, digest_size=10).hexdigest()
-        return f"{owner or ''}\n{etag}\n".encode() + body
-    services = ctx.services
-    raw = await services.cache.get(read.key, services.ttls[read.ttl], render, read.namespace, read.group)
-    return answer(ctx, raw)
+def page(ttl: str, namespace: str, group: Callable[[Principal | None], str]) -> Cached:
+    """A list: a key per query string (in one order) within ``group(caller)``, which every write
+    that can change a page invalidates as a whole. The handler validates the query: a query it
+    refuses is never stored, so it never hits."""
+    def locate(request: web.Request, principal: Principal | None) -> tuple[str, str | None]:
+        name = group(principal)
+        return cache_keys.in_group(name, canonical_query(request)), name
+    return Cached(ttl, namespace, locate)
 
 
-def answer(ctx: Any, raw: bytes) -> web.Response:
+def answer(request: web.Request, principal: Principal | None, raw: bytes) -> web.Response:
+    """The response for a stored entry: 404 to a caller who may not see it (as if it were not
+    there), 304 when the client holds this version."""
     owner, quoted, body, headers, not_modified = _entry(raw)
-    if owner and (ctx.principal is None or not ctx.principal.may_see(owner)):
+    if owner and (principal is None or not principal.may_see(owner)):
         raise NotFound("not found")
-    if quoted in ctx.request.headers.get("If-None-Match", ""):
+    if quoted in request.headers.get("If-None-Match", ""):
         return web.Response(status=304, headers=not_modified)
     return web.Response(body=body, headers=headers)
 
 
+async def fill(ctx: Any, load: Callable[[Any], Awaitable[tuple[str | None, object]]], cached: Cached,
+               key: str, group: str | None) -> web.Response:
+    """Through the cache (Redis, single-flight), loading from the origin (``load(ctx)``) on a miss."""
+    async def render() -> bytes:
+        owner, payload = await load(ctx)
+        body = orjson.dumps(payload)
+        etag = hashlib.blake2b(body, digest_size=10).hexdigest()
+        return f"{owner or ''}\n{etag}\n".encode() + body
+    services = ctx.services
+    raw = await services.cache.get(key, services.ttls[cached.ttl], render, cached.namespace, group)
+    return answer(ctx.request, ctx.principal, raw)
+
+
 @functools.lru_cache(maxsize=ENTRIES)
 def _entry(raw: bytes) -> tuple[str, str, bytes, CIMultiDict, CIMultiDict]:
-    """A stored entry (``owner\netag\nbody``) taken apart once, with its response headers made:
+    """A stored entry (``owner\\netag\\nbody``) taken apart once, with its response headers made:
     memoized by the entry itself, so a hit on an entry held in this process parses nothing (the
     bytes object a cache holds keeps its hash; a new value is a new key)."""
     owner, etag, body = raw.split(b"\n", 2)

@@ -57,16 +57,18 @@ class Route:
     rate_limit: str | None = None
     query: tuple[tuple[str, str], ...] = ()
     content_type: str = "application/json"
-    #: the handler is a plain function returning a ``CachedRead``; the wrapper serves it cache-aside
-    cached: bool = False
+    #: where the answer is cached (``cached.one``, ``cached.page``): the wrapper serves it cache-aside,
+    #: and the handler returns ``(owner id or None, payload)``, called only on a miss
+    cached: cached_read.Cached | None = None
 
     #: no body, no Idempotency-Key, no rate limit: a GET of this route needs none of that machinery
     plain: bool = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "plain", self.body is None and self.idempotency == "none" and self.rate_limit is None)
-        if self.cached and not (self.plain and self.method == "GET" and not inspect.iscoroutinefunction(self.handler)):
-            raise TypeError(f"{self.method} {self.path}: a cached read is a plain GET whose handler is not async")
+        if self.cached is not None and not (self.plain and self.method == "GET"
+                                            and inspect.iscoroutinefunction(self.handler)):
+            raise TypeError(f"{self.method} {self.path}: a cached read is a plain GET whose handler is async")
 
 
 ROUTES: list[Route] = []
@@ -159,15 +161,17 @@ def wrap(route: Route, app: web.Application):
             stats = services.metrics.http.route(route.method, route.path)
             live[:] = services, stats
         try:
-            if plain:
-                ctx = Ctx(request, services, principal_of(request, services, auth), None, None)
-                if cached:
-                    read = handler(ctx)
-                    response = cached_read.hit(ctx, read)
-                    if response is None:
-                        response = await cached_read.fill(ctx, read)
+            if cached is not None:
+                principal = principal_of(request, services, auth)
+                key, group = cached.locate(request, principal)
+                raw = services.cache.peek(key, cached.namespace, group)
+                if raw is not None:
+                    response = cached_read.answer(request, principal, raw)
                 else:
-                    response = await handler(ctx)
+                    ctx = Ctx(request, services, principal, None, None)
+                    response = await cached_read.fill(ctx, handler, cached, key, group)
+            elif plain:
+                response = await handler(Ctx(request, services, principal_of(request, services, auth), None, None))
             else:
                 response = await _handle(route, request, services)
             status = response.status

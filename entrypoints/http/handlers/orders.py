@@ -2,34 +2,32 @@ from __future__ import annotations
 
 from application import cache_keys as keys
 from domain.users import Principal, Role
+from entrypoints.http import cached
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
-from entrypoints.http.cached import CachedRead
 from entrypoints.http.endpoint import Ctx, endpoint, json_response
-from entrypoints.http.params import canonical_query, limit_and_cursor, text
+from entrypoints.http.params import limit_and_cursor, text
 
 P = "/api/v1/payment/orders"
 SYSTEM = Principal("system", Role.ADMIN)
 
 
-def owner_segment(principal: Principal) -> str:
+def owner_segment(principal: Principal | None) -> str:
+    """Whose lists a cached page belongs to: the caller's own, or every admin's one view of all."""
+    assert principal is not None, "a per-owner list requires authentication"
     return keys.ADMIN if principal.is_admin else principal.id
 
 
 @endpoint("GET", P, summary="List your orders (admins: all)", tag="orders", response=s.page_of(s.OrderOut),
           query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("status", "order status"),
-                 ("workspace", "workspace id"), ("search", "order number")), cached=True)
-def list_orders(ctx: Ctx) -> CachedRead:
+                 ("workspace", "workspace id"), ("search", "order number")),
+          cached=cached.page("order_list", "order_list", lambda user: keys.orders(owner_segment(user))))
+async def list_orders(ctx: Ctx):
     limit, cursor = limit_and_cursor(ctx.request)
     status, workspace, search = (text(ctx.request, n) for n in ("status", "workspace", "search"))
-
-    async def load():
-        page = await ctx.services.orders.list(ctx.user, status=status, workspace_id=workspace, search=search,
-                                              limit=limit, cursor=cursor)
-        return None, present.page(page, present.order)
-    group = keys.orders(owner_segment(ctx.user))
-    key = keys.in_group(group, canonical_query(ctx.request))
-    return CachedRead(key, "order_list", "order_list", load, group)
+    page = await ctx.services.orders.list(ctx.user, status=status, workspace_id=workspace, search=search,
+                                          limit=limit, cursor=cursor)
+    return None, present.page(page, present.order)
 
 
 @endpoint("POST", P, summary="Create an order directly from items", tag="orders", body=s.OrderCreateIn,
@@ -40,14 +38,11 @@ async def create_order(ctx: Ctx):
     return json_response(present.order(order), 201)
 
 
-@endpoint("GET", P + "/{order_id}", summary="One order", tag="orders", response=s.OrderOut, cached=True)
-def get_order(ctx: Ctx) -> CachedRead:
-    order_id = ctx.request.match_info["order_id"]
-
-    async def load():
-        order = await ctx.services.orders.get(SYSTEM, order_id)
-        return order.owner_id, present.order(order)
-    return CachedRead(keys.order(order_id), "order", "order", load)
+@endpoint("GET", P + "/{order_id}", summary="One order", tag="orders", response=s.OrderOut,
+          cached=cached.one("order", "order", lambda path: keys.order(path["order_id"])))
+async def get_order(ctx: Ctx):
+    order = await ctx.services.orders.get(SYSTEM, ctx.request.match_info["order_id"])
+    return order.owner_id, present.order(order)
 
 
 @endpoint("POST", P + "/{order_id}/cancel", summary="Cancel a pending order (puts stock back)", tag="orders",

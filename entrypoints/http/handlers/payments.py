@@ -6,29 +6,25 @@ from aiohttp import web
 
 from application import cache_keys as keys
 from domain.errors import InvalidValue
+from entrypoints.http import cached
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
-from entrypoints.http.cached import CachedRead
 from entrypoints.http.endpoint import Ctx, endpoint, json_response
 from entrypoints.http.handlers.orders import SYSTEM, owner_segment
-from entrypoints.http.params import canonical_query, limit_and_cursor, read_form, text
+from entrypoints.http.params import limit_and_cursor, read_form, text
 
 P = "/api/v1/payment/payments"
 
 
 @endpoint("GET", P, summary="List your payments (admins: all)", tag="payments", response=s.page_of(s.PaymentOut),
           query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("status", "payment status"),
-                 ("order_id", "order id")), cached=True)
-def list_payments(ctx: Ctx) -> CachedRead:
+                 ("order_id", "order id")),
+          cached=cached.page("payment_list", "payment_list", lambda user: keys.payments(owner_segment(user))))
+async def list_payments(ctx: Ctx):
     limit, cursor = limit_and_cursor(ctx.request)
     status, order_id = text(ctx.request, "status"), text(ctx.request, "order_id")
-
-    async def load():
-        page = await ctx.services.payments.list(ctx.user, status=status, order_id=order_id, limit=limit, cursor=cursor)
-        return None, present.page(page, present.payment)
-    group = keys.payments(owner_segment(ctx.user))
-    key = keys.in_group(group, canonical_query(ctx.request))
-    return CachedRead(key, "payment_list", "payment_list", load, group)
+    page = await ctx.services.payments.list(ctx.user, status=status, order_id=order_id, limit=limit, cursor=cursor)
+    return None, present.page(page, present.payment)
 
 
 @endpoint("POST", f"{P}/initiate", summary="Start paying an order: returns the intent with authorization_url",
@@ -69,14 +65,11 @@ async def callback_post(ctx: Ctx):
     return await _callback(ctx)
 
 
-@endpoint("GET", P + "/{payment_id}", summary="One payment", tag="payments", response=s.PaymentOut, cached=True)
-def get_payment(ctx: Ctx) -> CachedRead:
-    payment_id = ctx.request.match_info["payment_id"]
-
-    async def load():
-        payment = await ctx.services.payments.get(SYSTEM, payment_id)
-        return payment.owner_id, present.payment(payment)
-    return CachedRead(keys.payment(payment_id), "payment", "payment", load)
+@endpoint("GET", P + "/{payment_id}", summary="One payment", tag="payments", response=s.PaymentOut,
+          cached=cached.one("payment", "payment", lambda path: keys.payment(path["payment_id"])))
+async def get_payment(ctx: Ctx):
+    payment = await ctx.services.payments.get(SYSTEM, ctx.request.match_info["payment_id"])
+    return payment.owner_id, present.payment(payment)
 
 
 @endpoint("GET", P + "/{payment_id}/check-status", summary="Ask the gateway now and update the payment",

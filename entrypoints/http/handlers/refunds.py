@@ -1,28 +1,24 @@
 from __future__ import annotations
 
 from application import cache_keys as keys
+from entrypoints.http import cached
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
-from entrypoints.http.cached import CachedRead
 from entrypoints.http.endpoint import Ctx, endpoint, json_response
 from entrypoints.http.handlers.orders import SYSTEM, owner_segment
-from entrypoints.http.params import canonical_query, limit_and_cursor, text
+from entrypoints.http.params import limit_and_cursor, text
 
 P = "/api/v1/payment/refunds"
 
 
 @endpoint("GET", P, summary="List your refunds (admins: all)", tag="refunds", response=s.page_of(s.RefundOut),
-          query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("payment_id", "payment id")), cached=True)
-def list_refunds(ctx: Ctx) -> CachedRead:
+          query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("payment_id", "payment id")),
+          cached=cached.page("refund", "refund_list", lambda user: keys.refunds(owner_segment(user))))
+async def list_refunds(ctx: Ctx):
     limit, cursor = limit_and_cursor(ctx.request)
     payment_id = text(ctx.request, "payment_id")
-
-    async def load():
-        page = await ctx.services.refunds.list(ctx.user, payment_id=payment_id, limit=limit, cursor=cursor)
-        return None, present.page(page, present.refund)
-    group = keys.refunds(owner_segment(ctx.user))
-    key = keys.in_group(group, canonical_query(ctx.request))
-    return CachedRead(key, "refund", "refund_list", load, group)
+    page = await ctx.services.refunds.list(ctx.user, payment_id=payment_id, limit=limit, cursor=cursor)
+    return None, present.page(page, present.refund)
 
 
 @endpoint("POST", P, summary="Refund a succeeded payment, fully (no amount) or partly", tag="refunds",
@@ -34,11 +30,8 @@ async def create_refund(ctx: Ctx):
     return json_response(present.refund(refund), 201)
 
 
-@endpoint("GET", P + "/{refund_id}", summary="One refund", tag="refunds", response=s.RefundOut, cached=True)
-def get_refund(ctx: Ctx) -> CachedRead:
-    refund_id = ctx.request.match_info["refund_id"]
-
-    async def load():
-        refund = await ctx.services.refunds.get(SYSTEM, refund_id)
-        return refund.owner_id, present.refund(refund)
-    return CachedRead(keys.refund(refund_id), "refund", "refund", load)
+@endpoint("GET", P + "/{refund_id}", summary="One refund", tag="refunds", response=s.RefundOut,
+          cached=cached.one("refund", "refund", lambda path: keys.refund(path["refund_id"])))
+async def get_refund(ctx: Ctx):
+    refund = await ctx.services.refunds.get(SYSTEM, ctx.request.match_info["refund_id"])
+    return refund.owner_id, present.refund(refund)
