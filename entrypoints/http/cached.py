@@ -24,8 +24,8 @@ from application.errors import NotFound
 from domain.users import Principal
 from entrypoints.http.params import canonical_query
 
-#: entries kept taken apart (``_entry``): the hot set of a process; a colder entry is parsed again
-ENTRIES = 4096
+#: entry heads kept taken apart (``_head``): the hot set of a process; a colder one is parsed again
+HEADS = 4096
 
 #: where a request's answer is stored: its key, and the group that key belongs to (lists) or None
 Locate = Callable[[web.Request, Principal | None], tuple[str, str | None]]
@@ -58,12 +58,13 @@ def page(ttl: str, namespace: str, group: Callable[[Principal | None], str]) -> 
 def answer(request: web.Request, principal: Principal | None, raw: bytes) -> web.Response:
     """The response for a stored entry: 404 to a caller who may not see it (as if it were not
     there), 304 when the client holds this version."""
-    owner, quoted, body, headers, not_modified = _entry(raw)
+    end = raw.index(b"\n", raw.index(b"\n") + 1)
+    owner, quoted, headers, not_modified = _head(raw[:end])
     if owner and (principal is None or not principal.may_see(owner)):
         raise NotFound("not found")
     if quoted in request.headers.get("If-None-Match", ""):
         return web.Response(status=304, headers=not_modified)
-    return web.Response(body=body, headers=headers)
+    return web.Response(body=raw[end + 1:], headers=headers)
 
 
 async def fill(ctx: Any, load: Callable[[Any], Awaitable[tuple[str | None, object]]], cached: Cached,
@@ -79,14 +80,14 @@ async def fill(ctx: Any, load: Callable[[Any], Awaitable[tuple[str | None, objec
     return answer(ctx.request, ctx.principal, raw)
 
 
-@functools.lru_cache(maxsize=ENTRIES)
-def _entry(raw: bytes) -> tuple[str, str, bytes, CIMultiDict, CIMultiDict]:
-    """A stored entry (``owner\\netag\\nbody``) taken apart once, with its response headers made:
-    memoized by the entry itself, so a hit on an entry held in this process parses nothing (the
-    bytes object a cache holds keeps its hash; a new value is a new key)."""
-    owner, etag, body = raw.split(b"\n", 2)
+@functools.lru_cache(maxsize=HEADS)
+def _head(head: bytes) -> tuple[str, str, CIMultiDict, CIMultiDict]:
+    """An entry's head (``owner\netag``, a few dozen bytes) taken apart once, with the response
+    headers made: memoized by the head alone, so no body is held here, nor kept alive once the
+    cache has dropped its entry."""
+    owner, etag = head.split(b"\n")
     quoted = f'"{etag.decode()}"'
     not_modified = CIMultiDict({"ETag": quoted, "Cache-Control": "private, no-cache"})
     headers = CIMultiDict(not_modified)
     headers["Content-Type"] = "application/json"
-    return owner.decode(), quoted, body, headers, not_modified
+    return owner.decode(), quoted, headers, not_modified
