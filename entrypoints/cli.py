@@ -75,7 +75,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 async def _with_services(job):
-    from entrypoints.http.app import prepare
+    from entrypoints.bootstrap import prepare
 
     c = composition.build_container()
     services = await prepare(c)
