@@ -6,12 +6,13 @@ import base64
 import hashlib
 import hmac
 import secrets
-import time
 from typing import Any, Literal
 
 import jwt
 
+from adapters.system import SystemClock
 from application.errors import Unauthorized
+from application.ports import Clock
 
 
 class ScryptHasher:
@@ -43,19 +44,21 @@ class ScryptHasher:
 
 
 class JwtTokens:
-    """Access and refresh tokens. ``algorithms`` pinned to HS256; ``exp``, ``iat``, ``sub`` required."""
+    """Access and refresh tokens. ``algorithms`` pinned to HS256; ``exp``, ``iat``, ``sub`` required.
+    Issued and checked against the clock port (``exp`` is checked here, not by PyJWT's own clock)."""
 
     ALGORITHM = "HS256"
 
     def __init__(self, secret: str, access_ttl: int = 900, refresh_ttl: int = 7 * 86400,
-                 issuer: str = "payport") -> None:
+                 issuer: str = "payport", clock: Clock | None = None) -> None:
         if len(secret) < 32:
             raise ValueError("the JWT secret must be at least 32 characters")
         self.secret, self.issuer = secret, issuer
         self.ttl = {"access": access_ttl, "refresh": refresh_ttl}
+        self.clock = clock or SystemClock()
 
     def issue(self, claims: dict[str, Any], kind: Literal["access", "refresh"]) -> tuple[str, int]:
-        now = int(time.time())
+        now = int(self.clock.now().timestamp())
         ttl = self.ttl[kind]
         payload = {**claims, "typ": kind, "iat": now, "exp": now + ttl, "iss": self.issuer,
                    "jti": secrets.token_hex(8)}
@@ -64,11 +67,15 @@ class JwtTokens:
     def decode(self, token: str, kind: Literal["access", "refresh"]) -> dict[str, Any]:
         try:
             claims = jwt.decode(token, self.secret, algorithms=[self.ALGORITHM], issuer=self.issuer,
-                                options={"require": ["exp", "iat", "sub", "typ"]})
-        except jwt.ExpiredSignatureError:
-            raise Unauthorized("the token has expired") from None
+                                options={"require": ["exp", "iat", "sub", "typ"], "verify_exp": False,
+                                         "verify_iat": False})
         except jwt.PyJWTError:
             raise Unauthorized("the token is not valid") from None
+        exp, iat = claims["exp"], claims["iat"]
+        if type(exp) not in (int, float) or type(iat) not in (int, float):
+            raise Unauthorized("the token is not valid")
+        if exp <= self.clock.now().timestamp():
+            raise Unauthorized("the token has expired")
         if claims.get("typ") != kind:
             raise Unauthorized(f"an {kind} token is required")
         return claims

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections import OrderedDict
 
 from application.errors import AlreadyExists, NotFound, Unauthorized
@@ -33,6 +32,7 @@ class Auth:
                  ids: IdGenerator, clock: Clock) -> None:
         self.uow, self.hasher, self.tokens, self.ids, self.clock = uow, hasher, tokens, ids, clock
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._monotonic = clock.monotonic  # kept: read on every authenticated request
 
     async def register(self, email: str, password: str, name: str, role: Role = Role.CUSTOMER) -> User:
         email = normalise_email(email)
@@ -84,7 +84,7 @@ class Auth:
         (bounded; the oldest verified go first): the signature check is most of an authenticated
         cache hit's cost."""
         remembered = self._verified.get(token)
-        if remembered is not None and remembered[1] > time.time():
+        if remembered is not None and remembered[1] > self._monotonic():
             return remembered[0]  # oldest-first eviction, not LRU: a hit costs one lookup
         claims = self.tokens.decode(token, "access")
         try:
@@ -92,7 +92,9 @@ class Auth:
         except ValueError:
             raise Unauthorized("the token is not valid") from None
         principal = Principal(claims["sub"], role, claims.get("email"), claims.get("name"))
-        self._verified[token] = (principal, float(claims["exp"]))  # exp is wall-clock time, as PyJWT checks it
+        # remembered until its exp, measured on the monotonic clock (a hit reads only that)
+        deadline = self._monotonic() + (float(claims["exp"]) - self.clock.now().timestamp())
+        self._verified[token] = (principal, deadline)
         if len(self._verified) > VERIFIED_TOKENS:
             self._verified.popitem(last=False)
         return principal

@@ -30,26 +30,29 @@ import contextlib
 import fnmatch
 import json
 import logging
-import time
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
 from adapters.redis.cache import RedisCache
-from application.ports import Cache
+from adapters.system import SystemClock
+from application.ports import Cache, Clock
 
 log = logging.getLogger(__name__)
 
 
 class TieredCache:
     def __init__(self, shared: Cache, redis: Redis, prefix: str, local_ttl: float = 60.0,
-                 max_entries: int = 50_000, channel: str = "cache:invalidate", staleness: float = 2.0) -> None:
+                 max_entries: int = 50_000, channel: str = "cache:invalidate", staleness: float = 2.0,
+                 clock: Clock | None = None) -> None:
         if staleness <= 0:
             raise ValueError("the staleness bound of the in-process tier must be positive")
         self.shared, self.redis = shared, redis
         self.channel = prefix + channel
         self.local_ttl, self.max_entries, self.staleness = local_ttl, max_entries, staleness
+        #: entry lifetimes and the staleness bound are measured on the clock port (a fake one in tests)
+        self._monotonic = (clock or SystemClock()).monotonic
         self._local: OrderedDict[str, tuple[bytes | None, float]] = OrderedDict()  # None: known absent
         self._invalidations = 0
         #: monotonic instant until which the tier may serve: a ping sent ``staleness`` before it came back
@@ -64,7 +67,7 @@ class TieredCache:
         and asking again on every read would cost the round trip this tier saves), else from Redis."""
         hit = self._local.get(key)
         if hit is not None:
-            now = time.monotonic()
+            now = self._monotonic()
             if hit[1] > now and now < self._heard_until:
                 return hit[0]
             self._local.pop(key, None)
@@ -78,12 +81,15 @@ class TieredCache:
         tier knows there is none; None when it does not know (ask ``get``)."""
         hit = self._local.get(key)
         if hit is not None:
-            now = time.monotonic()
+            now = self._monotonic()
             if hit[1] > now and now < self._heard_until:
                 return absent if hit[0] is None else hit[0]
         return None
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
+        if ttl <= 0:  # already expired: nothing is stored, and no copy of the old value may serve
+            await self.delete(key)
+            return
         seen = self._invalidations
         await self.shared.set(key, value, ttl)
         self._remember(key, value, min(ttl, self.local_ttl), seen)
@@ -100,7 +106,11 @@ class TieredCache:
         return deleted
 
     async def incr(self, key: str) -> int:
-        return await self.shared.incr(key)
+        """Counted in Redis; a copy held here or elsewhere is dropped, as on any other write."""
+        self._drop((key,), ())
+        value = await self.shared.incr(key)
+        await self._publish((key,), ())
+        return value
 
     async def invalidate(self, keys: Sequence[str], counters: Sequence[str]) -> None:
         """Drop ``keys`` and ``counters`` here (a group version may be held here like an entry), then
@@ -118,7 +128,7 @@ class TieredCache:
     def _remember(self, key: str, value: bytes | None, ttl: float, seen: int) -> None:
         if ttl <= 0 or seen != self._invalidations or not self._subscribed.is_set():
             return  # an invalidation arrived meanwhile, or we would not hear of the next one
-        self._local[key] = (value, time.monotonic() + ttl)
+        self._local[key] = (value, self._monotonic() + ttl)
         self._local.move_to_end(key)
         while len(self._local) > self.max_entries:
             self._local.popitem(last=False)
@@ -185,9 +195,9 @@ class TieredCache:
         sent = self._pings  # ping times, oldest first; pongs come back in the same order
         sent.clear()
         beat = self.staleness / 4
-        next_ping = time.monotonic()
+        next_ping = self._monotonic()
         while True:
-            now = time.monotonic()
+            now = self._monotonic()
             if sent and now - sent[0] > self.staleness:
                 raise ConnectionError(f"no answer to a ping over the invalidation channel in {self.staleness}s")
             if now >= next_ping:

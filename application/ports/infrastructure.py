@@ -12,9 +12,11 @@ from domain.events import DomainEvent
 
 
 class Clock(Protocol):
-    """The current time, timezone-aware UTC."""
+    """The current time: ``now`` timezone-aware UTC (what is recorded), ``monotonic`` seconds that
+    only move forward (what durations and in-process lifetimes are measured with)."""
 
     def now(self) -> datetime: ...
+    def monotonic(self) -> float: ...
 
 
 class IdGenerator(Protocol):
@@ -115,10 +117,12 @@ class EventBus(Protocol):
 
 
 class WebhookDedup(Protocol):
-    """A fast path in front of the inbox's unique (gateway, event_id): ``seen`` claims an event
-    atomically (False: first delivery, go on; True: a duplicate). Optional: the inbox decides."""
+    """A fast path in front of the inbox's unique (gateway, event_id). ``claim`` claims an event
+    atomically: "new" (the first delivery: go on and store it), "stored" (a duplicate of an event
+    already in the inbox), "in_flight" (claimed by a delivery not yet stored: it may still fail, so
+    the gateway must be told to retry, never acknowledged). Optional: the inbox decides."""
 
-    async def seen(self, gateway: str, event_id: str) -> bool: ...
+    async def claim(self, gateway: str, event_id: str) -> Literal["new", "in_flight", "stored"]: ...
     async def confirm(self, gateway: str, event_id: str) -> None: ...
     async def forget(self, gateway: str, event_id: str) -> None: ...
 

@@ -1,15 +1,49 @@
-"""Cache contract: the same assertions for MemoryCache and RedisCache."""
+"""Cache contract: the same assertions for every ``Cache`` production wires: MemoryCache, RedisCache,
+the in-process tier in front of Redis (TieredCache), and the cache that outlives a Redis outage
+(LocalFallbackCache)."""
 from __future__ import annotations
 
 import pytest
 
 from adapters.memory.infrastructure import MemoryCache
-from adapters.redis import RedisCache
+from adapters.metrics import Metrics
+from adapters.redis import LocalFallbackCache, RedisCache
+from adapters.redis.tiered import TieredCache
+from adapters.system import SystemClock
+from tests.redis.conftest import Harness
+
+KINDS = ["memory", pytest.param("redis", marks=pytest.mark.redis), pytest.param("tiered", marks=pytest.mark.redis),
+         pytest.param("fallback", marks=pytest.mark.redis)]
+
+
+@pytest.fixture(params=KINDS)
+def kind(request) -> str:
+    return request.param
 
 
 @pytest.fixture
-def cache(kind, harness, redis_for, prefix):
-    return MemoryCache(harness.clock) if kind == "memory" else RedisCache(redis_for, prefix)
+async def cache(kind, harness, request, prefix, client_factory):
+    if kind == "memory":
+        yield MemoryCache(harness.clock)
+        return
+    redis = await client_factory()
+    await redis.ping()
+    if kind == "redis":
+        yield RedisCache(redis, prefix)
+    elif kind == "fallback":
+        yield LocalFallbackCache(RedisCache(redis, prefix), MemoryCache(SystemClock()), Metrics())
+    else:
+        tiered = TieredCache(RedisCache(redis, prefix), await client_factory(socket_timeout=None), prefix,
+                             local_ttl=60)
+        await tiered.start()
+        yield tiered
+        await tiered.stop()
+
+
+@pytest.fixture
+def harness(kind: str) -> Harness:
+    from adapters.system import FakeClock
+    return Harness(kind, FakeClock() if kind == "memory" else None)
 
 
 async def test_get_set_delete(cache):
@@ -33,7 +67,11 @@ async def test_entry_expires_after_its_ttl(cache, harness):
 
 async def test_non_positive_ttl_stores_nothing(cache):
     await cache.set("k", b"old", ttl=60)
+    assert await cache.get("k") == b"old"
     await cache.set("k", b"new", ttl=0)
+    assert await cache.get("k") is None
+    await cache.set("k", b"old", ttl=60)
+    await cache.set("k", b"newer", ttl=-5)
     assert await cache.get("k") is None
 
 
@@ -63,6 +101,8 @@ async def test_incr_counts_from_one(cache):
     assert await cache.incr("gen:orders") == 2
     assert await cache.get("gen:orders") == b"2"
     assert await cache.incr("gen:other") == 1
+    assert await cache.incr("gen:orders") == 3
+    assert await cache.get("gen:orders") == b"3"  # a value read before an increment is not served after it
 
 
 async def test_invalidate_bumps_counters_and_deletes_keys(cache):

@@ -6,12 +6,26 @@ import asyncio
 import pytest
 
 from adapters.memory.infrastructure import MemoryRateLimiter
-from adapters.redis import RedisRateLimiter
+from adapters.metrics import Metrics
+from adapters.redis import FailOpenRateLimiter, RedisRateLimiter
+from adapters.system import SystemClock
 
 EPS = 1e-3  # MemoryRateLimiter computes in float epoch seconds: sub-microsecond rounding
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis),
+                        pytest.param("failopen", marks=pytest.mark.redis)])
+def kind(request) -> str:
+    """Memory, Redis, and the limiter production wires in front of Redis (FailOpenRateLimiter)."""
+    return request.param
+
+
 @pytest.fixture
-def limiter(kind, harness, redis_for, prefix):
-    return MemoryRateLimiter(harness.clock) if kind == "memory" else RedisRateLimiter(redis_for, prefix)
+def limiter(kind, harness, request, prefix):
+    if kind == "memory":
+        return MemoryRateLimiter(harness.clock)
+    redis = RedisRateLimiter(request.getfixturevalue("redis_client"), prefix)
+    if kind == "redis":
+        return redis
+    return FailOpenRateLimiter(redis, MemoryRateLimiter(SystemClock()), Metrics(), strict_policies=("login",))
 
 
 async def test_burst_allows_exactly_limit_then_refuses(limiter):

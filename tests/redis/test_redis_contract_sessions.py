@@ -8,7 +8,9 @@ import orjson
 import pytest
 
 from adapters.memory.infrastructure import MemoryCheckoutSessionStore
-from adapters.redis import RedisCheckoutSessionStore
+from adapters.metrics import Metrics
+from adapters.redis import LocalFallbackSessions, RedisCheckoutSessionStore
+from adapters.system import SystemClock
 from adapters.redis.codec import SessionDecodeError, decode_session, encode_session, session_to_dict
 from domain.checkout import Address, CheckoutSession, LineItem
 from domain.pricing import ShippingMethod
@@ -33,9 +35,21 @@ def bare_session(checkout_id: str = "chk_2") -> CheckoutSession:
                            created_at=NOW, updated_at=NOW, expires_at=NOW + timedelta(minutes=30))
 
 
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis),
+                        pytest.param("fallback", marks=pytest.mark.redis)])
+def kind(request) -> str:
+    """Memory, Redis, and the store production wires in front of Redis (LocalFallbackSessions)."""
+    return request.param
+
+
 @pytest.fixture
-def store(kind, harness, redis_for, prefix):
-    return MemoryCheckoutSessionStore(harness.clock) if kind == "memory" else RedisCheckoutSessionStore(redis_for, prefix)
+def store(kind, harness, request, prefix):
+    if kind == "memory":
+        return MemoryCheckoutSessionStore(harness.clock)
+    redis = RedisCheckoutSessionStore(request.getfixturevalue("redis_client"), prefix)
+    if kind == "redis":
+        return redis
+    return LocalFallbackSessions(redis, MemoryCheckoutSessionStore(SystemClock()), Metrics())
 
 
 @pytest.mark.parametrize("make", [full_session, bare_session])

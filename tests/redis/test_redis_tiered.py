@@ -252,3 +252,30 @@ async def test_a_subscription_that_redis_py_reconnects_by_itself_clears_the_tier
         assert await cache.get("order:o1") is None  # the invalidation, read from Redis
     finally:
         await cache.stop()
+
+
+async def test_a_local_entry_lives_local_ttl_on_the_clock_port(client_factory, prefix):
+    """Entry lifetimes are measured on the clock port: a fake clock moves them, no sleeping."""
+    from adapters.system import FakeClock
+
+    clock = FakeClock()
+    data, subscriber = await client_factory(), await client_factory(socket_timeout=None)
+    cache = TieredCache(RedisCache(data, prefix), subscriber, prefix, local_ttl=5, staleness=60, clock=clock)
+    await cache.start()
+    try:
+        await cache.set("order:o1", b"v1", ttl=600)
+        asked: list[str] = []
+        real_get = cache.shared.get
+
+        async def counting_get(key):
+            asked.append(key)
+            return await real_get(key)
+        cache.shared.get = counting_get
+        clock.advance(4.9)
+        assert await cache.get("order:o1") == b"v1" and asked == []  # still local
+        assert cache.peek("order:o1") == b"v1"
+        clock.advance(0.2)
+        assert cache.peek("order:o1") is None  # past local_ttl: no longer served from here
+        assert await cache.get("order:o1") == b"v1" and asked == ["order:o1"]
+    finally:
+        await cache.stop()
