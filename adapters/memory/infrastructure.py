@@ -173,8 +173,8 @@ class InMemoryEventBus:
 class NoWebhookDedup:
     """No fast path: every delivery goes to the inbox, whose unique constraint deduplicates."""
 
-    async def seen(self, gateway: str, event_id: str) -> bool:
-        return False
+    async def claim(self, gateway: str, event_id: str) -> str:
+        return "new"
 
     async def confirm(self, gateway: str, event_id: str) -> None:
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from application.errors import NotFound, Unauthorized
+from application.errors import Conflict, NotFound, Unauthorized
 from application.payments.refunds import Refunds
 from application.payments.settle import PaymentSettlement, Within
 from application.ports import (
@@ -57,9 +57,14 @@ class Webhooks:
             payload=body.decode("utf-8", "replace"), signature_ok=True, status=WebhookStatus.RECEIVED,
             received_at=self.clock.now(), reference=event.reference,
             reported_status=event.status.value if event.status else None)
-        if await self._fast_duplicate(gateway_name, event.event_id):
+        claim = await self._dedup("claim", gateway_name, event.event_id)
+        if claim == "stored":
             self.on_outcome(gateway_name, "duplicate")
             return None, False
+        if claim == "in_flight":  # its first delivery is not stored yet and may still fail: never ack
+            self.on_outcome(gateway_name, "in_flight")
+            raise Conflict("an earlier delivery of this event is still being stored; retry it later",
+                           event_id=event.event_id)
         try:
             async with self.uow() as uow:
                 added = await uow.webhooks.add(entry)
@@ -70,9 +75,6 @@ class Webhooks:
         await self._dedup("confirm", gateway_name, event.event_id)
         self.on_outcome(gateway_name, "received" if added else "duplicate")
         return (entry if added else None), added
-
-    async def _fast_duplicate(self, gateway: str, event_id: str) -> bool:
-        return bool(await self._dedup("seen", gateway, event_id))
 
     async def _dedup(self, operation: str, gateway: str, event_id: str):
         """The fast path is optional: if its backend fails, the inbox constraint still decides."""
