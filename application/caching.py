@@ -4,7 +4,8 @@ Values are opaque bytes (the HTTP layer caches rendered bodies).
 
 - A single key (an order's detail) has a generation counter ``{key}:gen``: ``invalidate`` deletes
   the key and bumps it, and a fill stores its value only if the generation it read before loading
-  is unchanged, so a load that raced an invalidation never writes stale data back.
+  is unchanged, checked and written in one atomic step (``Cache.set_if_unchanged``, a Lua script
+  on Redis), so a load that raced an invalidation never writes stale data back.
 - A group of keys (one owner's order lists, with every filter and page) has a version
   ``{group}:ver`` that is part of each member's key: invalidating the group is one increment, and
   a fill that raced it lands under the old version, which nobody reads again (it expires by TTL).
@@ -103,8 +104,8 @@ class CacheAside:
             value = await load()
             if group is not None:  # a version bump meanwhile leaves this under a key nobody reads
                 await self._safe("set", self.cache.set(key, value, ttl))
-            elif before is not _UNKNOWN and await self._counter(f"{key}:gen") == before:
-                await self._safe("set", self.cache.set(key, value, ttl))
+            elif before is not _UNKNOWN:  # stored only if no invalidation came meanwhile, atomically
+                await self._safe("set", self.cache.set_if_unchanged(key, value, ttl, f"{key}:gen", before))
             future.set_result(value)
             return value
         except BaseException as exc:

@@ -66,6 +66,12 @@ class MemoryCache:
             await self.incr(counter)
         await self.delete(*keys)
 
+    async def set_if_unchanged(self, key: str, value: bytes, ttl: float, counter: str, expected: bytes) -> bool:
+        if ttl <= 0 or (self.peek(counter) or b"0") != expected:  # no await between the check and the write
+            return False
+        await self.set(key, value, ttl)
+        return True
+
 
 class MemoryCheckoutSessionStore:
     def __init__(self, clock: Clock) -> None:

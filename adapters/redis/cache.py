@@ -11,6 +11,13 @@ from adapters.redis.client import DEFAULT_PREFIX
 
 #: ``incr`` counters live a day after their last increment (as ``MemoryCache``).
 COUNTER_TTL = 86400
+#: KEYS: the entry, its counter. ARGV: value, ttl in ms, the counter value the fill read before loading.
+SET_IF_UNCHANGED = """
+local current = redis.call('GET', KEYS[2]) or '0'
+if current ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
 _GLOB_SPECIAL = "*?[]\\"
 
 
@@ -37,6 +44,7 @@ class RedisCache:
         self.redis = redis
         self.prefix = prefix
         self.scan_count = scan_count
+        self._set_if_unchanged = redis.register_script(SET_IF_UNCHANGED)
 
     def _key(self, key: str) -> str:
         return self.prefix + key
@@ -49,6 +57,14 @@ class RedisCache:
             await self.redis.delete(self._key(key))
             return
         await self.redis.set(self._key(key), value, px=ttl_ms(ttl))
+
+    async def set_if_unchanged(self, key: str, value: bytes, ttl: float, counter: str, expected: bytes) -> bool:
+        """One Lua script (EVALSHA): the check and the write cannot be split by an invalidation."""
+        if ttl <= 0:
+            return False
+        stored = await self._set_if_unchanged(keys=[self._key(key), self._key(counter)],
+                                              args=[value, ttl_ms(ttl), expected])
+        return bool(stored)
 
     async def delete(self, *keys: str) -> None:
         if keys:

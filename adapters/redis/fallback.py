@@ -118,6 +118,9 @@ class LocalFallbackCache(_Fallback):
     async def incr(self, key: str) -> int:
         return await self._call("incr", key)
 
+    async def set_if_unchanged(self, key: str, value: bytes, ttl: float, counter: str, expected: bytes) -> bool:
+        return await self._call("set_if_unchanged", key, value, ttl, counter, expected)
+
     async def invalidate(self, keys: Sequence[str], counters: Sequence[str]) -> None:
         await self.fallback.delete(*keys)
         await self._call("invalidate", keys, counters)

@@ -94,6 +94,13 @@ class TieredCache:
         await self.shared.set(key, value, ttl)
         self._remember(key, value, min(ttl, self.local_ttl), seen)
 
+    async def set_if_unchanged(self, key: str, value: bytes, ttl: float, counter: str, expected: bytes) -> bool:
+        seen = self._invalidations
+        stored = await self.shared.set_if_unchanged(key, value, ttl, counter, expected)
+        if stored:
+            self._remember(key, value, min(ttl, self.local_ttl), seen)
+        return stored
+
     async def delete(self, *keys: str) -> None:
         self._drop(keys, ())
         await self.shared.delete(*keys)

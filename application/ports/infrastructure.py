@@ -51,6 +51,10 @@ class Cache(Protocol):
     async def invalidate(self, keys: Sequence[str], counters: Sequence[str]) -> None:
         """``incr`` every counter, then ``delete`` every key: one round trip where the backend allows."""
         ...
+    async def set_if_unchanged(self, key: str, value: bytes, ttl: float, counter: str, expected: bytes) -> bool:
+        """``set`` only if ``counter`` still reads ``expected`` (an unset counter reads b"0"), in one
+        atomic step: a fill never lands after the invalidation that made it stale. True if stored."""
+        ...
 
 
 class CheckoutSessionStore(Protocol):

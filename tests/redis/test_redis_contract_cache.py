@@ -132,3 +132,32 @@ async def test_keys_live_under_the_prefix(redis_client, prefix):
     await other.set("order:o1", b"2", ttl=60)
     assert await other.delete_pattern("*") == 1
     assert await cache.get("order:o1") == b"1"
+
+
+async def test_set_if_unchanged_writes_only_while_the_counter_reads_what_was_expected(cache):
+    assert await cache.set_if_unchanged("order:o1", b"v1", 60, "order:o1:gen", b"0") is True  # unset reads 0
+    assert await cache.get("order:o1") == b"v1"
+    await cache.invalidate(["order:o1"], ["order:o1:gen"])  # generation 0 -> 1, entry gone
+    assert await cache.set_if_unchanged("order:o1", b"stale", 60, "order:o1:gen", b"0") is False
+    assert await cache.get("order:o1") is None
+    assert await cache.set_if_unchanged("order:o1", b"v2", 60, "order:o1:gen", b"1") is True
+    assert await cache.get("order:o1") == b"v2"
+    assert await cache.set_if_unchanged("order:o1", b"v3", 0, "order:o1:gen", b"1") is False
+
+
+async def test_a_fill_that_raced_an_invalidation_is_not_stored(cache):
+    """CacheAside over every Cache: the invalidation lands while the origin is being read."""
+    from application.caching import CacheAside
+
+    aside = CacheAside(cache)
+
+    async def load_then_change() -> bytes:
+        await aside.invalidate("order:o9")  # the write commits while this load is in flight
+        return b"what the origin said before the change"
+    assert await aside.get("order:o9", 60, load_then_change) == b"what the origin said before the change"
+    assert await cache.get("order:o9") is None
+
+    async def load() -> bytes:
+        return b"fresh"
+    assert await aside.get("order:o9", 60, load) == b"fresh"
+    assert await cache.get("order:o9") == b"fresh"
