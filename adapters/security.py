@@ -1,4 +1,5 @@
-"""Password hashing (scrypt, a memory-hard KDF from the standard library) and JWTs (PyJWT, HS256 pinned)."""
+"""Password hashing (argon2id, OWASP's parameters; scrypt hashes of earlier releases still verify) and
+JWTs (PyJWT, HS256 pinned)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +9,7 @@ import hmac
 import secrets
 from typing import Any, Literal
 
+import argon2
 import jwt
 
 from adapters.system import SystemClock
@@ -16,7 +18,8 @@ from application.ports import Clock
 
 
 class ScryptHasher:
-    """``scrypt$n$r$p$salt$hash``. Cost is configurable (tests use a low ``n``); runs off the event loop."""
+    """``scrypt$n$r$p$salt$hash``: the hashes of earlier releases (``Argon2Hasher`` verifies them and
+    rehashes at login). Cost is configurable; runs off the event loop."""
 
     def __init__(self, n: int = 2**14, r: int = 8, p: int = 1) -> None:
         self.n, self.r, self.p = n, r, p
@@ -41,6 +44,41 @@ class ScryptHasher:
         except (ValueError, TypeError):
             return False
         return hmac.compare_digest(expected, actual)
+
+    def needs_rehash(self, encoded: str) -> bool:
+        return not encoded.startswith(f"scrypt${self.n}${self.r}${self.p}$")
+
+
+class Argon2Hasher:
+    """argon2id via argon2-cffi, at OWASP's recommended minimum by default (19 MiB, 2 passes, one
+    lane). Each encoded hash carries its own parameters (``$argon2id$v=19$m=..,t=..,p=..$salt$hash``),
+    so raising them never breaks an older hash: ``needs_rehash`` says which to upgrade at the next
+    successful login. Hashes of earlier releases (``scrypt$...``) still verify, and always need a
+    rehash. Runs off the event loop."""
+
+    def __init__(self, memory_kib: int = 19_456, time_cost: int = 2, parallelism: int = 1) -> None:
+        self._argon2 = argon2.PasswordHasher(time_cost=time_cost, memory_cost=memory_kib,
+                                             parallelism=parallelism, type=argon2.Type.ID)
+        self._legacy = ScryptHasher()
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._argon2.hash, password)
+
+    async def verify(self, password: str, encoded: str) -> bool:
+        if encoded.startswith("scrypt$"):
+            return await self._legacy.verify(password, encoded)
+        try:
+            return await asyncio.to_thread(self._argon2.verify, encoded, password)
+        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError, ValueError, TypeError):
+            return False
+
+    def needs_rehash(self, encoded: str) -> bool:
+        if not encoded.startswith("$argon2"):
+            return True
+        try:
+            return self._argon2.check_needs_rehash(encoded)
+        except (argon2.exceptions.InvalidHashError, ValueError):
+            return True
 
 
 class JwtTokens:

@@ -27,10 +27,13 @@ class IdGenerator(Protocol):
 
 
 class PasswordHasher(Protocol):
-    """A slow, salted KDF. ``verify`` is constant-time and never raises on a malformed hash."""
+    """A slow, salted KDF whose encoded hashes carry their own parameters. ``verify`` is
+    constant-time and never raises on a malformed hash; ``needs_rehash`` is True for a hash made
+    with other parameters or another scheme (upgraded at the next successful login)."""
 
     async def hash(self, password: str) -> str: ...
     async def verify(self, password: str, encoded: str) -> bool: ...
+    def needs_rehash(self, encoded: str) -> bool: ...
 
 
 class TokenIssuer(Protocol):
