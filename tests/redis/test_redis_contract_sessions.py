@@ -10,7 +10,8 @@ import pytest
 from adapters.memory.infrastructure import MemoryCheckoutSessionStore
 from adapters.redis import RedisCheckoutSessionStore
 from adapters.redis.codec import SessionDecodeError, decode_session, encode_session, session_to_dict
-from domain.checkout import Address, CheckoutSession, LineItem
+from domain.checkout import CheckoutSession, LineItem
+from domain.places import Address
 from domain.pricing import ShippingMethod
 
 NOW = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
