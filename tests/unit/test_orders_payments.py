@@ -10,9 +10,16 @@ from domain import events
 from domain.checkout import LineItem
 from domain.errors import IllegalTransition, InvalidValue, RefundExceedsCaptured, RefundNotAllowed
 from domain.notifications import Notification, compose
-from domain.orders import EventContext, Order
-from domain.payments import PAYMENT_WINDOW, PaymentIntent, Refund, refundable_amount, refunded_amount
-from domain.states import OrderStatus, PaymentStatus, RefundStatus
+from domain.orders import EventContext, Order, OrderStatus
+from domain.payments import (
+    PAYMENT_WINDOW,
+    PaymentIntent,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    refundable_amount,
+    refunded_amount,
+)
 from domain.users import Principal, Role
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
