@@ -37,7 +37,7 @@ ORDER_TRANSITIONS = transitions.table(OrderStatus, {
 
 @attrs.frozen
 class EventContext:
-    """Who and what an event is about (the common fields of every domain event)."""
+    """Who and which order an event is about (the fields of every ``OrderEvent``)."""
 
     user_id: str
     user_email: str | None
