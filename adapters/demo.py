@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from domain.catalog import Category, Coupon, CouponKind, Product
-from domain.delivery import Station
 from domain.money import Money
+from domain.places import Station
 from domain.pricing import ShippingRates, TaxRule, TaxRules
 
 CATEGORIES = [Category("electronics", "Electronics"), Category("fashion", "Fashion"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 from application.errors import NotFound
 from application.pagination import decode_cursor, encode_cursor
 from application.ports import Clock, IdGenerator, Page, UnitOfWorkFactory
-from domain.checkout import Address
 from domain.delivery import SavedAddress
 from domain.errors import InvalidValue
+from domain.places import Address
 from domain.users import Principal
 
 

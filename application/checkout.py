@@ -9,10 +9,11 @@ from application.caching import CacheAside
 from application.errors import AlreadyExists, Conflict, NotFound
 from application.ports import CheckoutSessionStore, Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
 from domain.catalog import CouponRedemption, Product
-from domain.checkout import Address, CheckoutSession
+from domain.checkout import CheckoutSession
 from domain.errors import CouponInvalid, InvalidValue, ProductUnavailable
 from domain.money import Money
 from domain.orders import Order
+from domain.places import Address
 from domain.pricing import ShippingMethod, ShippingRates, TaxRules
 from domain.users import Principal
 

@@ -1,8 +1,11 @@
-"""Application errors: outcomes a use case reports that are not domain rules (not found, conflict...)."""
-from domain.errors import DomainError
+"""Application errors: outcomes a use case reports that are not domain rules (not found, conflict...).
+
+They are ``Failure``s, not ``DomainError``s: "the database is down" is no broken business rule.
+"""
+from domain.errors import Failure, Kind
 
 
-class ApplicationError(DomainError):
+class ApplicationError(Failure):
     code = "application_error"
 
 
@@ -10,18 +13,22 @@ class NotFound(ApplicationError):
     """Also what a caller gets for another caller's resource (ownership answers 404)."""
 
     code = "not_found"
+    kind = Kind.NOT_FOUND
 
 
 class Unauthorized(ApplicationError):
     code = "unauthorized"
+    kind = Kind.UNAUTHORIZED
 
 
 class Forbidden(ApplicationError):
     code = "forbidden"
+    kind = Kind.FORBIDDEN
 
 
 class Conflict(ApplicationError):
     code = "conflict"
+    kind = Kind.CONFLICT
 
 
 class AlreadyExists(Conflict):
@@ -32,10 +39,12 @@ class ConcurrencyConflict(Conflict):
     """An optimistic version check failed: someone else changed the row first."""
 
     code = "concurrent_update"
+    title = "Concurrent update"
 
 
 class RateLimited(ApplicationError):
     code = "rate_limited"
+    kind = Kind.RATE_LIMITED
 
     def __init__(self, message: str, retry_after: float, **details: object) -> None:
         super().__init__(message, **details)
@@ -46,6 +55,8 @@ class GatewayError(ApplicationError):
     """The gateway refused or failed; ``retryable`` says whether the same call may be repeated."""
 
     code = "gateway_error"
+    kind = Kind.UPSTREAM
+    title = "Payment gateway error"
 
     def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None,
                  **details: object) -> None:
@@ -58,18 +69,23 @@ class GatewayUnavailable(GatewayError):
     """Circuit open, disabled, or no answer: nothing was (knowingly) done at the gateway."""
 
     code = "gateway_unavailable"
+    kind = Kind.UNAVAILABLE
+    title = "Payment gateway unavailable"
 
 
 class GatewayTimeout(GatewayError):
     """Sent but no answer: the outcome is unknown and must be settled by a status query."""
 
     code = "gateway_timeout"
+    kind = Kind.TIMED_OUT
+    title = "Payment gateway timed out"
 
 
 class DependencyUnavailable(ApplicationError):
     """A backing service (database, cache) is down; the request may be retried later."""
 
     code = "dependency_unavailable"
+    kind = Kind.UNAVAILABLE
 
     def __init__(self, message: str, dependency: str, retry_after: float = 5) -> None:
         super().__init__(message, dependency=dependency)

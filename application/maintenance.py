@@ -16,8 +16,7 @@ from application.payments.settle import PaymentSettlement
 from application.payments.webhooks import Webhooks
 from application.ports import Clock, GatewayRegistry, IdGenerator, UnitOfWorkFactory, VerifiedPayment
 from application.ports.maintenance import MaintenanceQueries
-from domain.payments import Transaction
-from domain.states import PaymentStatus, RefundStatus, TransactionStatus, TransactionType
+from domain.payments import PaymentStatus, RefundStatus, Transaction, TransactionStatus, TransactionType
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ NOTIFIED = (events.OrderCreated, events.PaymentInitiated, events.PaymentComplete
             events.RefundRequested, events.RefundCompleted)
 
 
-def event_key(event: events.DomainEvent) -> str:
+def event_key(event: events.OrderEvent) -> str:
     """One notification per event occurrence, however often the event is delivered."""
     subject = getattr(event, "refund_id", None) or getattr(event, "payment_id", None) or event.order_id
     return f"{event.name}:{subject}"

@@ -14,9 +14,8 @@ from domain.catalog import check_quantity
 from domain.checkout import LineItem
 from domain.errors import CurrencyMismatch, InvalidValue
 from domain.money import Money
-from domain.orders import Order
+from domain.orders import Order, OrderStatus
 from domain.pricing import HOME_COUNTRY_OF_CURRENCY, TaxRules
-from domain.states import OrderStatus
 from domain.users import Principal
 
 

@@ -8,6 +8,7 @@ import attrs
 from domain.catalog import Coupon, Product, check_quantity
 from domain.errors import CurrencyMismatch, InvalidValue
 from domain.money import Money
+from domain.places import Address
 from domain.pricing import HOME_COUNTRY_OF_CURRENCY, ShippingMethod, ShippingRates, TaxRules
 
 SESSION_TTL = timedelta(minutes=30)
@@ -25,14 +26,6 @@ class LineItem:
     @property
     def total(self) -> int:
         return self.unit_price * self.quantity
-
-
-@attrs.frozen
-class Address:
-    country: str
-    city: str
-    line1: str
-    postal_code: str | None = None
 
 
 @attrs.frozen

@@ -1,28 +1,14 @@
-"""Delivery: addresses a user saved, and the pickup stations (bus stops, parks) parcels can wait at."""
+"""Delivery: the addresses a user saved (pickup stations are in ``domain.places``)."""
 from __future__ import annotations
 
 from datetime import datetime
 
 import attrs
 
-from domain.checkout import Address
 from domain.errors import InvalidValue
+from domain.places import Address
 
 MAX_SAVED_ADDRESSES = 20
-
-
-@attrs.frozen
-class Station:
-    """A pickup point: ``id`` is unique across countries (e.g. ``ng-lag-ojota``)."""
-
-    id: str
-    name: str
-    city: str
-    country: str
-    line1: str = ""
-
-    def as_address(self) -> Address:
-        return Address(self.country, self.city, self.line1 or self.name)
 
 
 @attrs.define

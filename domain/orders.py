@@ -1,19 +1,43 @@
 """Order aggregate and its lifecycle."""
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import attrs
 
-from domain import events
+from domain import events, transitions
 from domain.checkout import LineItem
-from domain.states import OrderStatus, check_transition
 from domain.users import Principal
+
+
+class OrderStatus(str, enum.Enum):
+    PENDING = "pending"
+    PAID = "paid"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+_O = OrderStatus
+ORDER_TRANSITIONS = transitions.table(OrderStatus, {
+    _O.PENDING: {_O.PAID, _O.CANCELLED, _O.FAILED},
+    _O.PAID: {_O.PROCESSING, _O.PARTIALLY_REFUNDED, _O.REFUNDED},
+    _O.PROCESSING: {_O.COMPLETED, _O.PARTIALLY_REFUNDED, _O.REFUNDED},
+    _O.COMPLETED: {_O.PARTIALLY_REFUNDED, _O.REFUNDED},
+    _O.PARTIALLY_REFUNDED: {_O.REFUNDED},
+    _O.CANCELLED: set(),
+    _O.FAILED: set(),
+    _O.REFUNDED: set(),
+})
 
 
 @attrs.frozen
 class EventContext:
-    """Who and what an event is about (the common fields of every domain event)."""
+    """Who and which order an event is about (the fields of every ``OrderEvent``)."""
 
     user_id: str
     user_email: str | None
@@ -72,7 +96,7 @@ class Order:
                             self.id, self.order_number)
 
     def _move(self, status: OrderStatus, now: datetime) -> None:
-        check_transition(self.status, status, "order")
+        transitions.check_transition(self.status, status, "order")
         self.status = status
         self.updated_at = now
         self.version += 1

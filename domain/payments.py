@@ -1,23 +1,63 @@
 """Payment intents, refunds and the ledger."""
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import attrs
 
-from domain import events
+from domain import events, transitions
 from domain.errors import IllegalTransition, InvalidValue, RefundExceedsCaptured, RefundNotAllowed
 from domain.money import Money
 from domain.orders import EventContext
-from domain.states import (
-    PAYMENT_TERMINAL,
-    PaymentStatus,
-    RefundStatus,
-    TransactionStatus,
-    TransactionType,
-    check_transition,
-)
+
+
+class PaymentStatus(str, enum.Enum):
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+
+class RefundStatus(str, enum.Enum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class TransactionType(str, enum.Enum):
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
+class TransactionStatus(str, enum.Enum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PENDING = "pending"
+
+
+_P = PaymentStatus
+PAYMENT_TERMINAL = frozenset({_P.SUCCEEDED, _P.FAILED, _P.CANCELED, _P.EXPIRED})
+_PAYMENT_ORDER = [_P.REQUIRES_PAYMENT_METHOD, _P.REQUIRES_ACTION, _P.PROCESSING]
+# A non-terminal intent moves forward only (rpm -> requires_action -> processing) or ends in any
+# terminal state: a success we learn about late (the init reply was lost) must still be recorded.
+PAYMENT_TRANSITIONS = transitions.table(PaymentStatus, {
+    **{s: frozenset(_PAYMENT_ORDER[i + 1:]) | PAYMENT_TERMINAL for i, s in enumerate(_PAYMENT_ORDER)},
+    **{s: frozenset() for s in PAYMENT_TERMINAL},
+})
+
+_R = RefundStatus
+REFUND_TRANSITIONS = transitions.table(RefundStatus, {
+    _R.PENDING: {_R.PROCESSING, _R.FAILED},
+    _R.PROCESSING: {_R.SUCCEEDED, _R.FAILED},
+    _R.SUCCEEDED: set(),
+    _R.FAILED: set(),
+})
 
 PAYMENT_WINDOW = timedelta(minutes=30)
 _FORWARD = [PaymentStatus.REQUIRES_PAYMENT_METHOD, PaymentStatus.REQUIRES_ACTION, PaymentStatus.PROCESSING]
@@ -63,7 +103,7 @@ class PaymentIntent:
         return self.status in PAYMENT_TERMINAL
 
     def _move(self, status: PaymentStatus, now: datetime) -> None:
-        check_transition(self.status, status, "payment")
+        transitions.check_transition(self.status, status, "payment")
         self.status = status
         self.updated_at = now
         self.version += 1
@@ -169,7 +209,7 @@ class Refund:
         return refund
 
     def _move(self, status: RefundStatus, now: datetime) -> None:
-        check_transition(self.status, status, "refund")
+        transitions.check_transition(self.status, status, "refund")
         self.status = status
         self.updated_at = now
         self.version += 1

@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import attrs
 
 from domain.errors import InvalidValue
 from domain.money import Money
-
-if TYPE_CHECKING:
-    from domain.delivery import Station
+from domain.places import Station
 
 
 class ShippingMethod(str, enum.Enum):

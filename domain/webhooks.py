@@ -1,11 +1,29 @@
 """The webhook inbox entry and the gateway-neutral event parsed from it."""
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import attrs
 
-from domain.states import PaymentStatus, RefundStatus, WebhookStatus, check_transition
+from domain import transitions
+from domain.payments import PaymentStatus, RefundStatus
+
+
+class WebhookStatus(str, enum.Enum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    IGNORED = "ignored"
+
+
+_W = WebhookStatus
+WEBHOOK_TRANSITIONS = transitions.table(WebhookStatus, {
+    _W.RECEIVED: {_W.PROCESSED, _W.FAILED, _W.IGNORED},
+    _W.FAILED: {_W.PROCESSED, _W.FAILED, _W.IGNORED},
+    _W.PROCESSED: set(),
+    _W.IGNORED: set(),
+})
 
 
 @attrs.frozen
@@ -52,7 +70,7 @@ class WebhookEvent:
     version: int = 0
 
     def _move(self, status: WebhookStatus, now: datetime) -> None:
-        check_transition(self.status, status, "webhook event")
+        transitions.check_transition(self.status, status, "webhook event")
         self.status = status
         self.version += 1
 

@@ -16,8 +16,8 @@ from application.errors import GatewayError
 from application.ports.gateways import (InitializedPayment, InitializePayment, RefundOutcome,
                                         RefundPayment, VerifiedPayment)
 from domain.money import Money, exponent
-from domain.states import PaymentStatus as P
-from domain.states import RefundStatus as R
+from domain.payments import PaymentStatus as P
+from domain.payments import RefundStatus as R
 from domain.webhooks import GatewayEvent
 
 log = logging.getLogger("payport.gateways.paystack")

@@ -22,7 +22,7 @@ from application.ports import (
     VerifiedPayment,
 )
 from domain.money import CURRENCY_EXPONENTS
-from domain.states import PaymentStatus, RefundStatus
+from domain.payments import PaymentStatus, RefundStatus
 from domain.webhooks import GatewayEvent
 
 SIGNATURE_HEADER = "Payport-Sandbox-Signature"

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from adapters.memory.store import MemoryStore
 from application.ports.maintenance import LedgerView
-from domain.states import PAYMENT_TERMINAL, PaymentStatus, RefundStatus, WebhookStatus
+from domain.payments import PAYMENT_TERMINAL, PaymentStatus, RefundStatus
+from domain.webhooks import WebhookStatus
 
 
 class MemoryMaintenanceQueries:

@@ -8,10 +8,9 @@ from application.errors import AlreadyExists
 from domain.catalog import Category, Coupon, Product
 from domain.notifications import Notification
 from domain.orders import Order
-from domain.payments import PaymentIntent, Refund, Transaction
-from domain.states import PAYMENT_TERMINAL, WebhookStatus
+from domain.payments import PAYMENT_TERMINAL, PaymentIntent, Refund, Transaction
 from domain.users import User
-from domain.webhooks import WebhookEvent
+from domain.webhooks import WebhookEvent, WebhookStatus
 
 if TYPE_CHECKING:
     from adapters.memory.uow import MemoryUnitOfWork

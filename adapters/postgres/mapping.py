@@ -13,11 +13,18 @@ from domain.catalog import Category, Coupon, CouponKind, Product
 from domain.checkout import LineItem
 from domain.money import Money
 from domain.notifications import Notification
-from domain.orders import Order
-from domain.payments import PaymentIntent, Refund, Transaction
-from domain.states import OrderStatus, PaymentStatus, RefundStatus, TransactionStatus, TransactionType, WebhookStatus
+from domain.orders import Order, OrderStatus
+from domain.payments import (
+    PaymentIntent,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    Transaction,
+    TransactionStatus,
+    TransactionType,
+)
 from domain.users import Role, User
-from domain.webhooks import WebhookEvent
+from domain.webhooks import WebhookEvent, WebhookStatus
 
 Row = Mapping[str, Any]
 

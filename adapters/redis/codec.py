@@ -7,7 +7,8 @@ from typing import Any
 import attrs
 import orjson
 
-from domain.checkout import Address, CheckoutSession, LineItem
+from domain.checkout import CheckoutSession, LineItem
+from domain.places import Address
 from domain.pricing import ShippingMethod
 
 VERSION = 1

@@ -26,9 +26,8 @@ from application.ports import (
     UnitOfWorkFactory,
 )
 from domain.errors import InvalidValue, PaymentNotAllowed
-from domain.orders import EventContext, Order
-from domain.payments import PaymentIntent
-from domain.states import PAYMENT_TERMINAL, OrderStatus, PaymentStatus
+from domain.orders import EventContext, Order, OrderStatus
+from domain.payments import PAYMENT_TERMINAL, PaymentIntent, PaymentStatus
 from domain.users import Principal
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,7 @@ from application.ownership import visible
 from application.payments.settle import PaymentSettlement
 from application.ports import Page, ReadModel, UnitOfWorkFactory
 from domain.errors import InvalidValue
-from domain.payments import PaymentIntent
-from domain.states import PaymentStatus
+from domain.payments import PaymentIntent, PaymentStatus
 from domain.users import Principal
 
 

@@ -15,8 +15,7 @@ from application.errors import AlreadyExists, Conflict, GatewayError, GatewayTim
 from application.ownership import visible
 from application.ports import Clock, GatewayRegistry, IdGenerator, Page, ReadModel, RefundPayment, UnitOfWorkFactory
 from domain.errors import RefundNotAllowed
-from domain.payments import Refund, Transaction, refunded_amount
-from domain.states import RefundStatus, TransactionStatus, TransactionType
+from domain.payments import Refund, RefundStatus, Transaction, TransactionStatus, TransactionType, refunded_amount
 from domain.users import Principal
 
 log = logging.getLogger(__name__)

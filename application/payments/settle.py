@@ -12,9 +12,8 @@ from application import invalidation
 from application.caching import CacheAside
 from application.errors import GatewayError, NotFound
 from application.ports import Clock, GatewayRegistry, IdGenerator, UnitOfWork, UnitOfWorkFactory, VerifiedPayment
-from domain.orders import Order
-from domain.payments import PaymentIntent, Transaction
-from domain.states import OrderStatus, PaymentStatus, TransactionStatus, TransactionType
+from domain.orders import Order, OrderStatus
+from domain.payments import PaymentIntent, PaymentStatus, Transaction, TransactionStatus, TransactionType
 
 log = logging.getLogger(__name__)
 

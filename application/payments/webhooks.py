@@ -23,8 +23,8 @@ from application.ports import (
     WebhookDedup,
 )
 from domain.errors import InvalidValue
-from domain.states import PaymentStatus, WebhookStatus
-from domain.webhooks import GatewayEvent, WebhookEvent
+from domain.payments import PaymentStatus
+from domain.webhooks import GatewayEvent, WebhookEvent, WebhookStatus
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10

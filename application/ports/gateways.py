@@ -6,7 +6,7 @@ from typing import Protocol
 
 import attrs
 
-from domain.states import PaymentStatus, RefundStatus
+from domain.payments import PaymentStatus, RefundStatus
 from domain.webhooks import GatewayEvent
 
 

@@ -6,34 +6,29 @@ import logging
 import orjson
 from aiohttp import web
 
-from application import errors as app
-from domain import errors as dom
+from domain.errors import Failure, Kind
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/problem+json"
 
-#: Domain and application errors -> (HTTP status, title). The most specific class wins.
-STATUS: list[tuple[type[Exception], int, str]] = [
-    (app.RateLimited, 429, "Too many requests"),
-    (app.NotFound, 404, "Not found"),
-    (app.Unauthorized, 401, "Unauthorized"),
-    (app.Forbidden, 403, "Forbidden"),
-    (app.ConcurrencyConflict, 409, "Concurrent update"),
-    (app.Conflict, 409, "Conflict"),
-    (app.GatewayTimeout, 504, "Payment gateway timed out"),
-    (app.GatewayUnavailable, 503, "Payment gateway unavailable"),
-    (app.GatewayError, 502, "Payment gateway error"),
-    (app.DependencyUnavailable, 503, "Service temporarily unavailable"),
-    (dom.IllegalTransition, 409, "Not allowed in the current state"),
-    (dom.InsufficientStock, 409, "Insufficient stock"),
-    (dom.ProductUnavailable, 409, "Product unavailable"),
-    (dom.RefundNotAllowed, 409, "Refund not allowed"),
-    (dom.PaymentNotAllowed, 409, "Payment not allowed"),
-    (dom.RefundExceedsCaptured, 422, "Refund exceeds the refundable amount"),
-    (dom.CouponInvalid, 422, "Coupon not applicable"),
-    (dom.CurrencyMismatch, 422, "Currency mismatch"),
-    (dom.DomainError, 422, "Invalid request"),
-]
+#: Every kind of failure -> (HTTP status, title). A failure class with a ``title`` of its own
+#: names its problem type more precisely (409 "Insufficient stock" rather than "Conflict").
+STATUS: dict[Kind, tuple[int, str]] = {
+    Kind.INVALID: (422, "Invalid request"),
+    Kind.CONFLICT: (409, "Conflict"),
+    Kind.NOT_FOUND: (404, "Not found"),
+    Kind.UNAUTHORIZED: (401, "Unauthorized"),
+    Kind.FORBIDDEN: (403, "Forbidden"),
+    Kind.RATE_LIMITED: (429, "Too many requests"),
+    Kind.UNAVAILABLE: (503, "Service temporarily unavailable"),
+    Kind.UPSTREAM: (502, "Upstream service error"),
+    Kind.TIMED_OUT: (504, "Upstream service timed out"),
+}
+
+
+def status_of(exc: Failure) -> tuple[int, str]:
+    status, title = STATUS[exc.kind]
+    return status, exc.title or title
 
 
 def problem(status: int, title: str, detail: str, code: str, headers: dict | None = None,
@@ -52,8 +47,8 @@ class MalformedForm(Exception):
 def from_exception(exc: BaseException) -> web.Response:
     if isinstance(exc, MalformedForm):
         return problem(400, "Malformed form", f"the form could not be read: {exc}", "malformed_form")
-    if isinstance(exc, dom.DomainError):
-        status, title = next((s, t) for cls, s, t in STATUS if isinstance(exc, cls))
+    if isinstance(exc, Failure):
+        status, title = status_of(exc)
         headers = {}
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None and status in (429, 503, 502):

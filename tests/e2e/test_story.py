@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from domain.states import TransactionType
+from domain.payments import TransactionType
 from tests.e2e.api import ledger
 
 BACKENDS = ("memory", "postgres")

@@ -6,7 +6,8 @@ from dependency_injector import providers
 
 from adapters.system import FakeClock
 from application.errors import GatewayTimeout
-from domain.states import OrderStatus, PaymentStatus, RefundStatus, TransactionType
+from domain.orders import OrderStatus
+from domain.payments import PaymentStatus, RefundStatus, TransactionType
 from tests.e2e.api import forget_idempotency_records
 
 HOUR = 3600

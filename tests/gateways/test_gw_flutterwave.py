@@ -15,7 +15,7 @@ from adapters.gateways.config import FlutterwaveSettings
 from adapters.gateways.flutterwave import FlutterwaveGateway
 from adapters.gateways.resilience import CircuitBreaker, ResilientGateway, RetryPolicy
 from application.errors import GatewayError, GatewayTimeout
-from domain.states import PaymentStatus, RefundStatus
+from domain.payments import PaymentStatus, RefundStatus
 
 API = "https://api.flutterwave.com"
 HASH = "flw_test_hash_x"

@@ -13,7 +13,7 @@ from gateway_test_support import json_sent, only, payment, refund_request, sent
 from adapters.gateways.config import MomoSettings
 from adapters.gateways.mtn_momo import MtnMomoGateway, momo_reference_id
 from application.errors import GatewayError
-from domain.states import PaymentStatus, RefundStatus
+from domain.payments import PaymentStatus, RefundStatus
 
 API = "https://sandbox.momodeveloper.mtn.com"
 USER = "c72025f5-5cd1-4630-99e4-8ba4722fad56"

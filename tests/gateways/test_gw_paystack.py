@@ -12,7 +12,7 @@ from gateway_test_support import json_sent, only, payment, refund_request, reser
 from adapters.gateways.config import PaystackSettings
 from adapters.gateways.paystack import PaystackGateway
 from application.errors import GatewayError, GatewayTimeout
-from domain.states import PaymentStatus, RefundStatus
+from domain.payments import PaymentStatus, RefundStatus
 
 API = "https://api.paystack.co"
 KEY = "sk_test_x"

@@ -12,7 +12,7 @@ from adapters.gateways.resilience import (CLOSED, HALF_OPEN, OPEN, CircuitBreake
                                           RetryPolicy, retry_call)
 from application.errors import GatewayError, GatewayTimeout, GatewayUnavailable
 from application.ports.gateways import InitializedPayment, RefundOutcome, VerifiedPayment
-from domain.states import PaymentStatus, RefundStatus
+from domain.payments import PaymentStatus, RefundStatus
 
 
 class Sleeps(list):

@@ -6,7 +6,7 @@ from adapters.gateways.config import gateway_settings_from_env
 from adapters.gateways.resilience import ResilientGateway
 from adapters.gateways.routing import StaticGatewayRegistry, build_registry
 from application.ports.gateways import InitializedPayment
-from domain.states import PaymentStatus
+from domain.payments import PaymentStatus
 
 ALL = frozenset({"NGN", "GHS", "KES", "UGX", "RWF", "XOF", "XAF", "USD", "EUR", "GBP"})
 

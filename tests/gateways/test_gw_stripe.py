@@ -15,7 +15,7 @@ from gateway_test_support import (connect_refused, only, payment, refund_request
 from adapters.gateways.config import StripeSettings
 from adapters.gateways.stripe import StripeGateway
 from application.errors import GatewayError, GatewayTimeout, GatewayUnavailable
-from domain.states import PaymentStatus, RefundStatus
+from domain.payments import PaymentStatus, RefundStatus
 
 API = "https://api.stripe.com"
 SECRET = "whsec_test_x"

@@ -22,9 +22,8 @@ from application.payments.settle import PaymentSettlement
 from application.payments.webhooks import Webhooks
 from domain import events
 from domain.checkout import LineItem
-from domain.orders import Order
-from domain.payments import PaymentIntent
-from domain.states import OrderStatus, PaymentStatus
+from domain.orders import Order, OrderStatus
+from domain.payments import PaymentIntent, PaymentStatus
 from domain.users import Principal, Role
 
 SECRET = "whsec_orderings"

@@ -8,10 +8,9 @@ from domain.checkout import LineItem
 from domain.money import Money
 from domain.notifications import Notification
 from domain.orders import Order
-from domain.payments import PaymentIntent, Refund, Transaction
-from domain.states import TransactionStatus, TransactionType, WebhookStatus
+from domain.payments import PaymentIntent, Refund, Transaction, TransactionStatus, TransactionType
 from domain.users import Principal, Role, User
-from domain.webhooks import WebhookEvent
+from domain.webhooks import WebhookEvent, WebhookStatus
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

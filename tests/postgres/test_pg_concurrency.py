@@ -12,8 +12,7 @@ from adapters.postgres.pool import create_pool
 from adapters.postgres.uow import PostgresUnitOfWork
 from application.errors import ConcurrencyConflict
 from domain.errors import RefundExceedsCaptured
-from domain.payments import Refund
-from domain.states import PaymentStatus
+from domain.payments import PaymentStatus, Refund
 
 CAPTURED = 4800
 EACH = 500

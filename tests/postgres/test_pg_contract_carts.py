@@ -9,8 +9,8 @@ import pg_builders as b
 from application.errors import AlreadyExists, ConcurrencyConflict
 from domain.cart import Cart, CartLine
 from domain.catalog import CouponRedemption
-from domain.checkout import Address
 from domain.delivery import SavedAddress
+from domain.places import Address
 
 
 async def test_carts_round_trip_update_and_delete(backend):

@@ -6,7 +6,8 @@ import pytest
 
 import pg_builders as b
 from application.errors import AlreadyExists
-from domain.states import PaymentStatus, RefundStatus, TransactionStatus, TransactionType, WebhookStatus
+from domain.payments import PaymentStatus, RefundStatus, TransactionStatus, TransactionType
+from domain.webhooks import WebhookStatus
 
 
 async def _committed(backend, *objs) -> None:

@@ -12,7 +12,8 @@ from adapters.metrics import Metrics
 from adapters.redis import LocalFallbackSessions, RedisCheckoutSessionStore
 from adapters.system import SystemClock
 from adapters.redis.codec import SessionDecodeError, decode_session, encode_session, session_to_dict
-from domain.checkout import Address, CheckoutSession, LineItem
+from domain.checkout import CheckoutSession, LineItem
+from domain.places import Address
 from domain.pricing import ShippingMethod
 
 NOW = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)

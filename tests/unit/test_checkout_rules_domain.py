@@ -8,10 +8,11 @@ import pytest
 
 from adapters.demo import load_pricing
 from domain.catalog import Coupon, CouponKind, Product
-from domain.checkout import Address, CheckoutSession
-from domain.delivery import MAX_SAVED_ADDRESSES, SavedAddress, Station
+from domain.checkout import CheckoutSession
+from domain.delivery import MAX_SAVED_ADDRESSES, SavedAddress
 from domain.errors import CouponInvalid, CurrencyMismatch, InvalidValue, UnknownCurrency
 from domain.money import Money
+from domain.places import Address, Station
 from domain.pricing import ShippingMethod, ShippingRates, TaxRule, TaxRules
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

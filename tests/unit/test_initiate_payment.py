@@ -14,7 +14,7 @@ from application.payments.initiate import InitiatePayment
 from application.ports import InitializedPayment
 from domain.checkout import LineItem
 from domain.orders import Order
-from domain.states import PaymentStatus
+from domain.payments import PaymentStatus
 from domain.users import Principal, Role
 
 USER = Principal("usr_1", Role.CUSTOMER, "a@example.com", "A")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.catalog import Coupon, CouponKind, Product
-from domain.checkout import MAX_LINES, SESSION_TTL, Address, CheckoutSession, LineItem
+from domain.checkout import MAX_LINES, SESSION_TTL, CheckoutSession, LineItem
 from domain.errors import (
     CouponInvalid,
     CurrencyMismatch,
@@ -19,6 +19,7 @@ from domain.errors import (
     ProductUnavailable,
 )
 from domain.money import CURRENCY_EXPONENTS, Money
+from domain.places import Address
 from domain.pricing import ShippingMethod, ShippingRates, TaxRule, TaxRules
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

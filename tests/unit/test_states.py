@@ -1,12 +1,17 @@
 """Status vocabularies: every (from, to) pair of every state machine, and the aggregates that use them.
 
-The expected tables below are written out by hand from DESIGN.md §2 (not derived from
-``domain.states``), so a change to a table in the code has to be mirrored here on purpose.
+The expected tables below are written out by hand from DESIGN.md §2 (not derived from the
+tables in the code), so a change to a table in the code has to be mirrored here on purpose. The
+tables under test are discovered: every domain module is imported and every table registered with
+``domain.transitions.table`` is walked, so a new one without a hand-written twin fails here.
 """
 from __future__ import annotations
 
 import copy
+import enum
+import importlib
 import itertools
+import pkgutil
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -14,19 +19,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import domain
+from domain import transitions
 from domain.errors import DomainError, IllegalTransition
-from domain.orders import EventContext, Order
-from domain.payments import PaymentIntent, Refund
-from domain.states import (
-    OrderStatus,
-    PaymentStatus,
-    RefundStatus,
-    WebhookStatus,
-    can_transition,
-    check_transition,
-)
+from domain.orders import EventContext, Order, OrderStatus
+from domain.payments import PaymentIntent, PaymentStatus, Refund, RefundStatus
+from domain.transitions import can_transition, check_transition
 from domain.users import Principal, Role
-from domain.webhooks import WebhookEvent
+from domain.webhooks import WebhookEvent, WebhookStatus
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=1)
@@ -66,12 +66,35 @@ EXPECTED = {
     WebhookStatus: WEBHOOK_ALLOWED,
 }
 
+
+
+def _registered_tables() -> dict[type[enum.Enum], object]:
+    """Every transition table of the domain: import each domain module, then read the registry."""
+    for module in pkgutil.walk_packages(domain.__path__, "domain."):
+        importlib.import_module(module.name)
+    return dict(transitions.registered())
+
+
+REGISTERED = _registered_tables()
+
 ALL_PAIRS = [
-    pytest.param(current, new, (current.value, new.value) in EXPECTED[enum_type],
+    pytest.param(current, new, (current.value, new.value) in EXPECTED.get(enum_type, ()),
                  id=f"{enum_type.__name__}:{current.value}->{new.value}")
-    for enum_type in EXPECTED
+    for enum_type in REGISTERED
     for current, new in itertools.product(enum_type, repeat=2)
 ]
+
+
+def test_every_registered_table_has_a_hand_written_twin() -> None:
+    assert set(REGISTERED) == set(EXPECTED)
+    assert len(ALL_PAIRS) == sum(len(enum_type) ** 2 for enum_type in EXPECTED)
+
+
+@pytest.mark.parametrize("enum_type", list(EXPECTED), ids=lambda e: e.__name__)
+def test_registered_table_is_exactly_the_expected_one(enum_type: type[enum.Enum]) -> None:
+    table = REGISTERED[enum_type]
+    assert {(c.value, n.value) for c, targets in table.items() for n in targets} == EXPECTED[enum_type]
+    assert set(table) == set(enum_type)  # a row for every member, terminal ones included
 
 
 def test_expected_tables_only_name_real_members() -> None:
@@ -125,6 +148,52 @@ def test_check_transition_never_mixes_vocabularies(current, new) -> None:
 ])
 def test_can_transition_is_false_across_vocabularies(current, new) -> None:
     assert can_transition(current, new) is False
+
+
+# -- registering a table ---------------------------------------------------------------------------
+
+class _Light(str, enum.Enum):
+    RED = "red"
+    GREEN = "green"
+    AMBER = "amber"
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables registered by a test vanish with it (the real ones stay registered)."""
+    monkeypatch.setattr(transitions, "_TABLES", dict(transitions._TABLES))
+
+
+def test_a_registered_table_is_used_by_check_transition(scratch_registry: None) -> None:
+    table = transitions.table(_Light, {_Light.RED: [_Light.GREEN], _Light.GREEN: {_Light.AMBER},
+                                       _Light.AMBER: {_Light.RED}})
+    assert table[_Light.RED] == frozenset({_Light.GREEN})
+    assert transitions.registered()[_Light] is table
+    assert can_transition(_Light.RED, _Light.GREEN) and not can_transition(_Light.RED, _Light.AMBER)
+    with pytest.raises(IllegalTransition):
+        check_transition(_Light.GREEN, _Light.RED, "light")
+    with pytest.raises(TypeError):
+        table[_Light.RED] = frozenset()  # type: ignore[index]
+
+
+@pytest.mark.parametrize("rows", [
+    {_Light.RED: {_Light.GREEN}, _Light.GREEN: {_Light.RED}},               # AMBER has no row
+    {_Light.RED: {OrderStatus.PAID}, _Light.GREEN: set(), _Light.AMBER: set()},  # another vocabulary
+    {_Light.RED: set(), _Light.GREEN: set(), _Light.AMBER: set(), OrderStatus.PAID: set()},
+], ids=["missing-row", "foreign-target", "foreign-row"])
+def test_a_malformed_table_is_refused(scratch_registry: None, rows: dict) -> None:
+    with pytest.raises(ValueError, match="_Light"):
+        transitions.table(_Light, rows)
+    assert _Light not in transitions.registered()
+
+
+def test_a_vocabulary_registers_one_table(scratch_registry: None) -> None:
+    rows = {_Light.RED: set(), _Light.GREEN: set(), _Light.AMBER: set()}
+    transitions.table(_Light, rows)
+    with pytest.raises(ValueError, match="already"):
+        transitions.table(_Light, rows)
+    with pytest.raises(ValueError, match="already"):
+        transitions.table(OrderStatus, {s: set() for s in OrderStatus})
 
 
 # -- through the Order aggregate -------------------------------------------------------------------

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from domain.checkout import Address
 from domain.errors import InvalidValue
+from domain.places import Address
 from domain.pricing import ShippingMethod
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from domain.checkout import Address
 from domain.errors import InvalidValue
+from domain.places import Address
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import shop_schemas as shop
