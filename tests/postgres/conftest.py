@@ -15,7 +15,7 @@ from adapters.memory.read_model import MemoryReadModel
 from adapters.memory.store import MemoryStore
 from adapters.memory.uow import MemoryUnitOfWorkFactory
 from adapters.postgres.idempotency import PostgresIdempotencyStore
-from adapters.postgres.mapping import ALL_TABLES
+from adapters.postgres.registry import ALL_TABLES
 from adapters.postgres.pool import create_pool
 from adapters.postgres.read_model import PostgresReadModel
 from adapters.postgres.uow import PostgresUnitOfWorkFactory
