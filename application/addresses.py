@@ -1,9 +1,12 @@
 """Use cases: a user's saved delivery addresses (list, save, delete, use one at checkout)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from application.errors import NotFound
 from application.pagination import decode_cursor, encode_cursor
-from application.ports import Clock, IdGenerator, Page, UnitOfWorkFactory
+from application.ports import Clock, IdGenerator, Page
+from application.ports.delivery import DeliveryUnitOfWork
 from domain.delivery import SavedAddress
 from domain.errors import InvalidValue
 from domain.places import Address
@@ -21,7 +24,7 @@ def _page(rows: list[SavedAddress], limit: int, cursor: str | None) -> Page:
 
 
 class Addresses:
-    def __init__(self, uow: UnitOfWorkFactory, ids: IdGenerator, clock: Clock) -> None:
+    def __init__(self, uow: Callable[[], DeliveryUnitOfWork], ids: IdGenerator, clock: Clock) -> None:
         self.uow, self.ids, self.clock = uow, ids, clock
 
     async def list(self, principal: Principal, limit: int, cursor: str | None) -> Page:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 
 from application.errors import AlreadyExists, NotFound, Unauthorized
-from application.ports import Clock, IdGenerator, PasswordHasher, TokenIssuer, UnitOfWorkFactory
+from application.ports import Clock, IdGenerator, PasswordHasher, TokenIssuer
+from application.ports.identity import IdentityUnitOfWork
 from domain.errors import InvalidValue
 from domain.users import Principal, Role, User
 
@@ -28,7 +30,7 @@ def principal_of(user: User) -> Principal:
 
 
 class Auth:
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, tokens: TokenIssuer,
+    def __init__(self, uow: Callable[[], IdentityUnitOfWork], hasher: PasswordHasher, tokens: TokenIssuer,
                  ids: IdGenerator, clock: Clock) -> None:
         self.uow, self.hasher, self.tokens, self.ids, self.clock = uow, hasher, tokens, ids, clock
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()

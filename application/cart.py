@@ -4,7 +4,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from application.errors import ConcurrencyConflict
-from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from application.ports import Clock
+from application.ports.cart import CartUnitOfWork
+from application.ports.catalog import ProductsUnitOfWork
 from domain.cart import Cart, PricedCart, price_cart
 from domain.catalog import Product
 from domain.errors import InvalidValue
@@ -14,20 +16,20 @@ from domain.users import Principal
 ATTEMPTS = 3
 
 
-async def _product(uow: UnitOfWork, sku: str) -> Product:
+async def _product(uow: ProductsUnitOfWork, sku: str) -> Product:
     found = await uow.products.get_by_skus([sku])
     if sku not in found:
         raise InvalidValue(f"unknown sku: {sku}", field="sku", skus=[sku])
     return found[sku]
 
 
-async def priced(uow: UnitOfWork, cart: Cart) -> PricedCart:
+async def priced(uow: ProductsUnitOfWork, cart: Cart) -> PricedCart:
     products = await uow.products.get_by_skus([line.sku for line in cart.lines]) if cart.lines else {}
     return price_cart(cart, products)
 
 
 class Carts:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: Callable[[], CartUnitOfWork], clock: Clock) -> None:
         self.uow, self.clock = uow, clock
 
     async def get(self, principal: Principal) -> PricedCart:
@@ -35,7 +37,7 @@ class Carts:
             cart = await uow.carts.get(principal.id) or Cart.empty(principal.id, self.clock.now())
             return await priced(uow, cart)
 
-    async def _change(self, owner_id: str, change: Callable[[UnitOfWork, Cart], Awaitable[None]]) -> PricedCart:
+    async def _change(self, owner_id: str, change: Callable[[CartUnitOfWork, Cart], Awaitable[None]]) -> PricedCart:
         for attempt in range(ATTEMPTS):
             try:
                 async with self.uow() as uow:
@@ -51,19 +53,19 @@ class Carts:
         raise AssertionError("unreachable")
 
     async def add(self, principal: Principal, sku: str, quantity: int) -> PricedCart:
-        async def change(uow: UnitOfWork, cart: Cart) -> None:
+        async def change(uow: CartUnitOfWork, cart: Cart) -> None:
             cart.add(await _product(uow, sku), quantity, self.clock.now())
         return await self._change(principal.id, change)
 
     async def set_quantity(self, principal: Principal, sku: str, quantity: int) -> PricedCart:
-        async def change(uow: UnitOfWork, cart: Cart) -> None:
+        async def change(uow: CartUnitOfWork, cart: Cart) -> None:
             if cart.quantity_of(sku) == 0:
                 raise InvalidValue(f"{sku} is not in the cart; add it with POST /cart/items", field="sku", sku=sku)
             cart.set_quantity(await _product(uow, sku), quantity, self.clock.now())
         return await self._change(principal.id, change)
 
     async def remove(self, principal: Principal, sku: str) -> PricedCart:
-        async def change(uow: UnitOfWork, cart: Cart) -> None:
+        async def change(uow: CartUnitOfWork, cart: Cart) -> None:
             cart.remove(sku, self.clock.now())
         return await self._change(principal.id, change)
 
@@ -73,7 +75,7 @@ class Carts:
             raise InvalidValue("guest_token is not a guest's token", field="guest_token")
         skipped: list[str] = []
 
-        async def change(uow: UnitOfWork, cart: Cart) -> None:
+        async def change(uow: CartUnitOfWork, cart: Cart) -> None:
             guest_cart = await uow.carts.get(guest.id)
             if guest_cart is None or not guest_cart.lines:
                 return

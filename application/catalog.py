@@ -1,10 +1,13 @@
 """Use cases: catalog reads, admin writes (products, categories, coupons), loading a catalog (demo data)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from application import invalidation
 from application.caching import CacheAside
 from application.errors import AlreadyExists, ConcurrencyConflict, Forbidden, NotFound
-from application.ports import IdGenerator, Page, ReadModel, UnitOfWorkFactory
+from application.ports import IdGenerator, Page, ReadModel
+from application.ports.catalog import CatalogUnitOfWork
 from domain.catalog import Category, Coupon, Product
 from domain.errors import InvalidValue
 from domain.money import Money
@@ -17,7 +20,7 @@ def require_admin(principal: Principal) -> None:
 
 
 class Catalog:
-    def __init__(self, uow: UnitOfWorkFactory, read_model: ReadModel, ids: IdGenerator | None = None,
+    def __init__(self, uow: Callable[[], CatalogUnitOfWork], read_model: ReadModel, ids: IdGenerator | None = None,
                  cache: CacheAside | None = None) -> None:
         self.uow, self.read_model, self.ids, self.cache = uow, read_model, ids, cache
 

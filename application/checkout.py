@@ -1,13 +1,15 @@
 """Use cases: initiate a checkout, price it (shipping, tax, coupon), confirm it into an order."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from application import invalidation
 from application.caching import CacheAside
 from application.errors import AlreadyExists, Conflict, NotFound
-from application.ports import CheckoutSessionStore, Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
+from application.ports import CheckoutSessionStore, Clock, IdGenerator
+from application.ports.catalog import ProductsUnitOfWork
+from application.ports.checkout import CheckoutUnitOfWork
 from domain.catalog import CouponRedemption, Product
 from domain.checkout import CheckoutSession
 from domain.errors import CouponInvalid, InvalidValue, ProductUnavailable
@@ -18,7 +20,8 @@ from domain.pricing import ShippingMethod, ShippingRates, TaxRules
 from domain.users import Principal
 
 
-async def load_products(uow: UnitOfWork, items: Sequence[tuple[str, int]], lock: bool = False) -> list[tuple[Product, int]]:
+async def load_products(uow: ProductsUnitOfWork, items: Sequence[tuple[str, int]],
+                        lock: bool = False) -> list[tuple[Product, int]]:
     """Products for (sku, quantity) pairs, or InvalidValue naming every unknown sku."""
     skus = [sku for sku, _ in items]
     found = await (uow.products.lock_by_skus(skus) if lock else uow.products.get_by_skus(skus))
@@ -29,8 +32,8 @@ async def load_products(uow: UnitOfWork, items: Sequence[tuple[str, int]], lock:
 
 
 class Checkout:
-    def __init__(self, uow: UnitOfWorkFactory, sessions: CheckoutSessionStore, clock: Clock, ids: IdGenerator,
-                 shipping_rates: ShippingRates, tax_rules: TaxRules, session_ttl: float = 1800,
+    def __init__(self, uow: Callable[[], CheckoutUnitOfWork], sessions: CheckoutSessionStore, clock: Clock,
+                 ids: IdGenerator, shipping_rates: ShippingRates, tax_rules: TaxRules, session_ttl: float = 1800,
                  cache: CacheAside | None = None) -> None:
         self.uow, self.sessions, self.clock, self.ids = uow, sessions, clock, ids
         self.rates, self.taxes, self.ttl, self.cache = shipping_rates, tax_rules, session_ttl, cache

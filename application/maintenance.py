@@ -6,6 +6,7 @@ taken again by the settlement code under row locks.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 import attrs
@@ -14,8 +15,9 @@ from application.errors import GatewayError, NotFound
 from application.payments.refunds import Refunds
 from application.payments.settle import PaymentSettlement
 from application.payments.webhooks import Webhooks
-from application.ports import Clock, GatewayRegistry, IdGenerator, UnitOfWorkFactory, VerifiedPayment
+from application.ports import Clock, GatewayRegistry, IdGenerator, VerifiedPayment
 from application.ports.maintenance import MaintenanceQueries
+from application.ports.payments import PaymentsUnitOfWork
 from domain.payments import PaymentStatus, RefundStatus, Transaction, TransactionStatus, TransactionType
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,7 @@ class Finding:
 
 
 class Maintenance:
-    def __init__(self, uow: UnitOfWorkFactory, queries: MaintenanceQueries, settlement: PaymentSettlement,
+    def __init__(self, uow: Callable[[], PaymentsUnitOfWork], queries: MaintenanceQueries, settlement: PaymentSettlement,
                  refunds: Refunds, webhooks: Webhooks, gateways: GatewayRegistry, clock: Clock,
                  ids: IdGenerator, stuck_after: float = 120, refund_retry_after: float = 60) -> None:
         self.uow, self.queries, self.settlement, self.refunds = uow, queries, settlement, refunds

@@ -7,6 +7,7 @@ no transaction of its own. Delivery to the ``Notifier`` happens after that commi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 
 from application.errors import NotFound
@@ -17,9 +18,8 @@ from application.ports import (
     Page,
     ReadModel,
     TransactionSubscribers,
-    UnitOfWork,
-    UnitOfWorkFactory,
 )
+from application.ports.notifications import NotificationsUnitOfWork
 from domain import events
 from domain.notifications import Notification, compose
 from domain.users import Principal
@@ -37,13 +37,14 @@ def event_key(event: events.OrderEvent) -> str:
 
 
 class Notifications:
-    def __init__(self, uow: UnitOfWorkFactory, read_model: ReadModel, ids: IdGenerator, notifier: Notifier) -> None:
+    def __init__(self, uow: Callable[[], NotificationsUnitOfWork], read_model: ReadModel, ids: IdGenerator,
+                 notifier: Notifier) -> None:
         self.uow, self.read_model, self.ids, self.notifier = uow, read_model, ids, notifier
 
     def subscribe_to(self, transactions: TransactionSubscribers) -> None:
         transactions.subscribe(self.record)
 
-    async def record(self, uow: UnitOfWork, raised: list[events.DomainEvent]) -> None:
+    async def record(self, uow: NotificationsUnitOfWork, raised: list[events.DomainEvent]) -> None:
         """Inside ``uow``'s commit: one notification per notified event, written with the commit
         (deduplicated by event key), and told to the ``Notifier`` once it is committed. An event
         raised in a committing unit of work happens once (it comes with a state change under the

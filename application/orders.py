@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from application import invalidation
 from application.caching import CacheAside
 from application.checkout import load_products
 from application.errors import Conflict
 from application.ownership import visible
-from application.ports import Clock, IdGenerator, Page, ReadModel, UnitOfWorkFactory
+from application.ports import Clock, IdGenerator, Page, ReadModel
+from application.ports.orders import OrdersUnitOfWork
 from domain.catalog import check_quantity
 from domain.checkout import LineItem
 from domain.errors import CurrencyMismatch, InvalidValue
@@ -20,7 +21,7 @@ from domain.users import Principal
 
 
 class Orders:
-    def __init__(self, uow: UnitOfWorkFactory, read_model: ReadModel, clock: Clock, ids: IdGenerator,
+    def __init__(self, uow: Callable[[], OrdersUnitOfWork], read_model: ReadModel, clock: Clock, ids: IdGenerator,
                  tax_rules: TaxRules, cache: CacheAside | None = None) -> None:
         self.uow, self.read_model, self.clock, self.ids = uow, read_model, clock, ids
         self.taxes, self.cache = tax_rules, cache

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg2
 import psycopg2.extensions
 
-from adapters.postgres.mapping import ALL_TABLES
+from adapters.postgres.registry import ALL_TABLES
 from adapters.postgres.migrate import applied_migrations, load_migrations, migrate
 
 #: Set PAYPORT_TEST_DB_SUFFIX to give a concurrent run (another developer's) databases of its own.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from typing import Any
 
 import attrs
@@ -9,14 +10,11 @@ import attrs
 
 @attrs.define
 class MemoryStore:
-    """Committed state. ``lock`` serialises writing units of work (the memory analogue of row locks)."""
+    """Committed state. ``lock`` serialises writing units of work (the memory analogue of row locks).
 
-    tables: dict[str, dict[str, Any]] = attrs.field(factory=lambda: {
-        name: {} for name in (
-            "users", "products", "categories", "coupons", "orders", "payments", "refunds",
-            "webhooks", "notifications",
-        )
-    })
+    A table is there from its first use (``tables["support_tickets"]``): no list of names to extend."""
+
+    tables: defaultdict[str, dict[str, Any]] = attrs.field(factory=lambda: defaultdict(dict))
     ledger: list[Any] = attrs.field(factory=list)
     lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
     #: Counts committed units of work (tests read it to prove a path wrote nothing).

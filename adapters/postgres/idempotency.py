@@ -13,6 +13,9 @@ import aiopg
 from adapters.postgres import db
 from application.ports import Clock, IdempotencyBegin, StoredResponse
 
+#: The table this store keeps (emptied with the others by the tests).
+TABLES = ("idempotency_keys",)
+
 #: Completed keys are kept at least this long (DESIGN.md: replayable for 24 h).
 MIN_RETENTION_SECONDS = 86400
 

@@ -1,5 +1,7 @@
 """Rows <-> domain objects. Columns are named after the attrs fields; enums are stored as ``.value``,
-money as BIGINT minor units, timestamps as timestamptz (read back as UTC)."""
+money as BIGINT minor units, timestamps as timestamptz (read back as UTC).
+
+Each context's module declares its tables with ``Table`` (``adapters/postgres/payments.py``...)."""
 from __future__ import annotations
 
 import enum
@@ -8,23 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
-
-from domain.catalog import Category, Coupon, CouponKind, Product
-from domain.checkout import LineItem
-from domain.money import Money
-from domain.notifications import Notification
-from domain.orders import Order, OrderStatus
-from domain.payments import (
-    PaymentIntent,
-    PaymentStatus,
-    Refund,
-    RefundStatus,
-    Transaction,
-    TransactionStatus,
-    TransactionType,
-)
-from domain.users import Role, User
-from domain.webhooks import WebhookEvent, WebhookStatus
 
 Row = Mapping[str, Any]
 
@@ -53,6 +38,10 @@ class Table:
     extras: Mapping[str, str] = attrs.field(factory=dict)
     versioned: bool = False
     key_expr: str | None = None  # SQL matched against a key parameter (default: the key column)
+    #: Column -> callable computing its value from the object, for a column that is no attribute.
+    encoders: Mapping[str, Callable[[Any], Any]] = attrs.field(factory=dict)
+    #: Makes the object from the decoded values (default ``cls(**values)``), for such columns.
+    build: Callable[[dict[str, Any]], Any] | None = None
 
     @property
     def where_key(self) -> str:
@@ -64,19 +53,19 @@ class Table:
         return f"SELECT {', '.join(cols)} FROM {self.name} {alias}"
 
     def to_row(self, obj: Any) -> dict[str, Any]:
-        if isinstance(obj, Product):
-            row = {c: getattr(obj, c) for c in self.columns if c not in ("price", "currency")}
-            return {**row, "price": obj.price.amount, "currency": obj.price.currency}
-        return {c: _value(getattr(obj, c)) for c in self.columns}
+        if not self.encoders:
+            return {c: _value(getattr(obj, c)) for c in self.columns}
+        row = {c: _value(getattr(obj, c)) for c in self.columns if c not in self.encoders}
+        for column, encode in self.encoders.items():
+            row[column] = encode(obj)
+        return row
 
     def from_row(self, row: Row) -> Any:
         values = {}
         for column in (*self.columns, *self.extras):
             decode = self.decoders.get(column)
             values[column] = decode(row[column]) if decode else _utc(row[column])
-        if self.cls is Product:
-            values["price"] = Money(values["price"], values.pop("currency"))
-        return self.cls(**values)
+        return self.cls(**values) if self.build is None else self.build(values)
 
     def insert_sql(self) -> str:
         cols = ", ".join(self.columns)
@@ -91,39 +80,6 @@ class Table:
         return f"UPDATE {self.name} SET {sets} WHERE {where}"
 
 
-def _fields(cls: type, *, skip: Sequence[str] = ()) -> tuple[str, ...]:
+def fields_of(cls: type, *, skip: Sequence[str] = ()) -> tuple[str, ...]:
+    """The attrs fields of ``cls`` stored as columns (all but ``events`` and ``skip``)."""
     return tuple(f.name for f in attrs.fields(cls) if f.name not in ("events", *skip))
-
-
-def _items(value: Any) -> list[LineItem]:
-    return [LineItem(**item) for item in value or []]
-
-
-_ITEMS_SQL = ("SELECT coalesce(json_agg(json_build_object('sku', i.sku, 'product_id', i.product_id, "
-              "'name', i.name, 'unit_price', i.unit_price, 'quantity', i.quantity) ORDER BY i.position), "
-              "'[]'::json) FROM order_items i WHERE i.order_id = t.id")
-
-USERS = Table("users", User, "id", _fields(User), {"role": Role})
-CATEGORIES = Table("categories", Category, "slug", _fields(Category))
-PRODUCTS = Table("products", Product, "id", (*_fields(Product, skip=("price",)), "price", "currency"),
-                 versioned=True)
-COUPONS = Table("coupons", Coupon, "code", _fields(Coupon), {"kind": CouponKind}, key_expr="code_key")
-ORDERS = Table("orders", Order, "id", _fields(Order, skip=("items",)), {"status": OrderStatus, "items": _items},
-               extras={"items": _ITEMS_SQL}, versioned=True)
-PAYMENTS = Table("payment_intents", PaymentIntent, "id", _fields(PaymentIntent), {"status": PaymentStatus},
-                 versioned=True)
-REFUNDS = Table("refunds", Refund, "id", _fields(Refund), {"status": RefundStatus}, versioned=True)
-TRANSACTIONS = Table("transactions", Transaction, "id", _fields(Transaction),
-                     {"type": TransactionType, "status": TransactionStatus})
-WEBHOOKS = Table("webhook_events", WebhookEvent, "id", _fields(WebhookEvent), {"status": WebhookStatus},
-                 versioned=True)
-NOTIFICATIONS = Table("notifications", Notification, "id", _fields(Notification))
-
-#: Every table the adapters write, in an order that respects the foreign keys (for TRUNCATE).
-ALL_TABLES = ("users", "categories", "products", "coupons", "orders", "order_items", "payment_intents",
-              "refunds", "transactions", "webhook_events", "notifications", "idempotency_keys", "outbox",
-              "carts", "addresses", "coupon_redemptions")
-
-
-def order_item_rows(order: Order) -> list[dict[str, Any]]:
-    return [{"order_id": order.id, "position": n, **attrs.asdict(item)} for n, item in enumerate(order.items)]

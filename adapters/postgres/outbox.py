@@ -19,6 +19,9 @@ from domain.events import DomainEvent, event_from_dict
 
 log = logging.getLogger(__name__)
 
+#: The table this module keeps (emptied with the others by the tests).
+TABLES = ("outbox",)
+
 
 def outbox_insert(events: Sequence[DomainEvent], published: Sequence[bool] | None = None,
                   ) -> tuple[str, list[Any], list[uuid.UUID]]:

@@ -12,7 +12,11 @@ from typing import Any
 import aiopg
 
 from adapters.postgres import db
-from adapters.postgres import mapping as m
+from adapters.postgres.catalog import CATEGORIES, PRODUCTS
+from adapters.postgres.mapping import Table
+from adapters.postgres.notifications import NOTIFICATIONS
+from adapters.postgres.orders import ORDERS
+from adapters.postgres.payments import PAYMENTS, REFUNDS
 from application.pagination import decode_cursor, encode_cursor
 from application.ports import Page
 from domain.catalog import Category
@@ -28,7 +32,7 @@ class PostgresReadModel:
     async def _fetch(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         return await db.fetch(self.pool, sql, params)
 
-    async def _page(self, table: m.Table, where: list[str], params: list[Any], limit: int,
+    async def _page(self, table: Table, where: list[str], params: list[Any], limit: int,
                     cursor: str | None, *, by_sku: bool = False) -> Page:
         where, params = list(where), list(params)
         if cursor:
@@ -57,21 +61,21 @@ class PostgresReadModel:
         if search:
             where.append("strpos(upper(t.order_number), upper(%s)) > 0")
             params.append(search)
-        return await self._page(m.ORDERS, where, params, limit, cursor)
+        return await self._page(ORDERS, where, params, limit, cursor)
 
     async def list_payments(self, *, owner_id, status, order_id, limit, cursor) -> Page:
         where, params = _filters(owner_id=owner_id, status=status, order_id=order_id)
-        return await self._page(m.PAYMENTS, where, params, limit, cursor)
+        return await self._page(PAYMENTS, where, params, limit, cursor)
 
     async def list_refunds(self, *, owner_id, payment_id, limit, cursor) -> Page:
         where, params = _filters(owner_id=owner_id, payment_id=payment_id)
-        return await self._page(m.REFUNDS, where, params, limit, cursor)
+        return await self._page(REFUNDS, where, params, limit, cursor)
 
     async def list_notifications(self, *, user_id, unread_only, limit, cursor) -> Page:
         where, params = _filters(user_id=user_id)
         if unread_only:
             where.append("NOT t.read")
-        return await self._page(m.NOTIFICATIONS, where, params, limit, cursor)
+        return await self._page(NOTIFICATIONS, where, params, limit, cursor)
 
     async def list_products(self, *, category, search, include_inactive, limit, cursor) -> Page:
         where, params = _filters(category=category)
@@ -80,11 +84,11 @@ class PostgresReadModel:
         if search:
             where.append("(strpos(lower(t.name), lower(%s)) > 0 OR strpos(lower(t.sku), lower(%s)) > 0)")
             params += [search, search]
-        return await self._page(m.PRODUCTS, where, params, limit, cursor, by_sku=True)
+        return await self._page(PRODUCTS, where, params, limit, cursor, by_sku=True)
 
     async def list_categories(self) -> list[Category]:
-        rows = await self._fetch(f"{m.CATEGORIES.select()} ORDER BY t.slug", [])
-        return [m.CATEGORIES.from_row(row) for row in rows]
+        rows = await self._fetch(f"{CATEGORIES.select()} ORDER BY t.slug", [])
+        return [CATEGORIES.from_row(row) for row in rows]
 
 
 def _filters(**equal: Any) -> tuple[list[str], list[Any]]:

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adapters.postgres.mapping import Table
+from adapters.postgres.session import PostgresSession
 from application.errors import ConcurrencyConflict
-
-if TYPE_CHECKING:
-    from adapters.postgres.uow import PostgresUnitOfWork
 
 
 class Repository:
-    """Rows of one table seen through a PostgresUnitOfWork."""
+    """Rows of one table seen through a unit of work's PostgresSession."""
 
     table: Table
 
-    def __init__(self, uow: PostgresUnitOfWork) -> None:
-        self.uow = uow
+    def __init__(self, session: PostgresSession) -> None:
+        self.session = session
 
     def _key(self, obj: Any) -> str:
         return getattr(obj, self.table.key)
@@ -35,8 +33,8 @@ class Repository:
             sql += f" LIMIT {int(limit)}"
         if lock:
             sql += " FOR UPDATE"
-        rows = await self.uow.fetch(sql, list(params), plain_read=not lock)
-        return [self.uow.load(self.table, row, self._row_key(row), refresh=lock) for row in rows]
+        rows = await self.session.fetch(sql, list(params), plain_read=not lock)
+        return [self.session.load(self.table, row, self._row_key(row), refresh=lock) for row in rows]
 
     def _row_key(self, row: dict[str, Any]) -> str:
         return self._param(row[self.table.key])
@@ -47,7 +45,7 @@ class Repository:
 
     async def get(self, key: str) -> Any | None:
         key = self._param(key)
-        cached = self.uow.cached(self.table, key)
+        cached = self.session.cached(self.table, key)
         if cached is not None:
             return cached
         return await self._first(self.table.where_key, [key])
@@ -58,22 +56,22 @@ class Repository:
 
     async def _insert(self, obj: Any) -> bool:
         """Insert ``obj``; False (and nothing written) when a unique key is taken."""
-        inserted = await self.uow.execute(f"{self.table.insert_sql()} ON CONFLICT DO NOTHING",
+        inserted = await self.session.execute(f"{self.table.insert_sql()} ON CONFLICT DO NOTHING",
                                           self.table.to_row(obj))
         if inserted:
-            self.uow.adopt(self.table, self._param(self._key(obj)), obj)
+            self.session.adopt(self.table, self._param(self._key(obj)), obj)
         return bool(inserted)
 
     async def save(self, obj: Any) -> None:
         """Write ``obj`` back. Loaded here: only if the row still has the version it was loaded
         with, else ConcurrencyConflict. Never loaded here: written as is (inserted if missing)."""
         key = self._param(self._key(obj))
-        loaded = self.uow.loaded_version(self.table, key) if self.table.versioned else None
+        loaded = self.session.loaded_version(self.table, key) if self.table.versioned else None
         params = {**self.table.to_row(obj), "__key": key, "__loaded_version": loaded}
-        updated = await self.uow.execute(self.table.update_sql(check_version=loaded is not None), params)
+        updated = await self.session.execute(self.table.update_sql(check_version=loaded is not None), params)
         if not updated:
             if loaded is not None:
                 raise ConcurrencyConflict(f"{self.table.name} {key} was changed by another request")
             if not await self._insert(obj):
                 raise ConcurrencyConflict(f"{self.table.name} {key} was changed by another request")
-        self.uow.adopt(self.table, key, obj)
+        self.session.adopt(self.table, key, obj)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
 from application import invalidation
 from application.caching import CacheAside
@@ -23,8 +24,8 @@ from application.ports import (
     IdGenerator,
     InitializedPayment,
     InitializePayment,
-    UnitOfWorkFactory,
 )
+from application.ports.payments import PaymentsUnitOfWork
 from domain.errors import InvalidValue, PaymentNotAllowed
 from domain.orders import EventContext, Order, OrderStatus
 from domain.payments import PAYMENT_TERMINAL, PaymentIntent, PaymentStatus
@@ -39,8 +40,8 @@ def payment_reference(scope: str, idempotency_key: str) -> str:
 
 
 class InitiatePayment:
-    def __init__(self, uow: UnitOfWorkFactory, gateways: GatewayRegistry, fraud: FraudChecker, clock: Clock,
-                 ids: IdGenerator, public_url: str, cache: CacheAside | None = None) -> None:
+    def __init__(self, uow: Callable[[], PaymentsUnitOfWork], gateways: GatewayRegistry, fraud: FraudChecker,
+                 clock: Clock, ids: IdGenerator, public_url: str, cache: CacheAside | None = None) -> None:
         self.uow, self.gateways, self.fraud, self.clock, self.ids = uow, gateways, fraud, clock, ids
         self.public_url, self.cache = public_url.rstrip("/"), cache
 

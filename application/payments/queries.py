@@ -1,16 +1,20 @@
 """Payment reads and the customer's "check status" (which asks the gateway when not final)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from application.ownership import visible
 from application.payments.settle import PaymentSettlement
-from application.ports import Page, ReadModel, UnitOfWorkFactory
+from application.ports import Page, ReadModel
+from application.ports.payments import PaymentsUnitOfWork
 from domain.errors import InvalidValue
 from domain.payments import PaymentIntent, PaymentStatus
 from domain.users import Principal
 
 
 class Payments:
-    def __init__(self, uow: UnitOfWorkFactory, read_model: ReadModel, settlement: PaymentSettlement) -> None:
+    def __init__(self, uow: Callable[[], PaymentsUnitOfWork], read_model: ReadModel,
+                 settlement: PaymentSettlement) -> None:
         self.uow, self.read_model, self.settlement = uow, read_model, settlement
 
     async def get(self, principal: Principal, payment_id: str) -> PaymentIntent:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from application import invalidation
 from application.caching import CacheAside
 from application.errors import AlreadyExists, Conflict, GatewayError, GatewayTimeout
 from application.ownership import visible
-from application.ports import Clock, GatewayRegistry, IdGenerator, Page, ReadModel, RefundPayment, UnitOfWorkFactory
+from application.ports import Clock, GatewayRegistry, IdGenerator, Page, ReadModel, RefundPayment
+from application.ports.payments import PaymentsUnitOfWork
 from domain.errors import RefundNotAllowed
 from domain.payments import Refund, RefundStatus, Transaction, TransactionStatus, TransactionType, refunded_amount
 from domain.users import Principal
@@ -26,8 +28,9 @@ def refund_id_for(scope: str, idempotency_key: str) -> str:
 
 
 class Refunds:
-    def __init__(self, uow: UnitOfWorkFactory, read_model: ReadModel, gateways: GatewayRegistry, clock: Clock,
-                 ids: IdGenerator, customer_window_days: int | None = 30, cache: CacheAside | None = None) -> None:
+    def __init__(self, uow: Callable[[], PaymentsUnitOfWork], read_model: ReadModel, gateways: GatewayRegistry,
+                 clock: Clock, ids: IdGenerator, customer_window_days: int | None = 30,
+                 cache: CacheAside | None = None) -> None:
         self.uow, self.read_model, self.gateways, self.clock, self.ids = uow, read_model, gateways, clock, ids
         self.window = timedelta(days=customer_window_days) if customer_window_days else None
         self.cache = cache

@@ -11,18 +11,19 @@ from collections.abc import Awaitable, Callable
 from application import invalidation
 from application.caching import CacheAside
 from application.errors import GatewayError, NotFound
-from application.ports import Clock, GatewayRegistry, IdGenerator, UnitOfWork, UnitOfWorkFactory, VerifiedPayment
+from application.ports import Clock, GatewayRegistry, IdGenerator, VerifiedPayment
+from application.ports.payments import PaymentsUnitOfWork
 from domain.orders import Order, OrderStatus
 from domain.payments import PaymentIntent, PaymentStatus, Transaction, TransactionStatus, TransactionType
 
 log = logging.getLogger(__name__)
 
 #: Extra work for the settling transaction (the webhook inbox marks its row there).
-Within = Callable[[UnitOfWork], Awaitable[None]]
+Within = Callable[[PaymentsUnitOfWork], Awaitable[None]]
 
 
 class PaymentSettlement:
-    def __init__(self, uow: UnitOfWorkFactory, gateways: GatewayRegistry, clock: Clock, ids: IdGenerator,
+    def __init__(self, uow: Callable[[], PaymentsUnitOfWork], gateways: GatewayRegistry, clock: Clock, ids: IdGenerator,
                  cache: CacheAside | None = None, on_status=None) -> None:
         self.uow, self.gateways, self.clock, self.ids, self.cache = uow, gateways, clock, ids, cache
         self.on_status = on_status or (lambda gateway, status: None)

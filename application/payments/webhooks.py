@@ -8,7 +8,7 @@ Processing is idempotent, so a crash between applying and marking is repaired by
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from application.errors import Conflict, NotFound, Unauthorized
 from application.payments.refunds import Refunds
@@ -17,11 +17,10 @@ from application.ports import (
     Clock,
     GatewayRegistry,
     IdGenerator,
-    UnitOfWork,
-    UnitOfWorkFactory,
     VerifiedPayment,
     WebhookDedup,
 )
+from application.ports.payments import PaymentsUnitOfWork
 from domain.errors import InvalidValue
 from domain.payments import PaymentStatus
 from domain.webhooks import GatewayEvent, WebhookEvent, WebhookStatus
@@ -31,7 +30,7 @@ MAX_ATTEMPTS = 10
 
 
 class Webhooks:
-    def __init__(self, uow: UnitOfWorkFactory, gateways: GatewayRegistry, settlement: PaymentSettlement,
+    def __init__(self, uow: Callable[[], PaymentsUnitOfWork], gateways: GatewayRegistry, settlement: PaymentSettlement,
                  refunds: Refunds, clock: Clock, ids: IdGenerator, dedup: WebhookDedup | None = None,
                  on_outcome=None) -> None:
         self.uow, self.gateways, self.settlement, self.refunds = uow, gateways, settlement, refunds
@@ -99,7 +98,7 @@ class Webhooks:
         outcome, error = "processed", None
         marked: list[WebhookEvent] = []  # the row, when the settling transaction marked it
 
-        async def mark_within(uow: UnitOfWork) -> None:
+        async def mark_within(uow: PaymentsUnitOfWork) -> None:
             marked.append(await self._mark_in(uow, webhook_id, "processed", None))
         try:
             if gateway is None:
@@ -150,7 +149,7 @@ class Webhooks:
             await uow.commit()
         return entry
 
-    async def _mark_in(self, uow: UnitOfWork, webhook_id: str, outcome: str, error: str | None) -> WebhookEvent:
+    async def _mark_in(self, uow: PaymentsUnitOfWork, webhook_id: str, outcome: str, error: str | None) -> WebhookEvent:
         """Record ``outcome`` on the inbox row, under its lock, in ``uow`` (the caller commits)."""
         now = self.clock.now()
         entry = await uow.webhooks.lock(webhook_id)

@@ -1,4 +1,7 @@
-"""Ports: what the use cases need from the world, as ``typing.Protocol``s (fakes need no inheritance)."""
+"""Ports: what the use cases need from the world, as ``typing.Protocol``s (fakes need no inheritance).
+
+A context's repository Protocols and its unit of work are imported from its own module
+(``application.ports.payments``...), not from here."""
 from application.ports.gateways import (
     GatewayRegistry,
     InitializePayment,
@@ -28,21 +31,12 @@ from application.ports.infrastructure import (
     WebhookDedup,
 )
 from application.ports.repositories import (
-    CouponRepository,
-    Ledger,
-    NotificationRepository,
-    OrderRepository,
     Page,
-    PaymentRepository,
-    ProductRepository,
     ReadModel,
-    RefundRepository,
     TransactionHandler,
     TransactionSubscribers,
     UnitOfWork,
     UnitOfWorkFactory,
-    UserRepository,
-    WebhookInbox,
 )
 
 __all__ = [name for name in dir() if not name.startswith("_")]

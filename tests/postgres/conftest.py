@@ -11,11 +11,13 @@ import attrs
 import pytest
 
 from adapters.memory.infrastructure import InMemoryEventBus, MemoryIdempotencyStore
+from adapters.memory import registry as memory_registry
 from adapters.memory.read_model import MemoryReadModel
 from adapters.memory.store import MemoryStore
 from adapters.memory.uow import MemoryUnitOfWorkFactory
 from adapters.postgres.idempotency import PostgresIdempotencyStore
-from adapters.postgres.mapping import ALL_TABLES
+from adapters.postgres.registry import ALL_TABLES
+from adapters.postgres import registry as postgres_registry
 from adapters.postgres.pool import create_pool
 from adapters.postgres.read_model import PostgresReadModel
 from adapters.postgres.uow import PostgresUnitOfWorkFactory
@@ -64,6 +66,14 @@ class Backend:
         async with self.pool.acquire() as conn, conn.cursor() as cur:
             await cur.execute(f"UPDATE {sql_table} SET version = version + 1 WHERE id = %s", (key,))
             assert cur.rowcount == 1
+
+    def uow_with(self, extra: dict):
+        """A unit-of-work factory on this backend whose units of work also carry ``extra``
+        (attribute -> repository factory taking the session), as a new context's would."""
+        if self.store is not None:
+            return MemoryUnitOfWorkFactory(self.store, self.bus,
+                                           repositories={**memory_registry.REPOSITORIES, **extra})
+        return PostgresUnitOfWorkFactory(self.pool, self.bus, repositories={**postgres_registry.REPOSITORIES, **extra})
 
 
 def _recording_bus() -> tuple[InMemoryEventBus, list]:

@@ -42,7 +42,7 @@ async def test_a_saturated_pool_is_unavailable_not_a_hang(pg_dsn):
 async def test_a_connection_killed_mid_transaction_is_unavailable(pg_pool):
     async with PostgresUnitOfWork(pg_pool, InMemoryEventBus()) as uow:
         assert await uow.users.get("usr_1") is None
-        (row,) = await uow.fetch("SELECT pg_backend_pid() AS pid")
+        (row,) = await uow.session.fetch("SELECT pg_backend_pid() AS pid")
         async with pg_pool.acquire() as conn, conn.cursor() as cur:
             await cur.execute("SELECT pg_terminate_backend(%s)", (row["pid"],))
         with pytest.raises(DependencyUnavailable):

@@ -36,7 +36,7 @@ async def one_connection(pg_dsn, pg_pool):  # pg_pool empties the tables
 
 
 async def _prepared_here(uow) -> list[str]:
-    rows = await uow.fetch("SELECT name FROM pg_prepared_statements ORDER BY name")
+    rows = await uow.session.fetch("SELECT name FROM pg_prepared_statements ORDER BY name")
     return [r["name"] for r in rows]
 
 
@@ -54,21 +54,21 @@ async def test_a_statement_is_prepared_once_per_connection_and_outlives_a_rollba
     async with PostgresUnitOfWork(pool, bus) as uow:
         assert (await uow.orders.lock("ord_1")).status.value == "pending"
         assert await _prepared_here(uow) == before and before
-        assert set(before) == prepared.known(uow._conn)
+        assert set(before) == prepared.known(uow.session._conn)
 
 
 async def test_a_failed_statement_or_preparation_leaves_the_connection_usable(one_connection, pg_backend):
     pool, bus = one_connection, pg_backend.bus
     with pytest.raises(psycopg2.errors.DivisionByZero):
         async with PostgresUnitOfWork(pool, bus) as uow:
-            await uow.execute("SELECT 1 / %s AS x", [0])  # prepared, then EXECUTE fails: rolled back
+            await uow.session.execute("SELECT 1 / %s AS x", [0])  # prepared, then EXECUTE fails: rolled back
     with pytest.raises(psycopg2.errors.IndeterminateDatatype):
         async with PostgresUnitOfWork(pool, bus) as uow:
-            await uow.execute("SELECT %s IS NULL AS x", ["?"])  # PREPARE itself fails: nothing is remembered
+            await uow.session.execute("SELECT %s IS NULL AS x", ["?"])  # PREPARE itself fails: nothing is remembered
     async with PostgresUnitOfWork(pool, bus) as uow:
-        assert await uow.fetch("SELECT 1 / %s AS x", [1]) == [{"x": 1}]
+        assert await uow.session.fetch("SELECT 1 / %s AS x", [1]) == [{"x": 1}]
         names = await _prepared_here(uow)
-        assert names == [prepared.parse("SELECT 1 / %s AS x").name] == sorted(prepared.known(uow._conn))
+        assert names == [prepared.parse("SELECT 1 / %s AS x").name] == sorted(prepared.known(uow.session._conn))
 
 
 async def test_with_preparing_off_statements_go_as_plain_text(one_connection, pg_backend):
@@ -86,34 +86,34 @@ async def test_with_preparing_off_statements_go_as_plain_text(one_connection, pg
 async def test_a_deferred_write_goes_with_the_commit_and_never_after_a_rollback(one_connection, pg_backend):
     pool, bus = one_connection, pg_backend.bus
     async with PostgresUnitOfWork(pool, bus) as uow:
-        uow.defer("INSERT INTO categories (slug, name) VALUES (%s, %s)", ["kept", "10% off"])
-        assert await uow.fetch("SELECT slug FROM categories") == []  # not sent yet
+        uow.session.defer("INSERT INTO categories (slug, name) VALUES (%s, %s)", ["kept", "10% off"])
+        assert await uow.session.fetch("SELECT slug FROM categories") == []  # not sent yet
         await uow.commit()
     async with PostgresUnitOfWork(pool, bus) as uow:
-        uow.defer("INSERT INTO categories (slug, name) VALUES (%s, %s)", ["dropped", "x"])
+        uow.session.defer("INSERT INTO categories (slug, name) VALUES (%s, %s)", ["dropped", "x"])
         await uow.orders.add(b.order())  # the transaction begins, then is never committed
     async with PostgresUnitOfWork(pool, bus) as uow:
-        assert await uow.fetch("SELECT slug, name FROM categories") == [{"slug": "kept", "name": "10% off"}]
+        assert await uow.session.fetch("SELECT slug, name FROM categories") == [{"slug": "kept", "name": "10% off"}]
         assert await uow.orders.get("ord_1") is None
 
 
 async def test_a_schema_change_under_a_prepared_statement_is_a_retryable_conflict(one_connection, pg_backend):
     pool, bus = one_connection, pg_backend.bus
     async with PostgresUnitOfWork(pool, bus) as uow:
-        await uow.execute("CREATE TABLE IF NOT EXISTS prepared_probe (a int)")
+        await uow.session.execute("CREATE TABLE IF NOT EXISTS prepared_probe (a int)")
         await uow.commit()
     async with PostgresUnitOfWork(pool, bus) as uow:
-        assert await uow.fetch("SELECT a FROM prepared_probe WHERE a = %s", [1]) == []
+        assert await uow.session.fetch("SELECT a FROM prepared_probe WHERE a = %s", [1]) == []
     async with PostgresUnitOfWork(pool, bus) as uow:  # a migration elsewhere
-        await uow.execute("ALTER TABLE prepared_probe ALTER COLUMN a TYPE bigint")
+        await uow.session.execute("ALTER TABLE prepared_probe ALTER COLUMN a TYPE bigint")
         await uow.commit()
     try:
         with pytest.raises(ConcurrencyConflict):
             async with PostgresUnitOfWork(pool, bus) as uow:
-                await uow.fetch("SELECT a FROM prepared_probe WHERE a = %s", [1])
+                await uow.session.fetch("SELECT a FROM prepared_probe WHERE a = %s", [1])
         async with PostgresUnitOfWork(pool, bus) as uow:  # a fresh connection: prepared anew, works
-            assert await uow.fetch("SELECT a FROM prepared_probe WHERE a = %s", [1]) == []
+            assert await uow.session.fetch("SELECT a FROM prepared_probe WHERE a = %s", [1]) == []
     finally:
         async with PostgresUnitOfWork(pool, bus) as uow:
-            await uow.execute("DROP TABLE prepared_probe")
+            await uow.session.execute("DROP TABLE prepared_probe")
             await uow.commit()

@@ -141,18 +141,6 @@ def test_dependencies_point_inwards(layer: str) -> None:
 
 # -- no import cycles ----------------------------------------------------------------------------
 
-#: Cycles another branch of issue 12 removes ("persist": sessions below the repositories, units of
-#: work built from a registry), tolerated here until it is merged. The lead empties this list at
-#: merge: a cycle not listed fails the test, and so does a listed one that is gone.
-KNOWN_CYCLES_BEING_REMOVED: dict[str, frozenset[str]] = {
-    "memory uow <-> repositories (persist)": frozenset({
-        "adapters.memory.delivery_repositories", "adapters.memory.repositories", "adapters.memory.uow"}),
-    "postgres uow <-> repositories (persist)": frozenset({
-        "adapters.postgres.delivery_repositories", "adapters.postgres.repo_base", "adapters.postgres.repositories",
-        "adapters.postgres.uow"}),
-}
-
-
 def import_graph(root: Path, packages: frozenset[str] = OURS) -> dict[str, set[str]]:
     """Module -> the modules of ours it imports (a module's own ancestor packages left out:
     importing a submodule always runs them, which is no circle of the design)."""
@@ -227,13 +215,8 @@ def test_our_imports_run_in_no_circle() -> None:
     cycles = import_cycles(graph)
     for cycle in cycles:
         print("import cycle:", " <-> ".join(cycle), "  e.g.", " -> ".join(circle_through(graph, cycle)))
-    tolerated = {name: [c for c in cycles if set(c) <= members]
-                 for name, members in KNOWN_CYCLES_BEING_REMOVED.items()}
-    new = [" -> ".join(circle_through(graph, c)) for c in cycles
-           if not any(c in found for found in tolerated.values())]
-    assert new == [], "import cycles (break each: move what both sides need one module below them)"
-    gone = [name for name, found in tolerated.items() if not found]
-    assert gone == [], "these known cycles are gone: remove them from KNOWN_CYCLES_BEING_REMOVED"
+    found = [" -> ".join(circle_through(graph, c)) for c in cycles]
+    assert found == [], "import cycles (break each: move what both sides need one module below them)"
 
 
 # -- the checker itself --------------------------------------------------------------------------

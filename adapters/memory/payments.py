@@ -1,0 +1,80 @@
+"""Memory repositories of the payments context: intents, refunds, the ledger, the webhook inbox."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from adapters.memory.session import MemorySession
+from adapters.memory.table import MemoryTable
+from application.errors import AlreadyExists
+from domain.payments import PAYMENT_TERMINAL, PaymentIntent, Refund, Transaction
+from domain.webhooks import WebhookEvent, WebhookStatus
+
+
+class MemoryPayments(MemoryTable):
+    table = "payments"
+
+    async def get_by_reference(self, reference: str) -> PaymentIntent | None:
+        return self._find(lambda p: p.reference == reference)
+
+    lock_by_reference = get_by_reference
+
+    async def active_for_order(self, order_id: str) -> PaymentIntent | None:
+        return self._find(lambda p: p.order_id == order_id and p.status not in PAYMENT_TERMINAL)
+
+    async def add(self, payment: PaymentIntent) -> None:
+        if await self.get_by_reference(payment.reference):
+            raise AlreadyExists("payment reference exists", reference=payment.reference)
+        if await self.active_for_order(payment.order_id):
+            raise AlreadyExists("the order already has a payment in progress", order_id=payment.order_id)
+        self._insert(payment.id, payment)
+
+    async def save(self, payment: PaymentIntent) -> None:
+        if payment.status not in PAYMENT_TERMINAL:
+            other = self._find(lambda p: p.order_id == payment.order_id and p.id != payment.id
+                               and p.status not in PAYMENT_TERMINAL)
+            if other:
+                raise AlreadyExists("the order already has a payment in progress", order_id=payment.order_id)
+        await super().save(payment)
+
+
+class MemoryRefunds(MemoryTable):
+    table = "refunds"
+
+    async def for_payment(self, payment_id: str) -> list[Refund]:
+        return self._find_all(lambda r: r.payment_id == payment_id)
+
+    async def add(self, refund: Refund) -> None:
+        self._insert(refund.id, refund)
+
+
+class MemoryLedger:
+    def __init__(self, session: MemorySession) -> None:
+        self.session = session
+
+    async def append(self, transaction: Transaction) -> None:
+        self.session.append_ledger(transaction)
+
+    async def for_payment(self, payment_id: str) -> list[Transaction]:
+        return [t for t in self.session.ledger_rows() if t.payment_id == payment_id]
+
+
+class MemoryWebhooks(MemoryTable):
+    table = "webhooks"
+
+    async def add(self, event: WebhookEvent) -> bool:
+        if self._find(lambda w: w.gateway == event.gateway and w.event_id == event.event_id):
+            return False
+        self._insert(event.id, event)
+        return True
+
+    async def pending(self, limit: int) -> list[WebhookEvent]:
+        rows = self._find_all(lambda w: w.status in (WebhookStatus.RECEIVED, WebhookStatus.FAILED))
+        return sorted(rows, key=lambda w: w.received_at)[:limit]
+
+
+REPOSITORIES: dict[str, Callable[[MemorySession], object]] = {
+    "payments": MemoryPayments,
+    "refunds": MemoryRefunds,
+    "ledger": MemoryLedger,
+    "webhooks": MemoryWebhooks,
+}

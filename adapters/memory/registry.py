@@ -1,0 +1,28 @@
+"""The contexts whose memory repositories every memory unit of work carries: one line each."""
+from __future__ import annotations
+
+from adapters.memory import (
+    cart,
+    catalog,
+    checkout,
+    delivery,
+    identity,
+    notifications,
+    orders,
+    payments,
+)
+from adapters.unit_of_work import merge_repositories
+
+CONTEXTS = (
+    identity,
+    catalog,
+    cart,
+    delivery,
+    orders,
+    checkout,
+    payments,
+    notifications,
+)
+
+#: Unit-of-work attribute -> factory taking the MemorySession.
+REPOSITORIES = merge_repositories(CONTEXTS)

@@ -1,0 +1,40 @@
+"""Persistence ports of the catalog context: products (and their categories), coupons."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from application.ports.repositories import UnitOfWork
+from domain.catalog import Category, Coupon, Product
+
+
+class ProductRepository(Protocol):
+    """Products. ``lock_by_skus`` locks the rows until the unit of work ends (stock decisions)."""
+
+    async def get(self, product_id: str) -> Product | None: ...
+    async def get_by_skus(self, skus: Sequence[str]) -> dict[str, Product]: ...
+    async def lock_by_skus(self, skus: Sequence[str]) -> dict[str, Product]: ...
+    async def add(self, product: Product) -> None: ...
+    async def save(self, product: Product) -> None: ...
+    async def add_category(self, category: Category) -> None: ...
+
+
+class CouponRepository(Protocol):
+    """Coupons by (upper-case) code; ``lock`` for counting a use atomically."""
+
+    async def get(self, code: str) -> Coupon | None: ...
+    async def lock(self, code: str) -> Coupon | None: ...
+    async def add(self, coupon: Coupon) -> None: ...
+    async def save(self, coupon: Coupon) -> None: ...
+
+
+class ProductsUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that reads (or locks) products to price them: carts, checkouts, orders."""
+
+    products: ProductRepository
+
+
+class CatalogUnitOfWork(ProductsUnitOfWork, Protocol):
+    """What the catalog's use cases use: products and coupons."""
+
+    coupons: CouponRepository
