@@ -6,11 +6,18 @@ invalidated together by bumping the group's version (see ``application.caching``
 
 ADMIN = "all"  # owner segment of the groups of admins' unfiltered lists
 CATEGORIES = "categories"
+FAQ = "faq"
 PRODUCTS = "products"
+TAGS = "tags"
 
 
 def product(product_id: str) -> str:
     return f"product:{product_id}"
+
+
+def product_reviews(product_id: str) -> str:
+    """The group of a product's cached review pages."""
+    return f"reviews:{product_id}"
 
 
 def order(order_id: str) -> str:

@@ -14,7 +14,8 @@ from domain.payments import PaymentIntent, Refund
 
 
 async def changed(cache: CacheAside | None, *, orders: Iterable[Order] = (), payments: Iterable[PaymentIntent] = (),
-                  refunds: Iterable[Refund] = (), product_ids: Iterable[str] = (), categories: bool = False) -> None:
+                  refunds: Iterable[Refund] = (), product_ids: Iterable[str] = (), categories: bool = False,
+                  tags: bool = False, reviewed: Iterable[str] = (), faq: bool = False) -> None:
     if cache is None:
         return
     stale: dict[str, None] = {}  # ordered sets
@@ -31,8 +32,15 @@ async def changed(cache: CacheAside | None, *, orders: Iterable[Order] = (), pay
     for product_id in product_ids:
         stale[keys.product(product_id)] = None
         groups[keys.PRODUCTS] = None
+    for product_id in reviewed:  # the product shows its rating; its review pages are a group
+        stale[keys.product(product_id)] = None
+        groups.update(dict.fromkeys((keys.PRODUCTS, keys.product_reviews(product_id))))
     if categories:
         stale[keys.CATEGORIES] = None
+    if tags:
+        stale[keys.TAGS] = None
+    if faq:
+        stale[keys.FAQ] = None
     if stale or groups:
         await cache.invalidate(*stale, groups=tuple(groups))
 
