@@ -10,6 +10,7 @@ from adapters.memory import (
     notifications,
     orders,
     payments,
+    wishlist,
 )
 from adapters.unit_of_work import merge_repositories
 
@@ -22,6 +23,7 @@ CONTEXTS = (
     checkout,
     payments,
     notifications,
+    wishlist,
 )
 
 #: Unit-of-work attribute -> factory taking the MemorySession.

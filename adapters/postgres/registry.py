@@ -13,6 +13,7 @@ from adapters.postgres import (
     orders,
     outbox,
     payments,
+    wishlist,
 )
 from adapters.unit_of_work import merge_repositories
 
@@ -25,6 +26,7 @@ CONTEXTS = (
     cart,
     delivery,
     checkout,
+    wishlist,
 )
 
 #: Modules keeping tables that no repository serves (idempotent replies, the outbox).
