@@ -10,6 +10,7 @@ from adapters.memory import (
     notifications,
     orders,
     payments,
+    reviews,
     wishlist,
 )
 from adapters.unit_of_work import merge_repositories
@@ -24,6 +25,7 @@ CONTEXTS = (
     payments,
     notifications,
     wishlist,
+    reviews,
 )
 
 #: Unit-of-work attribute -> factory taking the MemorySession.

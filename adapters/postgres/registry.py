@@ -13,6 +13,7 @@ from adapters.postgres import (
     orders,
     outbox,
     payments,
+    reviews,
     wishlist,
 )
 from adapters.unit_of_work import merge_repositories
@@ -27,6 +28,7 @@ CONTEXTS = (
     delivery,
     checkout,
     wishlist,
+    reviews,
 )
 
 #: Modules keeping tables that no repository serves (idempotent replies, the outbox).

@@ -14,6 +14,7 @@ import pytest
 import application
 import domain
 from application import errors as app
+from application.reviews import NotABuyer
 from domain import errors as dom
 from domain.errors import Failure, Kind
 from entrypoints.http import problems
@@ -43,6 +44,8 @@ ANSWERED: dict[type[Failure], tuple[int, str]] = {
     app.GatewayUnavailable: (503, "Payment gateway unavailable"),
     app.GatewayTimeout: (504, "Payment gateway timed out"),
     app.DependencyUnavailable: (503, "Service temporarily unavailable"),
+    # issue 18
+    NotABuyer: (403, "Only buyers may review"),
 }
 
 
@@ -74,7 +77,7 @@ def test_every_failure_class_is_pinned() -> None:
 
 def test_application_errors_are_not_domain_errors() -> None:
     application_classes = [cls for cls in ANSWERED if issubclass(cls, app.ApplicationError)]
-    assert len(application_classes) == 12
+    assert len(application_classes) == 12 + 1  # issue 18: NotABuyer
     for cls in application_classes:
         assert not issubclass(cls, dom.DomainError), cls
         assert issubclass(cls, Failure)
