@@ -22,17 +22,19 @@ from application.ports import (
 from application.ports.notifications import NotificationsUnitOfWork
 from domain import events
 from domain.notifications import Notification, compose
+from domain.support import SupportReplied
 from domain.users import Principal
 
 log = logging.getLogger(__name__)
 
 NOTIFIED = (events.OrderCreated, events.PaymentInitiated, events.PaymentCompleted, events.PaymentFailed,
-            events.RefundRequested, events.RefundCompleted)
+            events.RefundRequested, events.RefundCompleted, SupportReplied)
 
 
-def event_key(event: events.OrderEvent) -> str:
+def event_key(event: events.DomainEvent) -> str:
     """One notification per event occurrence, however often the event is delivered."""
-    subject = getattr(event, "refund_id", None) or getattr(event, "payment_id", None) or event.order_id
+    subject = (getattr(event, "message_id", None) or getattr(event, "refund_id", None)
+               or getattr(event, "payment_id", None) or getattr(event, "order_id"))
     return f"{event.name}:{subject}"
 
 

@@ -11,6 +11,7 @@ from adapters.memory import (
     orders,
     payments,
     reviews,
+    support,
     wishlist,
 )
 from adapters.unit_of_work import merge_repositories
@@ -26,6 +27,7 @@ CONTEXTS = (
     notifications,
     wishlist,
     reviews,
+    support,
 )
 
 #: Unit-of-work attribute -> factory taking the MemorySession.

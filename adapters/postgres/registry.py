@@ -14,6 +14,7 @@ from adapters.postgres import (
     outbox,
     payments,
     reviews,
+    support,
     wishlist,
 )
 from adapters.unit_of_work import merge_repositories
@@ -29,6 +30,7 @@ CONTEXTS = (
     checkout,
     wishlist,
     reviews,
+    support,
 )
 
 #: Modules keeping tables that no repository serves (idempotent replies, the outbox).

@@ -17,6 +17,7 @@ from application import errors as app
 from application.reviews import NotABuyer
 from domain import errors as dom
 from domain.errors import Failure, Kind
+from domain.support import ReopenWindowPassed
 from entrypoints.http import problems
 
 ANSWERED: dict[type[Failure], tuple[int, str]] = {
@@ -46,6 +47,7 @@ ANSWERED: dict[type[Failure], tuple[int, str]] = {
     app.DependencyUnavailable: (503, "Service temporarily unavailable"),
     # issue 18
     NotABuyer: (403, "Only buyers may review"),
+    ReopenWindowPassed: (409, "Too late to reopen"),
 }
 
 
