@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -67,6 +67,8 @@ class WebhookEvent:
     attempts: int = 0
     last_error: str | None = None
     processed_at: datetime | None = None
+    #: when the worker retries a failed one (None: as soon as it can)
+    next_attempt_at: datetime | None = None
     version: int = 0
 
     def _move(self, status: WebhookStatus, now: datetime) -> None:
@@ -86,7 +88,8 @@ class WebhookEvent:
         self.processed_at = now
         self.last_error = why
 
-    def failed(self, now: datetime, error: str) -> None:
+    def failed(self, now: datetime, error: str, retry_in: timedelta = timedelta(0)) -> None:
         self._move(WebhookStatus.FAILED, now)
         self.attempts += 1
         self.last_error = error
+        self.next_attempt_at = now + retry_in
