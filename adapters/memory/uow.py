@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from adapters.after_commit import run_after_commit
+from adapters.memory.deliveries import MemoryDeliveries
 from adapters.memory.delivery_repositories import (
     MemoryAddresses,
     MemoryCarts,
@@ -56,6 +57,7 @@ class MemoryUnitOfWork:
         self.carts = MemoryCarts(self, "carts")
         self.addresses = MemoryAddresses(self, "addresses")
         self.redemptions = MemoryRedemptions(self, "coupon_redemptions")
+        self.deliveries = MemoryDeliveries(self)
 
     # -- used by the repositories -------------------------------------------------------------
     def read(self, table: str, key: str) -> Any | None:

@@ -115,7 +115,7 @@ NOTIFICATIONS = Table("notifications", Notification, "id", _fields(Notification)
 #: Every table the adapters write, in an order that respects the foreign keys (for TRUNCATE).
 ALL_TABLES = ("users", "categories", "products", "coupons", "orders", "order_items", "payment_intents",
               "refunds", "transactions", "webhook_events", "notifications", "idempotency_keys", "outbox",
-              "carts", "addresses", "coupon_redemptions")
+              "carts", "addresses", "coupon_redemptions", "deliveries", "delivery_attempts")
 
 
 def order_item_rows(order: Order) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ import psycopg2.errors
 
 from adapters.after_commit import run_after_commit
 from adapters.postgres import db, prepared
+from adapters.postgres.deliveries import PostgresDeliveries
 from adapters.postgres.delivery_repositories import (
     PostgresAddresses,
     PostgresCarts,
@@ -76,6 +77,7 @@ class PostgresUnitOfWork:
         self.carts = PostgresCarts(self)
         self.addresses = PostgresAddresses(self)
         self.redemptions = PostgresRedemptions(self)
+        self.deliveries = PostgresDeliveries(self)
 
     # -- statements (used by the repositories) --------------------------------------------------
     async def execute(self, sql: str, params: Any = None, *, plain_read: bool = False) -> int:
