@@ -4,27 +4,37 @@ The variables keep the names they always had (``PAYPORT_*``, ``DATABASE_URL``, `
 ``PAYPORT_RATE_<POLICY>=n/seconds``, ``PAYPORT_TTL_<NAME>``): each field names its variable with
 ``env(...)``, and that declaration is the only list of them. A ``PAYPORT_*`` variable nobody
 declared is refused with the nearest known name; a value that cannot work is refused with its
-variable named. Secrets are ``SecretStr`` (masked in ``repr`` and in ``payport config``).
+variable named (``entrypoints/settings_source.py`` reads the environment). Secrets are
+``SecretStr`` (masked in ``repr`` and in ``payport config``).
 
 The container is fed ``Settings.flat()``, the flat keys it has always used (and that tests
 override with ``build_container({"scrypt_n": ...})``); ``FLAT`` maps them to the sections.
 """
 from __future__ import annotations
 
-import difflib
 import os
-import re
 import secrets
-from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, computed_field, model_validator
-from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from adapters.gateways.config import gateway_settings_from_env
+from entrypoints.settings_source import (
+    READ_ELSEWHERE,
+    READ_ELSEWHERE_PREFIXES,
+    EnvironmentSource,
+    SettingsError,
+    env,
+    env_family,
+    explain,
+    reading,
+    redact,
+    variables,
+)
+
+__all__ = ["CACHE_TTLS", "FLAT", "RATE_LIMITS", "READ_ELSEWHERE", "READ_ELSEWHERE_PREFIXES", "Settings",
+           "SettingsError", "load_settings", "parse_rate", "variables"]
 
 #: Per-endpoint limits (requests, window seconds), DESIGN.md §3. Override with PAYPORT_RATE_<NAME>="n/seconds".
 RATE_LIMITS: dict[str, tuple[int, int]] = {
@@ -39,29 +49,6 @@ CACHE_TTLS: dict[str, int] = {
 }
 #: The fraud rule's largest single payment per currency, in minor units (not configurable today).
 FRAUD_MAX_AMOUNT: dict[str, int] = {"NGN": 500_000_000, "USD": 1_000_000, "GHS": 5_000_000, "KES": 50_000_000}
-
-#: PAYPORT_* variables that are read outside these settings (before they exist, or by other programs).
-READ_ELSEWHERE = {
-    "PAYPORT_LOG_LEVEL": "the log level of every payport command (entrypoints/cli.py, read before the settings)",
-    "PAYPORT_UVLOOP": "off: payport serve and the benchmark baseline run on the standard asyncio loop",
-}
-#: Prefixes of PAYPORT_* variables that belong to the test suite and the benchmark.
-READ_ELSEWHERE_PREFIXES = ("PAYPORT_TEST_", "PAYPORT_BENCH")
-
-
-class SettingsError(ValueError):
-    """A setting that cannot work: the message names the variable (``payport`` exits 2 with it)."""
-
-
-def env(name: str, default: Any = None, **kwargs: Any) -> Any:
-    """A field read from the variable ``name``."""
-    return Field(default, json_schema_extra={"env": name}, **kwargs)
-
-
-def env_family(prefix: str, default: Mapping[str, Any]) -> Any:
-    """A dict field whose entry ``key`` is read from ``prefix + KEY`` (the keys are ``default``'s)."""
-    return Field(default_factory=lambda: dict(default), json_schema_extra={"env_prefix": prefix})
-
 
 def _none_if_empty(value: Any) -> Any:
     return None if value == "" else value
@@ -157,9 +144,6 @@ class WorkerSettings(BaseModel):
     interval: float = env("PAYPORT_WORKER_INTERVAL", 5.0)
 
 
-_environ: ContextVar[Mapping[str, str]] = ContextVar("payport_environ")
-
-
 class Settings(BaseSettings):
     """The effective configuration: the environment, then the overrides (tests, CLI flags)."""
 
@@ -190,7 +174,7 @@ class Settings(BaseSettings):
                                    file_secret_settings: PydanticBaseSettingsSource,
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         """The overrides, then our own reading of the environment (never pydantic's, nor a .env file)."""
-        return init_settings, _Environment(settings_cls)
+        return init_settings, EnvironmentSource(settings_cls)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -290,100 +274,8 @@ def load_settings(environ: Mapping[str, str] = os.environ, overrides: Mapping[st
         for section in sections:
             target = target.setdefault(section, {})
         target[name] = value
-    token = _environ.set(environ)
-    try:
-        return Settings(**nested)
-    except ValidationError as exc:
-        raise SettingsError("; ".join(_explain(error) for error in exc.errors())) from None
-    finally:
-        _environ.reset(token)
-
-
-# -- the environment as a settings source --------------------------------------------------------
-
-def _env_of(field: FieldInfo) -> tuple[str | None, str | None]:
-    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-    return extra.get("env"), extra.get("env_prefix")  # type: ignore[return-value]
-
-
-def variables(model: type[BaseModel] = Settings, path: tuple[str, ...] = ()) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """(variable, path in Settings) for every setting read from the environment."""
-    for key, field in model.model_fields.items():
-        name, prefix = _env_of(field)
-        if name:
-            yield name, (*path, key)
-        elif prefix:
-            for entry in field.default_factory():  # type: ignore[call-arg, misc]
-                yield f"{prefix}{entry.upper()}", (*path, key, entry)
-        elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-            yield from variables(field.annotation, (*path, key))
-
-
-_VARIABLES = dict(variables())
-_PATHS = {path: name for name, path in _VARIABLES.items()}
-
-
-def unknown_variables(environ: Mapping[str, str]) -> list[str]:
-    """One message per PAYPORT_* variable that no setting (nor anything else of ours) reads."""
-    known = [*_VARIABLES, *READ_ELSEWHERE]
-    problems = []
-    for name in sorted(environ):
-        if not name.startswith("PAYPORT_") or name in known or name.startswith(READ_ELSEWHERE_PREFIXES):
-            continue
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
-        problems.append(f"{name}: unknown setting; did you mean {close[0]}?" if close
-                        else f"{name}: unknown setting (payport config lists the settings)")
-    return problems
-
-
-class _Environment(PydanticBaseSettingsSource):
-    """The declared variables of ``_environ`` as nested values; unknown PAYPORT_* ones refused."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # everything is read at once in __call__
-
-    def __call__(self) -> dict[str, Any]:
-        environ = _environ.get(os.environ)
-        if problems := unknown_variables(environ):
-            raise SettingsError("; ".join(problems))
-        data: dict[str, Any] = {}
-        for name, path in _VARIABLES.items():
-            if name in environ:
-                target = data
-                for part in path[:-1]:
-                    target = target.setdefault(part, {})
-                target[path[-1]] = environ[name]
-        data["gateways"] = gateway_settings_from_env(environ)
-        return data
-
-
-_REASONS = {"int_parsing": "expected a whole number", "int_from_float": "expected a whole number",
-            "float_parsing": "expected a number", "bool_parsing": "expected on or off"}
-
-
-def _explain(error: Mapping[str, Any]) -> str:
-    """``PAYPORT_X='raw': why`` for one validation error."""
-    loc = tuple(str(part) for part in error["loc"])
-    if error["type"] == "value_error" and not loc:
-        return str(error["ctx"]["error"])
-    name = next((_PATHS[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in _PATHS), ".".join(loc))
-    if error["type"] == "value_error":
-        reason = str(error["ctx"]["error"])
-    elif error["type"] == "literal_error":
-        reason = f"expected {error['ctx']['expected']}"
-    else:
-        reason = _REASONS.get(error["type"], error["msg"])
-    return f"{name}={error['input']!r}: {reason}"
-
-
-def redact(url: str | None) -> str | None:
-    """``url`` without its password (``postgres://u:***@h/db``, ``password=***`` in a libpq string)."""
-    if not url:
-        return url
-    if "://" in url:
-        parts = urlsplit(url)
-        if parts.password:
-            netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-            return urlunsplit(parts._replace(netloc=netloc))
-        return url
-    return re.sub(r"(password\s*=\s*)(\S+)", r"\1***", url)
+    with reading(environ):
+        try:
+            return Settings(**nested)
+        except ValidationError as exc:
+            raise SettingsError("; ".join(explain(error, Settings) for error in exc.errors())) from None
