@@ -6,19 +6,21 @@ taken again by the settlement code under row locks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 import attrs
 
 from application.errors import GatewayError, NotFound
+from application.jobs import each_isolated
 from application.payments.refunds import Refunds
 from application.payments.settle import PaymentSettlement
 from application.payments.webhooks import Webhooks
 from application.ports import Clock, GatewayRegistry, IdGenerator, VerifiedPayment
 from application.ports.maintenance import MaintenanceQueries
 from application.ports.payments import PaymentsUnitOfWork
-from domain.payments import PaymentStatus, RefundStatus, Transaction, TransactionStatus, TransactionType
+from domain.payments import PaymentIntent, PaymentStatus, RefundStatus, Transaction, TransactionStatus, TransactionType
+from domain.webhooks import WebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -49,35 +51,34 @@ class Maintenance:
     async def settle_open_payments(self, limit: int) -> int:
         """Ask the gateway about intents nobody has heard of for a while; expire what is past its
         window and still unpaid there. The gateway is always asked first: a payment made at the
-        last second is recorded, never expired."""
+        last second is recorded, never expired. One payment's failure does not stop the others."""
         now = self.clock.now()
         stale = await self.queries.open_payments(updated_before=now - timedelta(seconds=self.stuck_after), limit=limit)
-        done = 0
-        for payment in stale:
-            try:
-                if payment.status is PaymentStatus.REQUIRES_PAYMENT_METHOD:
-                    report = None  # never reached the gateway (crashed before phase 2): nothing to ask
-                else:
-                    report = await self.settlement.verify(payment)
-            except GatewayError as exc:
-                log.warning("payment %s: verify failed (%s); will retry", payment.id, exc.message)
-                continue
-            if report is not None and report.status is not payment.status:
-                await self.settlement.apply(payment.reference, report)
-            elif now >= payment.expires_at:
-                await self.settlement.apply(payment.reference, VerifiedPayment(
-                    PaymentStatus.EXPIRED, None, None, None, "expired", "payment window passed"))
-            done += 1
-        return done
+        return await each_isolated(stale, lambda payment: self._settle_open(payment, now), "settling payment")
+
+    async def _settle_open(self, payment: PaymentIntent, now: datetime) -> bool:
+        try:
+            if payment.status is PaymentStatus.REQUIRES_PAYMENT_METHOD:
+                report = None  # never reached the gateway (crashed before phase 2): nothing to ask
+            else:
+                report = await self.settlement.verify(payment)
+        except GatewayError as exc:
+            log.warning("payment %s: verify failed (%s); will retry", payment.id, exc.message)
+            return False
+        if report is not None and report.status is not payment.status:
+            await self.settlement.apply(payment.reference, report)
+        elif now >= payment.expires_at:
+            await self.settlement.apply(payment.reference, VerifiedPayment(
+                PaymentStatus.EXPIRED, None, None, None, "expired", "payment window passed"))
+        return True
 
     async def retry_pending_refunds(self, limit: int) -> int:
         """Refunds whose gateway call timed out or failed transiently: call again (idempotent by our
-        refund id at the gateway)."""
+        refund id at the gateway). Returns how many were attempted."""
         now = self.clock.now()
         pending = await self.queries.pending_refunds(created_before=now - timedelta(seconds=self.refund_retry_after),
                                                      limit=limit)
-        for refund in pending:
-            await self.refunds.resume(refund.id)
+        await each_isolated(pending, lambda refund: self.refunds.resume(refund.id), "retrying refund")
         return len(pending)
 
     async def failed_webhooks(self, limit: int = 100):
@@ -97,21 +98,32 @@ class Maintenance:
                 break
             after = views[-1].payment.id
             for view in views:
-                findings.extend(await self._check_payment(view, repair))
+                findings.extend(await self._checked(view.payment.id, self._check_payment(view, repair)))
         for hook in await self.queries.processed_success_webhooks(limit=limit):
-            try:
-                payment = await self._payment_by_reference(hook.reference)
-            except NotFound:
-                findings.append(Finding("webhook_unknown_payment", hook.id, f"reference {hook.reference} unknown"))
-                continue
-            if payment.status is not PaymentStatus.SUCCEEDED:
-                finding = Finding("success_webhook_not_applied", payment.id,
-                                  f"webhook {hook.event_id} says succeeded, payment is {payment.status.value}")
-                if repair:
-                    finding.repaired = (await self.settlement.verify_and_apply(payment.reference)).status \
-                        is PaymentStatus.SUCCEEDED
-                findings.append(finding)
+            findings.extend(await self._checked(hook.id, self._check_webhook(hook, repair)))
         return findings
+
+    async def _checked(self, subject: str, check: Awaitable[list[Finding]]) -> list[Finding]:
+        """One subject's findings; a check that raises is itself a finding, and the others go on."""
+        try:
+            return await check
+        except Exception as exc:  # noqa: BLE001 - one bad row never stops the scan
+            log.warning("reconcile: checking %s failed: %s", subject, exc, exc_info=True)
+            return [Finding("check_failed", subject, f"{type(exc).__name__}: {exc}")]
+
+    async def _check_webhook(self, hook: WebhookEvent, repair: bool) -> list[Finding]:
+        try:
+            payment = await self._payment_by_reference(hook.reference)
+        except NotFound:
+            return [Finding("webhook_unknown_payment", hook.id, f"reference {hook.reference} unknown")]
+        if payment.status is PaymentStatus.SUCCEEDED:
+            return []
+        finding = Finding("success_webhook_not_applied", payment.id,
+                          f"webhook {hook.event_id} says succeeded, payment is {payment.status.value}")
+        if repair:
+            finding.repaired = (await self.settlement.verify_and_apply(payment.reference)).status \
+                is PaymentStatus.SUCCEEDED
+        return [finding]
 
     async def _payment_by_reference(self, reference):
         async with self.uow() as uow:

@@ -5,6 +5,7 @@ from adapters.memory import (
     cart,
     catalog,
     checkout,
+    deliveries,
     delivery,
     identity,
     notifications,
@@ -22,6 +23,7 @@ CONTEXTS = (
     checkout,
     payments,
     notifications,
+    deliveries,
 )
 
 #: Unit-of-work attribute -> factory taking the MemorySession.

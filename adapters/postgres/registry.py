@@ -6,6 +6,7 @@ from adapters.postgres import (
     cart,
     catalog,
     checkout,
+    deliveries,
     delivery,
     identity,
     idempotency,
@@ -25,6 +26,7 @@ CONTEXTS = (
     cart,
     delivery,
     checkout,
+    deliveries,
 )
 
 #: Modules keeping tables that no repository serves (idempotent replies, the outbox).

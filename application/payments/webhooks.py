@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from application.errors import Conflict, NotFound, Unauthorized
+from application.jobs import each_isolated
 from application.payments.refunds import Refunds
 from application.payments.settle import PaymentSettlement, Within
 from application.ports import (
@@ -167,9 +168,9 @@ class Webhooks:
         return entry
 
     async def process_pending(self, limit: int = 100) -> int:
-        """Retry received/failed inbox rows (the worker's job); returns how many were attempted."""
+        """Retry received/failed inbox rows (the worker's job); returns how many were attempted.
+        A row whose processing raises (rather than failing on its inbox row) does not stop the others."""
         async with self.uow() as uow:
             pending = [w for w in await uow.webhooks.pending(limit) if w.attempts < MAX_ATTEMPTS]
-        for entry in pending:
-            await self.process(entry.id)
+        await each_isolated(pending, lambda entry: self.process(entry.id), "processing webhook")
         return len(pending)
