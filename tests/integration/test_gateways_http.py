@@ -27,6 +27,16 @@ def captured_json(http, method: str, pattern: str) -> list[dict]:
             if m == method and re.search(pattern, str(url)) for call in calls]
 
 
+async def flutterwave_payment(aiohttp_client, http, key: str, items=(("KE-TEA-500G", 1),)):
+    """An app with Flutterwave, a customer, a KES order and its payment initiated on a hosted link."""
+    api = await app_with(aiohttp_client, FLW_ENV)
+    h = await api.user()
+    order = await api.order(h, items=list(items), ship_to=None)
+    http.post("https://api.flutterwave.com/v3/payments",
+              payload={"status": "success", "message": "Hosted Link", "data": {"link": f"https://f/{key}"}})
+    return api, h, order, await api.initiate(h, order["id"], key)
+
+
 def paystack_refund_event(kind: str, reference: str, amount: int) -> dict:
     """As PaystackOSS/doc-code-snippets shows it: no refund id, no merchant_note."""
     return {"event": kind, "data": {"status": kind.removeprefix("refund."), "transaction_reference": reference,
@@ -138,11 +148,7 @@ async def test_flutterwave_webhook_is_confirmed_with_the_gateway_before_money_mo
 
 
 async def test_flutterwave_success_is_applied_only_after_verify_agrees(aiohttp_client, http):
-    api = await app_with(aiohttp_client, FLW_ENV)
-    h = await api.user()
-    order = await api.order(h, items=[("KE-TEA-500G", 1)], ship_to=None)
-    http.post("https://api.flutterwave.com/v3/payments", payload={"status": "success", "data": {"link": "https://f/x"}})
-    payment = await api.initiate(h, order["id"], "flw-2")
+    api, h, order, payment = await flutterwave_payment(aiohttp_client, http, "flw-2")
     http.get(re.compile(r"https://api\.flutterwave\.com/v3/transactions/verify_by_reference.*"), payload={
         "status": "success", "data": {"id": 9002, "tx_ref": payment["reference"], "status": "successful",
                                       "amount": order["total"] // 100, "currency": "KES"}})
@@ -156,11 +162,7 @@ async def test_flutterwave_success_is_applied_only_after_verify_agrees(aiohttp_c
 
 async def test_flutterwave_retry_on_the_same_link_pays_the_order(aiohttp_client, http):
     """A failed charge.completed, then the customer's second attempt under the same tx_ref succeeds."""
-    api = await app_with(aiohttp_client, FLW_ENV)
-    h = await api.user()
-    order = await api.order(h, items=[("KE-TEA-500G", 1)], ship_to=None)
-    http.post("https://api.flutterwave.com/v3/payments", payload={"status": "success", "data": {"link": "https://f/y"}})
-    payment = await api.initiate(h, order["id"], "flw-3")
+    api, h, order, payment = await flutterwave_payment(aiohttp_client, http, "flw-3")
     major, ref = order["total"] // 100, payment["reference"]
     first = {"id": 9101, "tx_ref": ref, "status": "failed", "amount": major, "currency": "KES",
              "processor_response": "Insufficient funds", "payment_type": "card"}
@@ -186,11 +188,7 @@ async def test_flutterwave_retry_on_the_same_link_pays_the_order(aiohttp_client,
 
 
 async def test_flutterwave_v4_webhook_with_the_secret_hash_is_accepted(aiohttp_client, http):
-    api = await app_with(aiohttp_client, FLW_ENV)
-    h = await api.user()
-    order = await api.order(h, items=[("KE-TEA-500G", 1)], ship_to=None)
-    http.post("https://api.flutterwave.com/v3/payments", payload={"status": "success", "data": {"link": "https://f/z"}})
-    payment = await api.initiate(h, order["id"], "flw-4")
+    api, h, order, payment = await flutterwave_payment(aiohttp_client, http, "flw-4")
     http.get(re.compile(r"https://api\.flutterwave\.com/v3/transactions/verify_by_reference.*"), payload={
         "status": "success", "data": {"id": 9201, "tx_ref": payment["reference"], "status": "successful",
                                       "amount": order["total"] // 100, "currency": "KES"}})

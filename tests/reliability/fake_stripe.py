@@ -197,12 +197,15 @@ class FakeStripe:
             return 200, dict(session)
         return await self.core.run(request, "stripe.checkout.expire", endpoint)
 
-    async def get_intent(self, request: web.Request) -> web.StreamResponse:
+    async def _retrieve(self, request: web.Request, operation: str, store: dict[str, dict]) -> web.StreamResponse:
         async def endpoint() -> tuple[int, Any]:
-            intent = self.intents.get(request.match_info["id"])
-            return (200, intent) if intent else (404, {"error": {"type": "invalid_request_error",
-                                                                 "code": "resource_missing"}})
-        return await self.core.run(request, "stripe.payment_intents.retrieve", endpoint)
+            found = store.get(request.match_info["id"])
+            return (200, found) if found else (404, {"error": {"type": "invalid_request_error",
+                                                               "code": "resource_missing"}})
+        return await self.core.run(request, operation, endpoint)
+
+    async def get_intent(self, request: web.Request) -> web.StreamResponse:
+        return await self._retrieve(request, "stripe.payment_intents.retrieve", self.intents)
 
     # -- refunds -------------------------------------------------------------------------------------
     async def create_refund(self, request: web.Request) -> web.StreamResponse:
@@ -233,11 +236,7 @@ class FakeStripe:
         return await self.idempotent(request, "stripe.refunds.create", form, endpoint)
 
     async def get_refund(self, request: web.Request) -> web.StreamResponse:
-        async def endpoint() -> tuple[int, Any]:
-            refund = self.refunds.get(request.match_info["id"])
-            return (200, refund) if refund else (404, {"error": {"type": "invalid_request_error",
-                                                                 "code": "resource_missing"}})
-        return await self.core.run(request, "stripe.refunds.retrieve", endpoint)
+        return await self._retrieve(request, "stripe.refunds.retrieve", self.refunds)
 
     async def list_refunds(self, request: web.Request) -> web.StreamResponse:
         async def endpoint() -> tuple[int, Any]:
