@@ -36,6 +36,11 @@ class GatewayEvent:
     gateway echoes it, ``refund_id`` (ours) / ``gateway_refund_id``. ``amount`` is in minor units.
     ``needs_confirmation``: the event cannot be trusted alone (weak or no signature): confirm with
     the gateway's verify call before moving money.
+    ``refund_lookup``: a refund of the payment ``reference`` changed, but the event does not say
+    which one of ours (Paystack refund events carry no refund id; Stripe ``charge.refunded`` no
+    longer lists its refunds): find it with the gateway's ``lookup_refund`` (or by amount among
+    the payment's open refunds). ``refund_needs_attention``: the refund is stuck until a person
+    acts (Paystack ``refund.needs-attention``). ``error``: the gateway's reason, when it gives one.
     """
 
     event_id: str
@@ -49,6 +54,9 @@ class GatewayEvent:
     refund_status: RefundStatus | None = None
     refund_id: str | None = None
     gateway_refund_id: str | None = None
+    refund_lookup: bool = False
+    refund_needs_attention: bool = False
+    error: str | None = None
 
 
 @attrs.define
