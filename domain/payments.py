@@ -73,7 +73,11 @@ REFUND_TRANSITIONS = transitions.table(RefundStatus, {
     _R.FAILED: {_R.SUCCEEDED},
 })
 
-PAYMENT_WINDOW = timedelta(minutes=30)
+#: How long an intent may take payment. The gateway's page closes no later (Stripe's own minimum is
+#: 30 minutes from its creation, a few milliseconds after ours: the minute above it is the slack).
+PAYMENT_WINDOW = timedelta(minutes=31)
+#: When the worker first asks the gateway about a live intent nobody has heard of.
+FIRST_CHECK = timedelta(minutes=2)
 _FORWARD = [PaymentStatus.REQUIRES_PAYMENT_METHOD, PaymentStatus.REQUIRES_ACTION, PaymentStatus.PROCESSING]
 
 
@@ -119,7 +123,7 @@ class PaymentIntent:
         return cls(id=id, order_id=order_id, owner_id=owner_id, amount=amount, currency=currency,
                    gateway=gateway, reference=reference, status=PaymentStatus.REQUIRES_PAYMENT_METHOD,
                    created_at=now, updated_at=now, expires_at=now + PAYMENT_WINDOW,
-                   return_url=return_url, email=email, phone=phone)
+                   return_url=return_url, email=email, phone=phone, next_check_at=now + FIRST_CHECK)
 
     @property
     def is_terminal(self) -> bool:
@@ -130,6 +134,13 @@ class PaymentIntent:
         self.status = status
         self.updated_at = now
         self.version += 1
+        if status in _FORWARD:  # a live intent is asked about again if nothing is heard of it
+            self.next_check_at = now + FIRST_CHECK
+
+    @property
+    def is_live(self) -> bool:
+        """Waiting on the customer or the gateway (the worker follows it); not held for a person."""
+        return self.status in _FORWARD
 
     @property
     def may_still_capture(self) -> bool:

@@ -187,7 +187,16 @@ class Settings(BaseSettings):
             self.sandbox.webhook_secret = SecretStr(secrets.token_urlsafe(32))
         if self.redis.event_bus == "redis" and not self.redis.url:
             raise ValueError("PAYPORT_EVENT_BUS=redis needs REDIS_URL")
+        if self.sandbox.mode == "on" and self.real_gateways:
+            raise ValueError(f"PAYPORT_SANDBOX=on beside real gateway(s) {', '.join(self.real_gateways)}: the "
+                             "sandbox takes no payment where real money moves; set PAYPORT_SANDBOX=off (or "
+                             "remove those gateways' keys from a test deployment)")
         return self
+
+    @property
+    def real_gateways(self) -> list[str]:
+        """The real gateways whose credentials are configured (they take real money)."""
+        return [name for name, gateway in self.gateways.items() if gateway.enabled]
 
     # -- computed flags -------------------------------------------------------------------------
     @computed_field  # type: ignore[prop-decorator]
@@ -212,7 +221,11 @@ class Settings(BaseSettings):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def sandbox_enabled(self) -> bool:
-        """The sandbox moves no money: on by default only on the embedded default (no DATABASE_URL)."""
+        """The sandbox takes payments only in a deployment marked as a test one: ``PAYPORT_SANDBOX=on``,
+        or the embedded default (``auto``: no DATABASE_URL and no real gateway configured). It is never
+        on beside a real gateway (``on`` with one is refused at start)."""
+        if self.real_gateways:
+            return False
         return self.sandbox.mode == "on" or (self.sandbox.mode == "auto" and not self.storage.database_url)
 
     @property

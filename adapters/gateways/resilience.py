@@ -162,6 +162,7 @@ class ResilientGateway:
         self.weak_webhook_auth = inner.weak_webhook_auth
         self.idempotent_refunds = getattr(inner, "idempotent_refunds", False)
         self.can_expire = getattr(inner, "can_expire", False)
+        self.finds_by_reference = getattr(inner, "finds_by_reference", True)
 
     @property
     def state(self) -> str:

@@ -119,6 +119,8 @@ class StripeGateway:
     weak_webhook_auth = False
     idempotent_refunds = True  # Idempotency-Key: <refund_id>, and metadata[refund_id] looked up first
     can_expire = True  # POST /v1/checkout/sessions/{id}/expire
+    #: Stripe cannot find a session by our reference: a lost create is found by replaying it
+    finds_by_reference = False
 
     def __init__(self, session: aiohttp.ClientSession, settings: StripeSettings,
                  metrics: Any = None, clock: Any = None) -> None:

@@ -130,6 +130,10 @@ class PaymentGateway(Protocol):
     #: True when ``expire_payment`` really closes the hosted page at the gateway. False: nothing
     #: can close it, so a success may still arrive after our window (money to hold or refund).
     can_expire: bool
+    #: False when ``verify_payment`` cannot find a payment by our reference alone (Stripe: a create
+    #: whose answer was lost is found again only by repeating ``initialize_payment``, which the
+    #: gateway's idempotency replays). Optional: True when absent.
+    finds_by_reference: bool
 
     async def initialize_payment(self, request: InitializePayment) -> InitializedPayment: ...
     async def verify_payment(self, reference: str, gateway_reference: str | None) -> VerifiedPayment: ...

@@ -21,7 +21,8 @@ class OpsContainer(containers.DeclarativeContainer):
 
     maintenance = providers.Singleton(
         Maintenance, storage.uow, storage.maintenance_queries, payments.settlement, payments.refunds,
-        payments.webhooks, gateways.registry, core.clock, core.ids)
+        payments.webhooks, gateways.registry, core.clock, core.ids,
+        recover=providers.Callable(lambda initiate: initiate.recover, payments.initiate_payment), cache=cache.cache)
     #: one probe per backing adapter; /health/ready runs them and names whichever fails
     health_checks = providers.Callable(lambda *checks: dict(checks), storage.health_check, cache.health_check)
 

@@ -117,7 +117,7 @@ async def test_failed_webhook_processing_is_visible_and_retried(clock, api, admi
     payment = await api.initiate(h, order["id"], "k1")
     s = await services(api)
 
-    async def broken(reference, report, within=None):
+    async def broken(reference, report, **options):
         raise ConnectionResetError("database went away mid-settlement")
     monkeypatch.setattr(s.settlement, "apply", broken)
     _, headers, body = await api.services.sandbox.settle(payment["reference"], approve=True)
@@ -130,6 +130,9 @@ async def test_failed_webhook_processing_is_visible_and_retried(clock, api, admi
     assert 'payport_webhooks_total{gateway="sandbox",outcome="failed"} 1.0' in metrics
 
     monkeypatch.undo()
+    await s.maintenance.run_once()  # a failed row waits out its backoff before it is tried again
+    assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "requires_action"
+    clock.advance(31)
     await s.maintenance.run_once()
     assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "succeeded"
     assert (await api.json("GET", "/api/v1/admin/webhooks/failed", admin))["results"] == []
@@ -185,10 +188,10 @@ async def test_a_payment_the_worker_cannot_settle_does_not_stop_the_others(clock
     s = await services(api)
     real_verify = s.settlement.verify
 
-    async def verify(payment):
+    async def verify(payment, hint=None):
         if payment.id == poison["id"]:
             raise KeyError("a row the worker cannot read")  # not a gateway error: today it aborted the pass
-        return await real_verify(payment)
+        return await real_verify(payment, hint)
     monkeypatch.setattr(s.settlement, "verify", verify)
     clock.advance(HOUR)
     assert await s.maintenance.settle_open_payments(100) == 1
@@ -229,7 +232,7 @@ async def test_a_webhook_whose_processing_raises_does_not_stop_the_others(clock,
     payments = [await api.initiate(h, (await api.order(h, ship_to=None))["id"], key) for key in ("k1", "k2")]
     s = await services(api)
 
-    async def broken(reference, report, within=None):
+    async def broken(reference, report, **options):
         raise ConnectionResetError("database went away mid-settlement")
     monkeypatch.setattr(s.settlement, "apply", broken)
     for payment in payments:
@@ -245,6 +248,7 @@ async def test_a_webhook_whose_processing_raises_does_not_stop_the_others(clock,
             raise RuntimeError("the inbox row cannot be marked")  # raised past process's own handling
         return await real_process(webhook_id, entry)
     monkeypatch.setattr(s.webhooks, "process", process)
+    clock.advance(31)  # past the first failure's backoff
     assert await s.webhooks.process_pending(100) == 2
     assert [(await api.json("GET", f"/api/v1/payment/payments/{p['id']}", h))["status"] for p in payments] == [
         "requires_action", "succeeded"]
@@ -272,10 +276,10 @@ async def test_reconcile_reports_a_check_that_failed_and_checks_the_rest(clock, 
     s = await services(api)
     real = s.settlement.verify_and_apply
 
-    async def verify_and_apply(reference, within=None):
+    async def verify_and_apply(reference, within=None, **options):
         if reference == payments[0]["reference"]:
             raise RuntimeError("gateway answered nonsense")
-        return await real(reference, within)
+        return await real(reference, within, **options)
     monkeypatch.setattr(s.settlement, "verify_and_apply", verify_and_apply)
     findings = await s.maintenance.reconcile(repair=True)
     by_kind = sorted((f.kind, f.repaired) for f in findings)

@@ -92,8 +92,6 @@ async def test_paystack_initialize_webhook_refund(aiohttp_client, http):
     await api.json("POST", "/api/v1/payment/webhooks/paystack", headers, data=body, expect=200)
 
 
-@pytest.mark.xfail(strict=True, reason="application side (lead, issues 14/15): settle a Paystack refund event "
-                   "that names no refund by lookup_refund / the payment's open refunds")
 async def test_paystack_refund_webhook_without_a_refund_id_settles_the_refund(aiohttp_client, http):
     api = await app_with(aiohttp_client, {"PAYSTACK_SECRET_KEY": PAYSTACK_KEY})
     h = await api.user()

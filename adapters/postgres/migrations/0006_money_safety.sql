@@ -21,7 +21,9 @@ CREATE UNIQUE INDEX payment_intents_one_active_per_order ON payment_intents (ord
 DROP INDEX payment_intents_active_idx;
 DROP INDEX payment_intents_expirable_idx;
 -- The worker's scan: live intents due for a status query, soonest first (held ones wait for a person).
-CREATE INDEX payment_intents_due_idx ON payment_intents (coalesce(next_check_at, updated_at), id)
+UPDATE payment_intents SET next_check_at = updated_at + interval '2 minutes'
+ WHERE status IN ('requires_payment_method', 'requires_action', 'processing');
+CREATE INDEX payment_intents_due_idx ON payment_intents (next_check_at, id)
     WHERE status IN ('requires_payment_method', 'requires_action', 'processing');
 CREATE INDEX payment_intents_review_idx ON payment_intents (updated_at DESC, id DESC)
     WHERE status = 'requires_review';
@@ -31,8 +33,9 @@ ALTER TABLE refunds
     ADD COLUMN next_attempt_at timestamptz,
     ADD COLUMN needs_attention boolean NOT NULL DEFAULT false,
     ADD COLUMN attention text;
-CREATE INDEX refunds_due_idx ON refunds (coalesce(next_attempt_at, created_at), id)
-    WHERE status IN ('pending', 'processing');
+UPDATE refunds SET next_attempt_at = updated_at + interval '2 minutes', attempts = 1
+ WHERE status IN ('pending', 'processing');
+CREATE INDEX refunds_due_idx ON refunds (next_attempt_at, id) WHERE status IN ('pending', 'processing');
 CREATE INDEX refunds_attention_idx ON refunds (updated_at DESC, id DESC) WHERE needs_attention;
 
 -- A refund recorded failed that the gateway verifies as paid out (an earlier attempt it accepted)
@@ -76,3 +79,10 @@ ALTER TABLE webhook_events DROP CONSTRAINT webhook_events_reported_status_check;
 ALTER TABLE webhook_events ADD CONSTRAINT webhook_events_reported_status_check CHECK (reported_status IN (
     'requires_payment_method', 'requires_action', 'processing', 'requires_review',
     'succeeded', 'failed', 'canceled', 'expired'));
+
+-- The payment that paid an order (a capture by any other payment of the order is refunded).
+ALTER TABLE orders
+    ADD COLUMN payment_id text COLLATE "C",
+    ADD COLUMN paid_at timestamptz;
+UPDATE orders o SET payment_id = p.id, paid_at = p.updated_at
+  FROM payment_intents p WHERE p.order_id = o.id AND p.status = 'succeeded';
