@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
 
 from adapters.memory.session import MemorySession
 from adapters.memory.store import MemoryStore

@@ -7,7 +7,6 @@ import hmac
 import json
 import re
 
-import pytest
 
 import container as composition
 from entrypoints.http.app import create_app
