@@ -98,6 +98,9 @@ class Metrics:
         self.breaker_state = Gauge("payport_gateway_breaker_state", "Circuit breaker state (0 closed, 1 half-open, 2 open)", ["gateway"], registry=r)
         self.payments = Counter("payport_payments_total", "Payment intents reaching a state", ["gateway", "status"], registry=r)
         self.refunds = Counter("payport_refunds_total", "Refunds reaching a state", ["status"], registry=r)
+        self.refunds_attention = Counter("payport_refunds_needing_attention_total",
+                                         "Refunds flagged for a person (unresolved, or the gateway needs action)",
+                                         ["gateway"], registry=r)
         self.webhooks = Counter("payport_webhooks_total", "Webhooks received", ["gateway", "outcome"], registry=r)
         self.events_published = Counter("payport_events_published_total", "Domain events published", ["event"], registry=r)
         self.event_handler_failures = Counter("payport_event_handler_failures_total", "Event handler failures", ["event"], registry=r)

@@ -35,6 +35,12 @@ class AlreadyExists(Conflict):
     code = "already_exists"
 
 
+class ForeignReport(Conflict):
+    """A payment outcome reported by a gateway that is not the payment's own: it changes nothing."""
+
+    code = "foreign_report"
+
+
 class ConcurrencyConflict(Conflict):
     """An optimistic version check failed: someone else changed the row first."""
 

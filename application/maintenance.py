@@ -1,26 +1,56 @@
-"""The background worker's jobs and the reconciler (``payport worker`` / ``payport reconcile``).
+"""The background worker's payment and refund jobs, and the reconciler (``payport worker`` /
+``payport reconcile``).
 
 Each job is idempotent and safe to run in several processes at once: every decision it triggers is
-taken again by the settlement code under row locks.
+taken again by the settlement code under row locks. Each row keeps its own schedule (an intent's
+``next_check_at``, a refund's ``next_attempt_at``) and is pushed back when nothing could be learnt,
+so rows that cannot be resolved never hold up the others; one row's failure is isolated.
+
+The bound on an unknown outcome: a live intent is asked about until its gateway answers; past its
+window, its page is closed at the gateway first (a success that beat the expiry is recorded, and
+what the gateway has not finished is never expired); an intent whose outcome is still unknown
+``unknown_after`` past its window is held for a person (``requires_review``), never left live.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 import attrs
 
+from application import invalidation
+from application.caching import CacheAside
 from application.errors import GatewayError, NotFound
+from application.jobs import each_isolated
 from application.payments.refunds import Refunds
 from application.payments.settle import PaymentSettlement
 from application.payments.webhooks import Webhooks
 from application.ports import Clock, GatewayRegistry, IdGenerator, VerifiedPayment
-from application.ports.maintenance import MaintenanceQueries
+from application.ports.maintenance import LedgerView, MaintenanceQueries
 from application.ports.payments import PaymentsUnitOfWork
-from domain.payments import PaymentStatus, RefundStatus, Transaction, TransactionStatus, TransactionType
+from domain.payments import (
+    PAYMENT_TERMINAL,
+    PaymentIntent,
+    PaymentStatus,
+    RefundStatus,
+    Transaction,
+    TransactionStatus,
+    TransactionType,
+)
+from domain.webhooks import WebhookEvent
 
 log = logging.getLogger(__name__)
+
+#: Recreates an intent's gateway page from what was recorded (a create whose answer was lost).
+Recover = Callable[[PaymentIntent], Awaitable[PaymentIntent]]
+#: The longest wait between two status queries of one intent.
+LONGEST_CHECK = timedelta(hours=1)
+
+
+def check_delay(checks: int) -> timedelta:
+    """Backoff between status queries: 1, 2, 4 ... minutes, at most ``LONGEST_CHECK``."""
+    return min(timedelta(minutes=2 ** min(checks, 10)), LONGEST_CHECK)
 
 
 @attrs.define
@@ -31,13 +61,23 @@ class Finding:
     repaired: bool = False
 
 
+@attrs.define
+class Report:
+    """What one reconcile pass found, and what it looked at."""
+
+    findings: list[Finding]
+    covered: dict[str, int]
+    started_at: datetime
+
+
 class Maintenance:
     def __init__(self, uow: Callable[[], PaymentsUnitOfWork], queries: MaintenanceQueries, settlement: PaymentSettlement,
                  refunds: Refunds, webhooks: Webhooks, gateways: GatewayRegistry, clock: Clock,
-                 ids: IdGenerator, stuck_after: float = 120, refund_retry_after: float = 60) -> None:
+                 ids: IdGenerator, recover: Recover | None = None, cache: CacheAside | None = None,
+                 unknown_after: timedelta = timedelta(hours=24)) -> None:
         self.uow, self.queries, self.settlement, self.refunds = uow, queries, settlement, refunds
         self.webhooks, self.gateways, self.clock, self.ids = webhooks, gateways, clock, ids
-        self.stuck_after, self.refund_retry_after = stuck_after, refund_retry_after
+        self.recover, self.cache, self.unknown_after = recover, cache, unknown_after
 
     async def run_once(self, limit: int = 100) -> dict[str, int]:
         return {
@@ -46,72 +86,154 @@ class Maintenance:
             "refunds": await self.retry_pending_refunds(limit),
         }
 
+    # -- live intents ---------------------------------------------------------------------------
     async def settle_open_payments(self, limit: int) -> int:
-        """Ask the gateway about intents nobody has heard of for a while; expire what is past its
-        window and still unpaid there. The gateway is always asked first: a payment made at the
-        last second is recorded, never expired."""
+        """Ask the gateway about live intents whose next check is due; past an intent's window,
+        close its page at the gateway first, then expire what is still unpaid there."""
         now = self.clock.now()
-        stale = await self.queries.open_payments(updated_before=now - timedelta(seconds=self.stuck_after), limit=limit)
-        done = 0
-        for payment in stale:
-            try:
-                if payment.status is PaymentStatus.REQUIRES_PAYMENT_METHOD:
-                    report = None  # never reached the gateway (crashed before phase 2): nothing to ask
-                else:
-                    report = await self.settlement.verify(payment)
-            except GatewayError as exc:
-                log.warning("payment %s: verify failed (%s); will retry", payment.id, exc.message)
-                continue
-            if report is not None and report.status is not payment.status:
-                await self.settlement.apply(payment.reference, report)
-            elif now >= payment.expires_at:
-                await self.settlement.apply(payment.reference, VerifiedPayment(
-                    PaymentStatus.EXPIRED, None, None, None, "expired", "payment window passed"))
-            done += 1
-        return done
+        due = await self.queries.due_payments(now=now, limit=limit)
+        return await each_isolated(due, lambda payment: self._follow(payment, now), "following payment")
 
+    async def _follow(self, payment: PaymentIntent, now: datetime) -> bool:
+        try:
+            report = await self.settlement.verify(payment)
+            if not report.found and payment.gateway_reference is None and self._recovers(payment):
+                payment = await self.recover(payment)  # a create whose answer was lost: the gateway replays it
+                if not payment.is_live:
+                    return True
+                report = await self.settlement.verify(payment)
+        except GatewayError as exc:
+            await self._later(payment.id, now, f"status query failed: {exc.message}")
+            return False
+        if report.found and payment.should_apply(report.status, verified=True):
+            payment = await self._apply(payment, report)
+            if not payment.is_live:
+                return True
+        if now < payment.expires_at:
+            await self._later(payment.id, now, None)
+            return True
+        try:
+            closing = await self.settlement.close(payment)
+        except GatewayError as exc:
+            await self._later(payment.id, now, f"its page could not be closed at the gateway: {exc.message}")
+            return False
+        if closing.found and closing.status not in PAYMENT_TERMINAL:
+            # the customer submitted a payment the gateway has not finished (a bank debit): never expire it
+            await self._later(payment.id, now, f"the gateway still reports it {closing.raw_status} after our window")
+            return True
+        final = closing if closing.found else VerifiedPayment(
+            PaymentStatus.EXPIRED, None, None, None, "expired", "payment window passed")
+        await self._apply(payment, final)
+        return True
+
+    def _recovers(self, payment: PaymentIntent) -> bool:
+        """Whether a lost create is found again only by sending it again (Stripe: no lookup by our
+        reference, but its Idempotency-Key replays the session it made)."""
+        gateway = self.gateways.get(payment.gateway)
+        return self.recover is not None and gateway is not None and not getattr(gateway, "finds_by_reference", True)
+
+    async def _apply(self, payment: PaymentIntent, report: VerifiedPayment) -> PaymentIntent:
+        return await self.settlement.apply(payment.reference, report, source=payment.gateway, verified=True)
+
+    async def _later(self, payment_id: str, now: datetime, problem: str | None) -> None:
+        """Ask again after a backoff; once the outcome has stayed unknown ``unknown_after`` past the
+        window, a person decides (the intent is held for review, and listed for admins)."""
+        async with self.uow() as uow:
+            payment = await uow.payments.lock(payment_id)
+            if payment is None or not payment.is_live:
+                return
+            if problem is not None and now >= payment.expires_at + self.unknown_after:
+                payment.hold_for_review(f"outcome unknown {self.unknown_after} after the window: {problem}", now)
+                log.error("payment %s held for review: %s", payment.id, payment.review_reason)
+            else:
+                payment.schedule_check(now, check_delay(payment.checks))
+                if problem:
+                    payment.last_error = problem
+            await uow.payments.save(payment)
+            await uow.commit()
+        await invalidation.payment_changed(self.cache, payment)
+
+    # -- open refunds ---------------------------------------------------------------------------
     async def retry_pending_refunds(self, limit: int) -> int:
-        """Refunds whose gateway call timed out or failed transiently: call again (idempotent by our
-        refund id at the gateway)."""
-        now = self.clock.now()
-        pending = await self.queries.pending_refunds(created_before=now - timedelta(seconds=self.refund_retry_after),
-                                                     limit=limit)
-        for refund in pending:
-            await self.refunds.resume(refund.id)
-        return len(pending)
+        """Refunds whose outcome we lack, when their next look is due: looked up at the gateway
+        (never created again while it may hold them). Returns how many were looked at."""
+        due = await self.queries.due_refunds(now=self.clock.now(), limit=limit)
+        await each_isolated(due, lambda refund: self.refunds.resume(refund.id), "following refund")
+        return len(due)
 
     async def failed_webhooks(self, limit: int = 100):
         return await self.queries.failed_webhooks(limit=limit)
 
-    async def reconcile(self, repair: bool = False, limit: int = 1000) -> list[Finding]:
-        """Report every broken money invariant; with ``repair``, fix what is safe to fix."""
-        findings: list[Finding] = []
-        day_ago = self.clock.now() - timedelta(days=1)
-        for refund in await self.queries.pending_refunds(created_before=day_ago, limit=limit):
-            findings.append(Finding("refund_outcome_unknown", refund.id,
-                                    f"{refund.status.value} for over a day: check it at the gateway"))
-        after = None
-        while True:
-            views = await self.queries.succeeded_payments(limit=limit, after_id=after)
-            if not views:
-                break
-            after = views[-1].payment.id
-            for view in views:
-                findings.extend(await self._check_payment(view, repair))
-        for hook in await self.queries.processed_success_webhooks(limit=limit):
-            try:
-                payment = await self._payment_by_reference(hook.reference)
-            except NotFound:
-                findings.append(Finding("webhook_unknown_payment", hook.id, f"reference {hook.reference} unknown"))
-                continue
-            if payment.status is not PaymentStatus.SUCCEEDED:
-                finding = Finding("success_webhook_not_applied", payment.id,
-                                  f"webhook {hook.event_id} says succeeded, payment is {payment.status.value}")
-                if repair:
-                    finding.repaired = (await self.settlement.verify_and_apply(payment.reference)).status \
-                        is PaymentStatus.SUCCEEDED
-                findings.append(finding)
-        return findings
+    # -- reconcile ------------------------------------------------------------------------------
+    async def reconcile(self, repair: bool = False, page: int = 500) -> list[Finding]:
+        """Every broken money invariant; with ``repair``, what is safe to fix is fixed."""
+        return (await self.reconcile_report(repair, page)).findings
+
+    async def reconcile_report(self, repair: bool = False, page: int = 500) -> Report:
+        """Walk everything (keyset pages of ``page`` rows): succeeded payments and their ledger and
+        refunds, refunds open over an hour or flagged, intents held for review, processed success
+        webhooks. ``covered`` says how many rows of each were looked at."""
+        started = self.clock.now()
+        report = Report([], {}, started)
+
+        async def walk(name: str, fetch, check) -> None:
+            after, seen = None, 0
+            while rows := await fetch(after):
+                for row in rows:
+                    subject = row.payment.id if isinstance(row, LedgerView) else row.id
+                    report.findings.extend(await self._checked(subject, check(row)))
+                seen += len(rows)
+                last = rows[-1]
+                after = last.payment.id if isinstance(last, LedgerView) else last.id
+            report.covered[name] = seen
+
+        hour_ago = started - timedelta(hours=1)
+        await walk("succeeded_payments", lambda a: self.queries.succeeded_payments(limit=page, after_id=a),
+                   lambda view: self._check_payment(view, repair))
+        await walk("open_refunds", lambda a: self.queries.open_refunds(created_before=hour_ago, limit=page, after_id=a),
+                   self._check_open_refund)
+        await walk("flagged_refunds", lambda a: self.queries.flagged_refunds(limit=page, after_id=a),
+                   self._check_flagged_refund)
+        await walk("held_payments", lambda a: self.queries.held_payments(limit=page, after_id=a),
+                   self._check_held)
+        await walk("success_webhooks", lambda a: self.queries.processed_success_webhooks(limit=page, after_id=a),
+                   lambda hook: self._check_webhook(hook, repair))
+        return report
+
+    async def _checked(self, subject: str, check: Awaitable[list[Finding]]) -> list[Finding]:
+        """One subject's findings; a check that raises is itself a finding, and the others go on."""
+        try:
+            return await check
+        except Exception as exc:  # noqa: BLE001 - one bad row never stops the scan
+            log.warning("reconcile: checking %s failed: %s", subject, exc, exc_info=True)
+            return [Finding("check_failed", subject, f"{type(exc).__name__}: {exc}")]
+
+    async def _check_open_refund(self, refund) -> list[Finding]:
+        if refund.needs_attention:
+            return []  # reported as flagged
+        return [Finding("refund_outcome_unknown", refund.id,
+                        f"{refund.status.value} for over an hour after {refund.attempts} create call(s): "
+                        "check it at the gateway")]
+
+    async def _check_flagged_refund(self, refund) -> list[Finding]:
+        return [Finding("refund_needs_attention", refund.id, f"{refund.status.value}: {refund.attention}")]
+
+    async def _check_held(self, payment: PaymentIntent) -> list[Finding]:
+        return [Finding("payment_held_for_review", payment.id, payment.review_reason or "held for review")]
+
+    async def _check_webhook(self, hook: WebhookEvent, repair: bool) -> list[Finding]:
+        try:
+            payment = await self._payment_by_reference(hook.reference)
+        except NotFound:
+            return [Finding("webhook_unknown_payment", hook.id, f"reference {hook.reference} unknown")]
+        if payment.status is PaymentStatus.SUCCEEDED:
+            return []
+        finding = Finding("success_webhook_not_applied", payment.id,
+                          f"webhook {hook.event_id} says succeeded, payment is {payment.status.value}")
+        if repair and payment.gateway == hook.gateway:
+            finding.repaired = (await self.settlement.verify_and_apply(payment.reference)).status \
+                is PaymentStatus.SUCCEEDED
+        return [finding]
 
     async def _payment_by_reference(self, reference):
         async with self.uow() as uow:
@@ -120,7 +242,7 @@ class Maintenance:
             raise NotFound("unknown reference")
         return payment
 
-    async def _check_payment(self, view, repair: bool) -> list[Finding]:
+    async def _check_payment(self, view: LedgerView, repair: bool) -> list[Finding]:
         p, found = view.payment, []
         paid = sum(t.amount for t in view.transactions
                    if t.type is TransactionType.PAYMENT and t.status is TransactionStatus.SUCCEEDED)
@@ -141,9 +263,13 @@ class Maintenance:
                     await self._append(p, TransactionType.REFUND, refund.amount, refund.id)
                     finding.repaired = True
                 found.append(finding)
-        if view.order_status in ("pending", "cancelled", "failed"):
-            found.append(Finding("paid_for_unpayable_order", p.id,
-                                 f"payment succeeded but the order is {view.order_status}: refund or fulfil it"))
+        applied = view.order_payment_id == p.id
+        if not applied and reserved < p.captured_amount:
+            # money we hold that pays no order: its automatic refund is missing or was given back
+            found.append(Finding("capture_not_applied", p.id,
+                                 f"{p.captured_amount - reserved} {p.currency} captured"
+                                 f"{' late' if p.late_capture else ''} pays no order (the order is "
+                                 f"{view.order_status}): refund it"))
         return found
 
     async def _append(self, payment, kind: TransactionType, amount: int, refund_id: str | None) -> None:

@@ -11,6 +11,7 @@ from domain.errors import CurrencyMismatch, InvalidValue, UnknownCurrency
 CURRENCY_EXPONENTS: dict[str, int] = {
     "NGN": 2, "USD": 2, "GHS": 2, "KES": 2, "ZAR": 2, "EUR": 2, "GBP": 2,
     "UGX": 0, "RWF": 0, "XOF": 0, "XAF": 0, "JPY": 0,
+    "BHD": 3, "JOD": 3, "KWD": 3, "OMR": 3, "TND": 3, "ISK": 0, "HUF": 2, "TWD": 2,
 }
 
 #: Upper bound for any single amount (protects arithmetic and gateways' 8-12 digit limits).

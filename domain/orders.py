@@ -70,6 +70,9 @@ class Order:
     workspace_id: str | None = None
     coupon_code: str | None = None
     checkout_id: str | None = None
+    #: the payment that paid it (another payment's capture for this order is refunded, never applied)
+    payment_id: str | None = None
+    paid_at: datetime | None = None
     version: int = 0
     events: list = attrs.field(factory=list, eq=False, repr=False)
 
@@ -101,8 +104,9 @@ class Order:
         self.updated_at = now
         self.version += 1
 
-    def mark_paid(self, now: datetime) -> None:
+    def mark_paid(self, now: datetime, payment_id: str | None = None) -> None:
         self._move(OrderStatus.PAID, now)
+        self.payment_id, self.paid_at = payment_id, now
 
     def cancel(self, now: datetime, reason: str = "cancelled by customer") -> None:
         self._move(OrderStatus.CANCELLED, now)

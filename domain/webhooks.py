@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -36,6 +36,11 @@ class GatewayEvent:
     gateway echoes it, ``refund_id`` (ours) / ``gateway_refund_id``. ``amount`` is in minor units.
     ``needs_confirmation``: the event cannot be trusted alone (weak or no signature): confirm with
     the gateway's verify call before moving money.
+    ``refund_lookup``: a refund of the payment ``reference`` changed, but the event does not say
+    which one of ours (Paystack refund events carry no refund id; Stripe ``charge.refunded`` no
+    longer lists its refunds): find it with the gateway's ``lookup_refund`` (or by amount among
+    the payment's open refunds). ``refund_needs_attention``: the refund is stuck until a person
+    acts (Paystack ``refund.needs-attention``). ``error``: the gateway's reason, when it gives one.
     """
 
     event_id: str
@@ -49,6 +54,9 @@ class GatewayEvent:
     refund_status: RefundStatus | None = None
     refund_id: str | None = None
     gateway_refund_id: str | None = None
+    refund_lookup: bool = False
+    refund_needs_attention: bool = False
+    error: str | None = None
 
 
 @attrs.define
@@ -67,6 +75,8 @@ class WebhookEvent:
     attempts: int = 0
     last_error: str | None = None
     processed_at: datetime | None = None
+    #: when the worker retries a failed one (None: as soon as it can)
+    next_attempt_at: datetime | None = None
     version: int = 0
 
     def _move(self, status: WebhookStatus, now: datetime) -> None:
@@ -86,7 +96,8 @@ class WebhookEvent:
         self.processed_at = now
         self.last_error = why
 
-    def failed(self, now: datetime, error: str) -> None:
+    def failed(self, now: datetime, error: str, retry_in: timedelta = timedelta(0)) -> None:
         self._move(WebhookStatus.FAILED, now)
         self.attempts += 1
         self.last_error = error
+        self.next_attempt_at = now + retry_in

@@ -6,51 +6,35 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import attrs
-
 from adapters.demo import CATEGORIES, demo_coupons, demo_products
 from application.errors import DependencyUnavailable
 from container import resolve
 from container import start as start_container
+from entrypoints.wiring import gather_list, service_providers
 
 log = logging.getLogger(__name__)
 
 
-@attrs.define
 class Services:
-    """Everything a handler may use, resolved once at start-up from the container."""
+    """Everything a handler may use (``ctx.services.<name>``), resolved once at start-up: every
+    context container's use cases, what the infrastructure containers export, and the limits and
+    TTLs. Plain attributes: handlers read them on every request."""
 
-    auth: Any
-    catalog: Any
-    cart: Any
-    addresses: Any
-    checkout: Any
-    orders: Any
-    initiate_payment: Any
-    payments: Any
-    settlement: Any
-    refunds: Any
-    webhooks: Any
-    notifications: Any
-    maintenance: Any
-    sandbox: Any
-    gateways: Any
-    gateway_settings: Any
-    cache: Any
-    rate_limiter: Any
-    idempotency: Any
-    metrics: Any
-    rate_limits: dict
-    ttls: dict
-    trusted_proxies: list
-    health_checks: dict
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return f"Services({', '.join(sorted(self.__dict__))})"
 
 
 async def build_services(container) -> Services:
+    values: dict[str, Any] = {}
+    for name, provider in service_providers(container):
+        if name in values:
+            raise RuntimeError(f"two containers provide the service {name!r}")
+        values[name] = await resolve(provider)
     config = container.config()
-    names = [f.name for f in attrs.fields(Services) if f.name not in ("rate_limits", "ttls", "trusted_proxies")]
-    resolved = {name: await resolve(getattr(container, name)) for name in names}
-    return Services(**resolved, rate_limits={k: tuple(v) for k, v in config["rate_limits"].items()},
+    return Services(**values, rate_limits={k: tuple(v) for k, v in config["rate_limits"].items()},
                     ttls=config["ttls"], trusted_proxies=config["trusted_proxies"])
 
 
@@ -58,16 +42,17 @@ async def prepare(container) -> Services:
     """Start resources, subscribe event handlers, load demo data and the bootstrap admin."""
     await start_container(container)
     services = await build_services(container)
-    services.notifications.subscribe_to(await resolve(container.uow))
-    config = container.config()
+    uow = await resolve(container.storage.uow)
+    for subscriber in await gather_list(container, "subscriptions"):
+        subscriber.subscribe_to(uow)
+    settings = await resolve(container.core.settings)
     try:
-        demo = config["demo_data"]
-        if demo == "on" or (demo == "auto" and not config["database_url"]):
+        if settings.demo_data_enabled:
             added = await services.catalog.seed(CATEGORIES, demo_products(), demo_coupons())
             if added:
                 log.info("loaded the demo catalog (%d products, coupon WELCOME10)", added)
-        if config["bootstrap_admin"]:
-            if await services.auth.bootstrap_admin(config["bootstrap_admin"]):
+        if settings.security.bootstrap_admin:
+            if await services.auth.bootstrap_admin(settings.security.bootstrap_admin.get_secret_value()):
                 log.info("created the bootstrap admin")
     except DependencyUnavailable as exc:  # start anyway: requests answer 503 until the database is back
         log.error("start-up data not loaded: %s is unavailable", exc.details.get("dependency"))

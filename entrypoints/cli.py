@@ -1,4 +1,4 @@
-"""The ``payport`` command: serve, migrate, worker, reconcile."""
+"""The ``payport`` command: serve, migrate, worker, reconcile, config."""
 from __future__ import annotations
 
 import argparse
@@ -9,36 +9,31 @@ import logging
 import os
 import signal
 import sys
-import time
 
 from aiohttp import web
 
 import container as composition
 from entrypoints.http.app import create_app
+from entrypoints.settings import load_settings
+from entrypoints.worker import Worker, registered_jobs
 
 log = logging.getLogger("payport")
 
 
 def _serve(args: argparse.Namespace) -> int:
-    overrides = {}
-    if args.host:
-        overrides["host"] = args.host
-    if args.port:
-        overrides["port"] = args.port
-    settings = composition.settings_from_env()
-    host = overrides.get("host", settings["host"])
-    port = overrides.get("port", settings["port"])
-    if "PAYPORT_PUBLIC_URL" not in os.environ:
-        overrides["public_url"] = f"http://{host}:{port}"
-    c = composition.build_container(overrides)
-    config = c.config()
-    if not config["database_url"]:
+    overrides = {key: value for key, value in (("host", args.host), ("port", args.port)) if value}
+    settings = load_settings(os.environ, overrides)  # PAYPORT_PUBLIC_URL defaults to http://HOST:PORT
+    c = composition.container_for(settings)
+    if settings.storage_backend == "memory":
         log.warning("storage: in-memory (embedded default). Nothing is kept across restarts; "
                     "set DATABASE_URL and REDIS_URL for real storage.")
     else:
-        log.info("storage: postgres; cache/sessions/limits: %s", "redis" if config["redis_url"] else "memory")
-    if config.get("ephemeral_jwt_secret"):
+        log.info("storage: postgres; cache/sessions/limits: %s", settings.kv)
+    if settings.ephemeral_jwt_secret:
         log.warning("PAYPORT_JWT_SECRET is not set: tokens are signed with a random key and die with this process")
+    enabled = sorted(name for name, gateway in settings.gateways.items() if gateway.enabled)
+    log.info("gateways: %s", ", ".join([*enabled, *(["sandbox"] if settings.sandbox_enabled else [])]) or "none")
+    host, port = settings.http.host, settings.http.port
     log.info("payport on http://%s:%s  (docs: /docs)", host, port)
     if os.environ.get("PAYPORT_UVLOOP", "on") != "off":
         try:
@@ -65,7 +60,7 @@ async def _settle_gc(app: web.Application) -> None:
 def _migrate(args: argparse.Namespace) -> int:
     from adapters.postgres.migrate import migrate
 
-    dsn = composition.settings_from_env()["database_url"]
+    dsn = load_settings().storage.database_url
     if not dsn:
         log.error("DATABASE_URL is not set: the embedded default has no schema to migrate")
         return 2
@@ -74,10 +69,16 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_services(job):
+def _config(args: argparse.Namespace) -> int:
+    """The effective configuration (environment and defaults), secrets masked."""
+    print(json.dumps(load_settings().describe(), indent=2))
+    return 0
+
+
+async def _with_services(job, overrides=None):
     from entrypoints.bootstrap import prepare
 
-    c = composition.build_container()
+    c = composition.build_container(overrides)
     services = await prepare(c)
     try:
         return await job(c, services)
@@ -86,35 +87,18 @@ async def _with_services(job):
 
 
 def _worker(args: argparse.Namespace) -> int:
-    async def loop(c, services) -> int:
+    async def run(c, services) -> int:
+        worker = Worker(await registered_jobs(c))
+        if args.once:
+            log.info("worker: one pass of each job: %s", await worker.run_each_once())
+            return 0
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        log.info("worker running every %ss (expire, re-verify, refunds, webhooks, outbox)", args.interval)
-        postgres = bool(c.config()["database_url"])
-        relay = await composition.resolve(c.outbox_relay) if postgres else None
-        last_cleanup = 0.0
-        while not stop.is_set():
-            try:
-                done = await services.maintenance.run_once()
-                if relay is not None:
-                    done["outbox"] = await relay.relay_once(500)
-                    if time.monotonic() - last_cleanup > 3600:  # hourly: keys kept >= 24 h, outbox 7 days
-                        done["idempotency_reaped"] = await services.idempotency.reap(86400)
-                        done["outbox_purged"] = await relay.purge()
-                        last_cleanup = time.monotonic()
-                if any(done.values()):
-                    log.info("worker pass: %s", done)
-            except Exception:  # noqa: BLE001 - a failed pass is logged and retried, never fatal
-                log.exception("worker pass failed")
-            if args.once:
-                break
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=args.interval)
-            except TimeoutError:
-                pass
+        log.info("worker running: %s", ", ".join(f"{job.name} every {job.interval:g}s" for job in worker.jobs))
+        await worker.run(stop)
         return 0
-    return asyncio.run(_with_services(loop))
+    return asyncio.run(_with_services(run, {"worker_interval": args.interval} if args.interval else None))
 
 
 def _reconcile(args: argparse.Namespace) -> int:
@@ -137,13 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="default 8080 (PAYPORT_PORT)")
     serve.set_defaults(run=_serve)
     sub.add_parser("migrate", help="apply the Postgres migrations (DATABASE_URL)").set_defaults(run=_migrate)
-    worker = sub.add_parser("worker", help="expire/re-verify intents, retry refunds and webhooks, relay the outbox")
-    worker.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
-    worker.add_argument("--once", action="store_true", help="run one pass and exit")
+    worker = sub.add_parser("worker", help="run the background jobs: expire/re-verify intents, retry refunds and "
+                                           "webhooks, relay the outbox, send deliveries, reap old rows")
+    worker.add_argument("--interval", type=float, help="seconds between passes of the frequent jobs "
+                                                       "(default 5, PAYPORT_WORKER_INTERVAL)")
+    worker.add_argument("--once", action="store_true", help="run each job once and exit")
     worker.set_defaults(run=_worker)
     reconcile = sub.add_parser("reconcile", help="report broken money invariants (exit 1 if any remain)")
     reconcile.add_argument("--repair", action="store_true", help="repair what is safe to repair")
     reconcile.set_defaults(run=_reconcile)
+    sub.add_parser("config", help="print the effective configuration (secrets masked)").set_defaults(run=_config)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -1,12 +1,16 @@
 """Shared HTTP plumbing for the gateway adapters: one session, explicit timeouts, error mapping.
 
 Transport failures become our error types so callers can decide safely:
-nothing sent -> ``GatewayUnavailable(retryable=True)``; sent but no answer -> ``GatewayTimeout``
-(outcome unknown: settle by a status query); 429/5xx -> retryable ``GatewayError`` with the
-``Retry-After`` seconds; other 4xx -> non-retryable ``GatewayError`` with the provider's message.
+nothing sent -> ``GatewayUnavailable(retryable=True)``; sent but no answer, or a 2xx answer we
+cannot read -> ``GatewayTimeout`` (outcome unknown: settle by a status query); 429/5xx ->
+retryable ``GatewayError`` with the ``Retry-After`` seconds; other 4xx -> non-retryable
+``GatewayError`` with the provider's message. Every ``GatewayError`` from an answer carries
+``details["http_status"]``, ``["provider_code"]``, ``["provider_param"]`` and, where the adapter
+says so, ``["repeat_failure"]`` (see ``application.ports.gateways.is_repeat_failure``).
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import asyncio
 import json
@@ -113,11 +117,15 @@ def _default_message(body: Any) -> str | None:
 
 
 class HttpClient:
-    """Requests for one gateway over a shared ``aiohttp.ClientSession`` (never one per call)."""
+    """Requests for one gateway over a shared ``aiohttp.ClientSession`` (never one per call).
+
+    ``repeat_failure(response)``: the adapter's test for an error answer that a repeat of an
+    earlier call gets while that call may have been accepted (a 409 of that kind is retryable)."""
 
     def __init__(self, session: aiohttp.ClientSession, gateway: str, base_url: str,
                  timeouts: HttpTimeouts, *, secrets: Collection[str] = (), metrics: Any = None,
-                 clock: Any = None) -> None:
+                 clock: Any = None, repeat_failure: Callable[[GatewayResponse], bool] | None = None
+                 ) -> None:
         self.session = session
         self.gateway = gateway
         self.base_url = base_url.rstrip("/")
@@ -126,6 +134,7 @@ class HttpClient:
         self._secrets = [s for s in secrets if s]
         self.metrics = metrics
         self.clock = clock
+        self.repeat_failure = repeat_failure
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -134,7 +143,7 @@ class HttpClient:
 
     async def request(self, operation: str, method: str, path: str, *,
                       headers: Mapping[str, str] | None = None, json_body: Any = None,
-                      form: Mapping[str, str] | None = None, params: Mapping[str, str] | None = None,
+                      form: Mapping[str, str] | None = None, params: Any = None,
                       accept: Collection[int] = ()) -> GatewayResponse:
         """Send one request. Statuses in ``accept`` are returned to the caller instead of raised."""
         hdrs = {"Accept": "application/json", **(headers or {})}
@@ -143,12 +152,13 @@ class HttpClient:
             data = dumps(json_body)
             hdrs["Content-Type"] = "application/json"
         started = time.perf_counter()
-        outcome, result = "cancelled", None
+        outcome, result, readable = "cancelled", None, True
         try:
             async with self.session.request(method, self.base_url + path, headers=hdrs, data=data,
                                             params=params, timeout=self.timeout) as resp:
                 raw = await resp.read()
-                result = GatewayResponse(resp.status, dict(resp.headers), _parse(raw))
+                body, readable = _parse(raw)
+                result = GatewayResponse(resp.status, dict(resp.headers), body)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             outcome = "unavailable"
             raise GatewayUnavailable(f"{self.gateway} unreachable ({type(exc).__name__})",
@@ -160,22 +170,31 @@ class HttpClient:
                                  gateway=self.gateway) from None
         finally:
             if result is not None:
-                outcome = _outcome(result.status, accept)
+                outcome = _outcome(result.status, accept) if readable else "unreadable"
             self._record(operation, outcome, time.perf_counter() - started)
+        if result.status < 400 and not readable:
+            # the gateway answered, but we cannot tell what it did: as unknown as no answer
+            raise GatewayTimeout(f"{self.gateway} {operation}: unreadable answer (HTTP {result.status}); "
+                                 "outcome unknown", gateway=self.gateway, http_status=result.status)
         if result.status < 400 or result.status in accept:
             log.debug("%s %s %s -> %s", self.gateway, method, operation, result.status)
             return result
-        raise self._http_error(operation, result)
+        raise self.error_for(operation, result)
 
-    def _http_error(self, operation: str, result: GatewayResponse) -> GatewayError:
+    def error_for(self, operation: str, result: GatewayResponse) -> GatewayError:
         message = self.redact(_default_message(result.body) or f"HTTP {result.status}")
         status = result.status
         log.warning("%s %s -> HTTP %s: %s", self.gateway, operation, status, message)
-        retryable = status == 429 or status >= 500
+        repeat = bool(self.repeat_failure and self.repeat_failure(result))
+        retryable = status == 429 or status >= 500 or (repeat and status == 409)
         retry_after = self._retry_after(header(result.headers, "Retry-After")) if retryable else None
+        details: dict[str, Any] = {"http_status": status, "provider_code": _provider_code(result.body)}
+        if param := _provider_param(result.body):
+            details["provider_param"] = param
+        if repeat:
+            details["repeat_failure"] = True
         return GatewayError(f"{self.gateway}: {message}", retryable=retryable,
-                            retry_after=retry_after, gateway=self.gateway, http_status=status,
-                            provider_code=_provider_code(result.body))
+                            retry_after=retry_after, gateway=self.gateway, **details)
 
     def _retry_after(self, value: str | None) -> float | None:
         if not value:
@@ -206,13 +225,14 @@ def _outcome(status: int, accept: Collection[int]) -> str:
     return "server_error" if status >= 500 else "client_error"
 
 
-def _parse(raw: bytes) -> Any:
+def _parse(raw: bytes) -> tuple[Any, bool]:
+    """(parsed JSON or None, whether the body was readable: empty counts as readable)."""
     if not raw.strip():
-        return None
+        return None, True
     try:
-        return loads(raw)
+        return loads(raw), True
     except ValueError:
-        return None
+        return None, False
 
 
 def _provider_code(body: Any) -> str | None:
@@ -223,6 +243,40 @@ def _provider_code(body: Any) -> str | None:
         code = body.get("code")
         return str(code) if code is not None else None
     return None
+
+
+def _provider_param(body: Any) -> str | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("param") if isinstance(error, dict) else None
+
+
+def error_type(body: Any) -> str | None:
+    """Stripe-style ``error.type`` of an error body."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("type") if isinstance(error, dict) else None
+
+
+def payment_method_name(raw: Any) -> str | None:
+    """The gateway's word for how the customer paid, in our few words where they are obvious."""
+    if not raw:
+        return None
+    text = str(raw).strip().lower()
+    if text in ("card", "cards", "credit_card", "debit_card"):
+        return "card"
+    if "mobile" in text or "momo" in text:
+        return "mobile_money"
+    if text in ("bank_transfer", "banktransfer", "transfer", "customer_balance", "pay_with_bank_transfer"):
+        return "bank_transfer"
+    return text
+
+
+def canonical_id(prefix: str, payload: Any) -> str:
+    """A stable event id for a gateway that sends none: the same for a re-serialized retry."""
+    return prefix + hashlib.sha256(dumps_sorted(payload)).hexdigest()[:40]
+
+
+def dumps_sorted(payload: Any) -> bytes:
+    return json.dumps(payload, default=_json_default, separators=(",", ":"), sort_keys=True).encode()
 
 
 async def http_session(limit: int = 100) -> AsyncIterator[aiohttp.ClientSession]:

@@ -23,7 +23,7 @@ from adapters.gateways.base import HttpClient, TokenCache, convert_amount, loads
 from adapters.gateways.config import MomoSettings
 from adapters.system import SystemClock
 from application.errors import GatewayError
-from application.ports.gateways import (InitializedPayment, InitializePayment, RefundOutcome,
+from application.ports.gateways import (InitializedPayment, InitializePayment, RefundLookup, RefundOutcome,
                                         RefundPayment, VerifiedPayment)
 from domain.money import Money
 from domain.payments import PaymentStatus as P
@@ -32,9 +32,12 @@ from domain.webhooks import GatewayEvent
 
 log = logging.getLogger("payport.gateways.mtn_momo")
 
-#: PENDING covers "not answered yet" and "in flight": processing. Unknown values: keep polling.
-STATUSES: dict[str, P] = {"PENDING": P.PROCESSING, "SUCCESSFUL": P.SUCCEEDED, "FAILED": P.FAILED}
-REFUND_STATUSES: dict[str, R] = {"PENDING": R.PROCESSING, "SUCCESSFUL": R.SUCCEEDED, "FAILED": R.FAILED}
+#: PENDING covers "not answered yet" and "in flight", CREATED is seen before the payer is prompted:
+#: both processing. Unknown values: keep polling.
+STATUSES: dict[str, P] = {"CREATED": P.PROCESSING, "PENDING": P.PROCESSING, "SUCCESSFUL": P.SUCCEEDED,
+                          "FAILED": P.FAILED}
+REFUND_STATUSES: dict[str, R] = {"CREATED": R.PROCESSING, "PENDING": R.PROCESSING,
+                                 "SUCCESSFUL": R.SUCCEEDED, "FAILED": R.FAILED}
 NO_REFUNDS = ("MTN MoMo Collection cannot refund; configure the Disbursement product "
               "(MOMO_DISBURSEMENT_SUBSCRIPTION_KEY, MOMO_DISBURSEMENT_API_USER, "
               "MOMO_DISBURSEMENT_API_KEY) to refund through /disbursement/v1_0/refund")
@@ -99,16 +102,22 @@ class MomoProduct:
 
 
 class MtnMomoGateway:
-    """MTN MoMo request-to-pay: no redirect, the payer approves on the handset."""
+    """MTN MoMo request-to-pay: no redirect, the payer approves on the handset.
+
+    One API user and target environment serve one market: only its currency is taken. Nothing
+    cancels a request-to-pay (``can_expire``); the prompt lapses on the handset by itself.
+    """
 
     name = "mtn_momo"
     weak_webhook_auth = True
     idempotent_refunds = True  # X-Reference-Id derived from our refund id: a repeat answers 409
+    can_expire = False
 
     def __init__(self, session: aiohttp.ClientSession, settings: MomoSettings,
                  metrics: Any = None, clock: Any = None) -> None:
         s = self.settings = settings
-        self.currencies = settings.currencies
+        market = settings.market
+        self.currencies = settings.currencies & market if market else settings.currencies
         self.clock = clock or SystemClock()
         self.http = HttpClient(session, self.name, s.base_url, s.timeouts, metrics=metrics,
                                secrets=(s.subscription_key, s.api_key, s.callback_secret,
@@ -162,9 +171,16 @@ class MtnMomoGateway:
             return InitializedPayment(current.status, ref_id, None)
         return InitializedPayment(P.PROCESSING, ref_id, None)
 
+    def callback_gateway_reference(self, params: Mapping[str, str]) -> str | None:
+        return None  # the X-Reference-Id is derived from our reference
+
     async def verify_payment(self, reference: str, gateway_reference: str | None) -> VerifiedPayment:
         ref_id = gateway_reference or momo_reference_id(reference)
-        resp = await self._call(self.collection, "verify", "GET", f"/collection/v1_0/requesttopay/{ref_id}")
+        resp = await self._call(self.collection, "verify", "GET", f"/collection/v1_0/requesttopay/{ref_id}",
+                                accept=(404,))
+        if resp.status == 404:  # unknown reference: the request-to-pay was probably never accepted
+            return VerifiedPayment(P.REQUIRES_PAYMENT_METHOD, None, None, ref_id, "not_found",
+                                   "MoMo has no request-to-pay with this reference", found=False)
         data = resp.body or {}
         if data.get("externalId") not in (None, reference):
             raise GatewayError("mtn_momo: request-to-pay belongs to another reference", gateway=self.name)
@@ -178,7 +194,12 @@ class MtnMomoGateway:
             reason = reason.get("code") or reason.get("message")
         currency = data.get("currency")
         return VerifiedPayment(status, convert_amount(from_momo_amount, data.get("amount"), currency),
-                               currency, ref_id, raw, str(reason) if reason else None)
+                               currency, ref_id, raw, str(reason) if reason else None,
+                               payment_method="mobile_money")
+
+    async def expire_payment(self, reference: str, gateway_reference: str | None) -> VerifiedPayment:
+        """Nothing cancels a request-to-pay: its status now."""
+        return await self.verify_payment(reference, gateway_reference)
 
     async def refund(self, request: RefundPayment) -> RefundOutcome:
         if self.disbursement is None:
@@ -192,10 +213,35 @@ class MtnMomoGateway:
                                 reference_id=ref_id, json_body=body, accept=(409,))
         if resp.status != 409:
             return RefundOutcome(R.PROCESSING, ref_id)
-        current = await self._call(self.disbursement, "refund_status", "GET",
-                                   f"/disbursement/v1_0/refund/{ref_id}")
-        raw = str((current.body or {}).get("status", ""))
-        return RefundOutcome(REFUND_STATUSES.get(raw, R.PROCESSING), ref_id)
+        current = await self._refund_status(ref_id, request.refund_id)
+        return current or RefundOutcome(R.PROCESSING, ref_id)
+
+    async def lookup_refund(self, request: RefundLookup) -> RefundOutcome | None:
+        """``GET /disbursement/v1_0/refund/{X-Reference-Id}``, derived from our refund id."""
+        if self.disbursement is None:
+            return None
+        return await self._refund_status(request.gateway_refund_id or momo_reference_id(request.refund_id, "refund"),
+                                         request.refund_id)
+
+    async def _refund_status(self, ref_id: str, refund_id: str) -> RefundOutcome | None:
+        resp = await self._call(self.disbursement, "refund_status", "GET", f"/disbursement/v1_0/refund/{ref_id}",
+                                accept=(404,))
+        if resp.status == 404:
+            return None
+        data = resp.body or {}
+        if data.get("externalId") not in (None, refund_id):
+            raise GatewayError("mtn_momo: refund belongs to another refund id", gateway=self.name)
+        raw = str(data.get("status", ""))
+        reason = data.get("reason")
+        if isinstance(reason, dict):
+            reason = reason.get("code") or reason.get("message")
+        currency = data.get("currency")
+        try:
+            amount = convert_amount(from_momo_amount, data.get("amount"), currency)
+        except GatewayError:
+            amount = None
+        return RefundOutcome(REFUND_STATUSES.get(raw, R.PROCESSING), ref_id,
+                             str(reason) if reason else None, amount=amount)
 
     def verify_webhook_signature(self, headers: Mapping[str, str], body: bytes,
                                  params: Mapping[str, str]) -> bool:

@@ -16,7 +16,7 @@ import attrs
 from adapters.system import SystemClock
 from application.errors import GatewayError, GatewayTimeout, GatewayUnavailable
 from application.ports.gateways import (InitializedPayment, InitializePayment, PaymentGateway,
-                                        RefundOutcome, RefundPayment, VerifiedPayment)
+                                        RefundLookup, RefundOutcome, RefundPayment, VerifiedPayment)
 from domain.webhooks import GatewayEvent
 
 T = TypeVar("T")
@@ -25,7 +25,10 @@ _GAUGE = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
 
 
 def counts_as_failure(exc: BaseException) -> bool:
-    """Trouble at the gateway (no answer, 429, 5xx), not a refusal of this particular request."""
+    """Trouble at the gateway (no answer, 429, 5xx), not a refusal of this particular request, nor
+    the answer to a repeat of an earlier call (a 409 "key in use" comes from a healthy gateway)."""
+    if isinstance(exc, GatewayError) and exc.details.get("repeat_failure"):
+        return False
     return isinstance(exc, GatewayTimeout | GatewayUnavailable) or (
         isinstance(exc, GatewayError) and exc.retryable)
 
@@ -69,7 +72,12 @@ class CircuitBreaker:
             self._set(HALF_OPEN)
             self._probing = True
             return
-        raise GatewayUnavailable(f"{self.name}: circuit open", retryable=False, gateway=self.name)
+        # Nothing was sent: the call may be repeated once the breaker lets calls through again
+        # (retryable, with when), and it must never be read as the gateway's answer.
+        wait = max(0.0, self._opened_at + self.reset_timeout - self._now()) if self._state == OPEN else 0.0
+        raise GatewayUnavailable(f"{self.name}: circuit open", retryable=True,
+                                 retry_after=wait or self.reset_timeout, gateway=self.name,
+                                 circuit_open=True)
 
     def _success(self) -> None:
         self.failures, self._probing = 0, False
@@ -99,7 +107,8 @@ class CircuitBreaker:
 
 
 def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, GatewayError) and exc.retryable and not isinstance(exc, GatewayTimeout)
+    return (isinstance(exc, GatewayError) and exc.retryable and not isinstance(exc, GatewayTimeout)
+            and not exc.details.get("circuit_open"))  # the breaker refused: waiting here is no use
 
 
 async def retry_call(fn: Callable[[], Awaitable[T]], *, attempts: int = 3, base_delay: float = 0.2,
@@ -141,8 +150,9 @@ class RetryPolicy:
 
 class ResilientGateway:
     """A ``PaymentGateway`` behind a circuit breaker, retrying only idempotent calls:
-    ``verify_payment`` always, ``initialize_payment`` (idempotent by our reference; a timeout still
-    propagates), ``refund`` only when the adapter says its refunds are idempotent."""
+    ``verify_payment``, ``expire_payment`` and ``lookup_refund`` always, ``initialize_payment``
+    (idempotent by our reference; a timeout still propagates), ``refund`` only when the adapter
+    says its refunds are idempotent. Adapter-specific calls are reached through ``inner``."""
 
     def __init__(self, inner: PaymentGateway, breaker: CircuitBreaker,
                  retry_policy: RetryPolicy | None = None) -> None:
@@ -151,6 +161,8 @@ class ResilientGateway:
         self.name, self.currencies = inner.name, inner.currencies
         self.weak_webhook_auth = inner.weak_webhook_auth
         self.idempotent_refunds = getattr(inner, "idempotent_refunds", False)
+        self.can_expire = getattr(inner, "can_expire", False)
+        self.finds_by_reference = getattr(inner, "finds_by_reference", True)
 
     @property
     def state(self) -> str:
@@ -169,8 +181,17 @@ class ResilientGateway:
     async def verify_payment(self, reference: str, gateway_reference: str | None) -> VerifiedPayment:
         return await self._guarded(lambda: self.inner.verify_payment(reference, gateway_reference), True)
 
+    async def expire_payment(self, reference: str, gateway_reference: str | None) -> VerifiedPayment:
+        return await self._guarded(lambda: self.inner.expire_payment(reference, gateway_reference), True)
+
     async def refund(self, request: RefundPayment) -> RefundOutcome:
         return await self._guarded(lambda: self.inner.refund(request), retry=self.idempotent_refunds)
+
+    async def lookup_refund(self, request: RefundLookup) -> RefundOutcome | None:
+        return await self._guarded(lambda: self.inner.lookup_refund(request), retry=True)
+
+    def callback_gateway_reference(self, params: Mapping[str, str]) -> str | None:
+        return self.inner.callback_gateway_reference(params)
 
     def verify_webhook_signature(self, headers: Mapping[str, str], body: bytes,
                                  params: Mapping[str, str]) -> bool:

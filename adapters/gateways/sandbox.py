@@ -11,7 +11,7 @@ import hmac
 import json
 from collections.abc import Mapping
 
-from application.errors import GatewayError, NotFound
+from application.errors import NotFound
 from application.ports import (
     Cache,
     Clock,
@@ -21,6 +21,7 @@ from application.ports import (
     RefundPayment,
     VerifiedPayment,
 )
+from application.ports.gateways import RefundLookup
 from domain.money import CURRENCY_EXPONENTS
 from domain.payments import PaymentStatus, RefundStatus
 from domain.webhooks import GatewayEvent
@@ -29,7 +30,7 @@ SIGNATURE_HEADER = "Payport-Sandbox-Signature"
 TOLERANCE = 300
 TTL = 7 * 86400
 _STATUS = {"pending": PaymentStatus.REQUIRES_ACTION, "approved": PaymentStatus.SUCCEEDED,
-           "declined": PaymentStatus.FAILED}
+           "declined": PaymentStatus.FAILED, "expired": PaymentStatus.EXPIRED}
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -42,6 +43,7 @@ class SandboxGateway:
     currencies = frozenset(CURRENCY_EXPONENTS)
     weak_webhook_auth = False
     idempotent_refunds = True
+    can_expire = True  # a pending sandbox page is closed by expire_payment
 
     def __init__(self, store: Cache, webhook_secret: str, public_url: str, clock: Clock) -> None:
         self.store, self.secret, self.clock = store, webhook_secret, clock
@@ -66,14 +68,26 @@ class SandboxGateway:
             await self._put(txn)
         return InitializedPayment(_STATUS[txn["status"]], txn["id"], f"{self.public_url}/sandbox/pay/{request.reference}")
 
+    def callback_gateway_reference(self, params: Mapping[str, str]) -> str | None:
+        return None
+
     async def verify_payment(self, reference: str, gateway_reference: str | None) -> VerifiedPayment:
         txn = await self.transaction(reference)
         if txn is None:
-            raise GatewayError("sandbox: unknown reference", reference=reference)
+            return VerifiedPayment(PaymentStatus.REQUIRES_PAYMENT_METHOD, None, None, None, "not_found",
+                                   "sandbox: unknown reference", found=False)
         status = _STATUS[txn["status"]]
         return VerifiedPayment(status, txn["amount"] if status is PaymentStatus.SUCCEEDED else None,
                                txn["currency"], txn["id"], txn["status"],
                                "declined on the sandbox page" if txn["status"] == "declined" else None)
+
+    async def expire_payment(self, reference: str, gateway_reference: str | None) -> VerifiedPayment:
+        """Close a pending page (Approve no longer works); report what it is now."""
+        txn = await self.transaction(reference)
+        if txn is not None and txn["status"] == "pending":
+            txn["status"] = "expired"
+            await self._put(txn)
+        return await self.verify_payment(reference, gateway_reference)
 
     async def settle(self, reference: str, approve: bool) -> tuple[dict, dict[str, str], bytes]:
         """The customer pressed Approve or Decline: returns (transaction, webhook headers, webhook body)."""
@@ -102,6 +116,12 @@ class SandboxGateway:
             txn["refunded"] += request.amount
             await self._put(txn)
         return RefundOutcome(RefundStatus.SUCCEEDED, f"sbr_{request.refund_id}")
+
+    async def lookup_refund(self, request: RefundLookup) -> RefundOutcome | None:
+        txn = await self.transaction(request.reference)
+        if txn is None or request.refund_id not in txn.get("refund_ids", []):
+            return None
+        return RefundOutcome(RefundStatus.SUCCEEDED, f"sbr_{request.refund_id}", amount=None)
 
     def verify_webhook_signature(self, headers: Mapping[str, str], body: bytes, params: Mapping[str, str]) -> bool:
         header = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER.lower()), None)

@@ -1,40 +1,66 @@
 """Memory implementation of the worker's and reconciler's queries."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from adapters.memory.store import MemoryStore
 from application.ports.maintenance import LedgerView
-from domain.payments import PAYMENT_TERMINAL, PaymentStatus, RefundStatus
+from domain.orders import OrderStatus
+from domain.payments import PaymentStatus, RefundStatus
 from domain.webhooks import WebhookStatus
+
+_LIVE = (PaymentStatus.REQUIRES_PAYMENT_METHOD, PaymentStatus.REQUIRES_ACTION, PaymentStatus.PROCESSING)
+_OPEN_REFUND = (RefundStatus.PENDING, RefundStatus.PROCESSING)
+
+
+def _by_id(rows: Iterable[Any], keep: Callable[[Any], bool], limit: int, after_id: str | None) -> list[Any]:
+    return sorted((r for r in rows if keep(r) and (after_id is None or r.id > after_id)), key=lambda r: r.id)[:limit]
 
 
 class MemoryMaintenanceQueries:
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
 
-    async def open_payments(self, *, updated_before, limit):
-        rows = [p for p in self.store.tables["payments"].values()
-                if p.status not in PAYMENT_TERMINAL and p.updated_at < updated_before]
-        return sorted(rows, key=lambda p: p.updated_at)[:limit]
+    def _rows(self, table: str) -> list[Any]:
+        return [r for r in self.store.tables[table].values() if r is not None]
 
-    async def pending_refunds(self, *, created_before, limit):
-        rows = [r for r in self.store.tables["refunds"].values()
-                if r.status in (RefundStatus.PENDING, RefundStatus.PROCESSING) and r.created_at < created_before]
-        return sorted(rows, key=lambda r: r.created_at)[:limit]
+    async def due_payments(self, *, now, limit):
+        rows = [p for p in self._rows("payments")
+                if p.status in _LIVE and p.next_check_at is not None and p.next_check_at <= now]
+        return sorted(rows, key=lambda p: (p.next_check_at, p.id))[:limit]
+
+    async def due_refunds(self, *, now, limit):
+        rows = [r for r in self._rows("refunds")
+                if r.status in _OPEN_REFUND and (r.next_attempt_at or r.created_at) <= now]
+        return sorted(rows, key=lambda r: (r.next_attempt_at or r.created_at, r.id))[:limit]
+
+    async def stale_pending_orders(self, *, created_before, limit):
+        rows = [o for o in self._rows("orders") if o.status is OrderStatus.PENDING and o.created_at < created_before]
+        return sorted(rows, key=lambda o: (o.created_at, o.id))[:limit]
+
+    async def open_refunds(self, *, created_before, limit, after_id):
+        return _by_id(self._rows("refunds"), lambda r: r.status in _OPEN_REFUND and r.created_at < created_before,
+                      limit, after_id)
+
+    async def flagged_refunds(self, *, limit, after_id):
+        return _by_id(self._rows("refunds"), lambda r: r.needs_attention, limit, after_id)
+
+    async def held_payments(self, *, limit, after_id):
+        return _by_id(self._rows("payments"), lambda p: p.status is PaymentStatus.REQUIRES_REVIEW, limit, after_id)
 
     async def succeeded_payments(self, *, limit, after_id):
-        payments = sorted((p for p in self.store.tables["payments"].values()
-                           if p.status is PaymentStatus.SUCCEEDED and (after_id is None or p.id > after_id)),
-                          key=lambda p: p.id)[:limit]
-        refunds, orders = self.store.tables["refunds"].values(), self.store.tables["orders"]
+        payments = _by_id(self._rows("payments"), lambda p: p.status is PaymentStatus.SUCCEEDED, limit, after_id)
+        refunds, orders = self._rows("refunds"), self.store.tables["orders"]
         return [LedgerView(p, [r for r in refunds if r.payment_id == p.id],
-                           [t for t in self.store.ledger if t.payment_id == p.id], orders[p.order_id].status.value)
+                           [t for t in self.store.ledger if t.payment_id == p.id], orders[p.order_id].status.value,
+                           orders[p.order_id].payment_id)
                 for p in payments]
 
     async def failed_webhooks(self, *, limit):
-        rows = [w for w in self.store.tables["webhooks"].values() if w.status is WebhookStatus.FAILED]
+        rows = [w for w in self._rows("webhooks") if w.status is WebhookStatus.FAILED]
         return sorted(rows, key=lambda w: w.received_at, reverse=True)[:limit]
 
-    async def processed_success_webhooks(self, *, limit):
-        rows = [w for w in self.store.tables["webhooks"].values()
-                if w.status is WebhookStatus.PROCESSED and w.reported_status == PaymentStatus.SUCCEEDED.value]
-        return sorted(rows, key=lambda w: w.received_at)[:limit]
+    async def processed_success_webhooks(self, *, limit, after_id):
+        return _by_id(self._rows("webhooks"), lambda w: w.status is WebhookStatus.PROCESSED
+                      and w.reported_status == PaymentStatus.SUCCEEDED.value, limit, after_id)

@@ -67,9 +67,13 @@ class MemoryWebhooks(MemoryTable):
         self._insert(event.id, event)
         return True
 
-    async def pending(self, limit: int) -> list[WebhookEvent]:
-        rows = self._find_all(lambda w: w.status in (WebhookStatus.RECEIVED, WebhookStatus.FAILED))
-        return sorted(rows, key=lambda w: w.received_at)[:limit]
+    async def pending(self, limit: int, due_by=None, max_attempts: int | None = None) -> list[WebhookEvent]:
+        def due(w) -> bool:
+            return (w.status in (WebhookStatus.RECEIVED, WebhookStatus.FAILED)
+                    and (max_attempts is None or w.attempts < max_attempts)
+                    and (due_by is None or (w.next_attempt_at or w.received_at) <= due_by))
+        rows = self._find_all(due)
+        return sorted(rows, key=lambda w: (w.next_attempt_at or w.received_at, w.id))[:limit]
 
 
 REPOSITORIES: dict[str, Callable[[MemorySession], object]] = {

@@ -101,8 +101,16 @@ class PostgresWebhooks(Repository):
             raise AlreadyExists(f"webhooks {event.id} exists")
         return False
 
-    async def pending(self, limit: int) -> list[WebhookEvent]:
-        return await self._select("status IN ('received', 'failed')", [], order="received_at, id", limit=limit)
+    async def pending(self, limit: int, due_by=None, max_attempts: int | None = None) -> list[WebhookEvent]:
+        """Due rows first (a failed one waits ``next_attempt_at``), below the attempt cap."""
+        where, params = "status IN ('received', 'failed')", []
+        if max_attempts is not None:
+            where += " AND attempts < %s"
+            params.append(max_attempts)
+        if due_by is not None:
+            where += " AND coalesce(next_attempt_at, received_at) <= %s"
+            params.append(due_by)
+        return await self._select(where, params, order="coalesce(next_attempt_at, received_at), id", limit=limit)
 
 
 REPOSITORIES: dict[str, Callable[[PostgresSession], object]] = {

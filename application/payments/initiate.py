@@ -2,10 +2,15 @@
 
 1. Record the intent (order locked; at most one active intent per order) with OUR reference, which
    is derived from the caller's Idempotency-Key, so a retry after a crash finds the same intent.
-2. Call the gateway with that reference (the gateway's own dedup key), failing over to the next
-   gateway of the route only when nothing was done (GatewayUnavailable).
-3. Record what the gateway said. A timeout after sending is an unknown outcome: the intent goes to
-   ``processing`` and is settled by a status query, never by initializing again.
+   From this commit on the intent may have reached its gateway: the worker asks the gateway about
+   it before it expires anything (a crash after phase 2 sent the request leaves no other trace).
+2. Call the gateway with that reference (the gateway's own dedup key) and a request rebuilt only
+   from what phase 1 recorded (so the worker can replay it to find a create whose answer was
+   lost), failing over to the next gateway of the route only when nothing was done there
+   (GatewayUnavailable); the intent records each gateway before it is tried.
+3. Record what the gateway said. A timeout after sending, or an error only a repeat of an accepted
+   call gets, is an unknown outcome: the intent goes to ``processing`` and is settled by a status
+   query, never by initializing again elsewhere.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from application.ports import (
     InitializedPayment,
     InitializePayment,
 )
+from application.ports.gateways import is_repeat_failure
 from application.ports.payments import PaymentsUnitOfWork
 from domain.errors import InvalidValue, PaymentNotAllowed
 from domain.orders import EventContext, Order, OrderStatus
@@ -52,16 +58,35 @@ class InitiatePayment:
         payment, order, candidates = await self._record(principal, order_id, reference, gateway, email,
                                                         phone, return_url, country)
         if payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
-            return payment  # already initiated by an earlier attempt with this key
-        request = InitializePayment(
-            reference=reference, amount=payment.amount, currency=payment.currency,
+            return payment  # already initiated by an earlier attempt with this key (or held for review)
+        used, result, error = await self._call_gateways(payment, candidates, self.request_for(payment, order))
+        return await self._record_outcome(payment.id, order.context(), used, result, error)
+
+    def request_for(self, payment: PaymentIntent, order: Order) -> InitializePayment:
+        """The gateway request, from what was recorded only: sent again it is the same request (the
+        gateway's idempotency replays its first answer to it)."""
+        return InitializePayment(
+            reference=payment.reference, amount=payment.amount, currency=payment.currency,
             email=payment.email, phone=payment.phone,
-            callback_url=f"{self.public_url}/api/v1/payment/payments/callback?reference={reference}",
+            callback_url=f"{self.public_url}/api/v1/payment/payments/callback?reference={payment.reference}",
             description=f"Order {order.order_number}",
             metadata={"order_id": order.id, "payment_id": payment.id, "order_number": order.order_number},
+            expires_at=payment.expires_at,
         )
-        used, result, error = await self._call_gateways(candidates, request)
-        return await self._record_outcome(payment.id, order.context(), used, result, error)
+
+    async def recover(self, payment: PaymentIntent) -> PaymentIntent:
+        """Send an intent's create again to its own gateway (the worker, for a gateway that cannot
+        find a payment by our reference): the gateway replays the page it made, or makes the one a
+        crash kept from it; the answer is recorded as in phase 3."""
+        async with self.uow() as uow:
+            order = await uow.orders.get(payment.order_id)
+        gateway = self.gateways.get(payment.gateway)
+        try:
+            result, error = await gateway.initialize_payment(self.request_for(payment, order)), None
+        except GatewayError as exc:
+            result, error = None, exc
+        return await self._record_outcome(payment.id, order.context(), payment.gateway, result, error,
+                                          recovering=True)
 
     # -- phase 1 -----------------------------------------------------------------------------------
     async def _record(self, principal, order_id, reference, gateway, email, phone, return_url, country
@@ -84,13 +109,15 @@ class InitiatePayment:
             email = email or order.customer_email
             decision = await self.fraud.assess(user_id=principal.id, amount=order.total,
                                                currency=order.currency, email=email)
-            if not decision.allow:
+            if not decision.allow and not decision.review:
                 raise PaymentNotAllowed("this payment was refused by our risk rules", reasons=list(decision.reasons))
             payment = PaymentIntent.create(
                 id=self.ids.new_id("pay"), order_id=order.id, owner_id=order.owner_id, amount=order.total,
                 currency=order.currency, gateway=candidates[0], reference=reference, now=now,
                 return_url=return_url, email=email, phone=phone,
             )
+            if decision.review:  # held before any gateway call: a person approves or rejects it
+                payment.hold_for_review("risk rules: " + "; ".join(decision.reasons), now)
             await uow.payments.add(payment)
             await uow.commit()
         return payment, order, candidates
@@ -110,10 +137,12 @@ class InitiatePayment:
         return route
 
     # -- phase 2 -----------------------------------------------------------------------------------
-    async def _call_gateways(self, candidates: list[str], request: InitializePayment
+    async def _call_gateways(self, payment: PaymentIntent, candidates: list[str], request: InitializePayment
                              ) -> tuple[str, InitializedPayment | None, GatewayError | None]:
         error: GatewayError | None = None
-        for name in candidates:
+        for n, name in enumerate(candidates):
+            if n:  # recorded before it is tried: a crash now leaves the worker the gateway to ask
+                await self._trying(payment.id, name)
             try:
                 return name, await self.gateways.get(name).initialize_payment(request), None
             except GatewayUnavailable as exc:  # nothing was done there: the next gateway may be tried
@@ -123,11 +152,22 @@ class InitiatePayment:
                 return name, None, exc
         return candidates[-1], None, error
 
+    async def _trying(self, payment_id: str, gateway: str) -> None:
+        async with self.uow() as uow:
+            payment = await uow.payments.lock(payment_id)
+            if payment.status is PaymentStatus.REQUIRES_PAYMENT_METHOD and payment.gateway != gateway:
+                payment.gateway, payment.version = gateway, payment.version + 1
+                await uow.payments.save(payment)
+                await uow.commit()
+
     # -- phase 3 -----------------------------------------------------------------------------------
     async def _record_outcome(self, payment_id: str, ctx: EventContext, gateway: str,
-                              result: InitializedPayment | None, error: GatewayError | None) -> PaymentIntent:
-        """``ctx``: the order's event context from phase 1 (who and which order: fields that never change)."""
+                              result: InitializedPayment | None, error: GatewayError | None,
+                              recovering: bool = False) -> PaymentIntent:
+        """``ctx``: the order's event context from phase 1 (who and which order: fields that never
+        change). ``recovering``: the worker's replay of a lost create, which raises nothing."""
         now = self.clock.now()
+        unknown = isinstance(error, GatewayTimeout) or is_repeat_failure(error) or (recovering and error is not None)
         async with self.uow() as uow:
             payment = await uow.payments.lock(payment_id)
             if payment.status is PaymentStatus.REQUIRES_PAYMENT_METHOD:
@@ -136,9 +176,9 @@ class InitiatePayment:
                     # a final outcome at initialization is settled like any other: by verifying it
                     status = PaymentStatus.PROCESSING if result.status in PAYMENT_TERMINAL else result.status
                     payment.started(ctx, result.gateway_reference, result.authorization_url, status, now)
-                elif isinstance(error, GatewayTimeout):
+                elif unknown:
                     payment.attempts += 1
-                    payment.last_error = "gateway timed out; outcome unknown, settling by status query"
+                    payment.last_error = f"outcome unknown ({error.message}); settling by status query"
                     payment.mark(PaymentStatus.PROCESSING, now)
                 else:
                     payment.attempts += 1
@@ -146,6 +186,6 @@ class InitiatePayment:
                 await uow.payments.save(payment)
                 await uow.commit()
         await invalidation.payment_changed(self.cache, payment)
-        if error is not None and not isinstance(error, GatewayTimeout):
+        if error is not None and not unknown:
             raise error
         return payment

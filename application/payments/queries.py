@@ -24,9 +24,10 @@ class Payments:
 
     async def check_status(self, principal: Principal, payment_id: str) -> PaymentIntent:
         payment = await self.get(principal, payment_id)
-        if payment.is_terminal or payment.status is PaymentStatus.REQUIRES_PAYMENT_METHOD:
-            return payment
-        return await self.settlement.verify_and_apply(payment.reference)
+        if payment.status is PaymentStatus.SUCCEEDED or (
+                payment.status is PaymentStatus.REQUIRES_REVIEW and not payment.attempts):
+            return payment  # nothing can move it, or it never reached its gateway
+        return await self.settlement.verify_and_apply(payment.reference)  # even unpaid ends: a late capture
 
     async def list(self, principal: Principal, *, status: str | None, order_id: str | None, limit: int,
                    cursor: str | None) -> Page:

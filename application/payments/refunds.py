@@ -1,7 +1,18 @@
 """Refunds, full or partial, in phases: reserve (under the payment's row lock), ask the gateway, record.
 
 The reservation is a pending refund row written in the same transaction that checked the
-refundable balance, so concurrent requests can never together exceed what was captured.
+refundable balance, so concurrent requests can never together exceed what was captured. It also
+counts the create call about to be sent (``attempts``): after a crash the refund is known to have
+maybe reached the gateway.
+
+What settles a refund is the gateway's own word: its answer to a create call it had no record of,
+its webhook, or a status lookup (``lookup_refund``, by the gateway's refund id or by our id where it
+echoes it). An error on a repeat call never settles one (the gateway may have accepted an earlier
+call: an open circuit breaker, Stripe's 409 ``idempotency_key_in_use``, a refusal once the key is
+pruned): the refund stays open and the worker follows it by looking it up, never by creating it
+again, unless the gateway, asked by our id, has no record of it a while after the last call. A
+refund that cannot be resolved is flagged for a person (``needs_attention``: the admin list, a
+metric, a reconcile finding) within ``ATTENTION_AFTER``, and looked at less and less often.
 """
 from __future__ import annotations
 
@@ -15,25 +26,53 @@ from application.caching import CacheAside
 from application.errors import AlreadyExists, Conflict, GatewayError, GatewayTimeout
 from application.ownership import visible
 from application.ports import Clock, GatewayRegistry, IdGenerator, Page, ReadModel, RefundPayment
+from application.ports.gateways import RefundLookup, RefundOutcome, is_repeat_failure
 from application.ports.payments import PaymentsUnitOfWork
 from domain.errors import RefundNotAllowed
-from domain.payments import Refund, RefundStatus, Transaction, TransactionStatus, TransactionType, refunded_amount
+from domain.payments import (
+    PaymentIntent,
+    Refund,
+    RefundStatus,
+    Transaction,
+    TransactionStatus,
+    TransactionType,
+    refunded_amount,
+)
 from domain.users import Principal
 
 log = logging.getLogger(__name__)
+
+#: When the worker first looks at a refund whose outcome we lack, and the longest wait between looks.
+FIRST_LOOK = timedelta(minutes=2)
+LONGEST_WAIT = timedelta(hours=6)
+#: How long a refund may stay unresolved before a person is asked to look.
+ATTENTION_AFTER = timedelta(hours=1)
+#: A create call the gateway has no record of may still appear (its lists lag): wait this long
+#: after the last call before sending another, and send at most ``MAX_CREATES`` in all.
+RESEND_AFTER = timedelta(minutes=10)
+MAX_CREATES = 3
 
 
 def refund_id_for(scope: str, idempotency_key: str) -> str:
     return "rfd_" + hashlib.sha256(f"{scope}\x00refund\x00{idempotency_key}".encode()).hexdigest()[:24]
 
 
+def next_look(refund: Refund, now) -> timedelta:
+    """Backoff for the worker's lookups: doubling with the refund's age, capped."""
+    age = max(now - refund.created_at, FIRST_LOOK)
+    return min(age, LONGEST_WAIT)
+
+
 class Refunds:
     def __init__(self, uow: Callable[[], PaymentsUnitOfWork], read_model: ReadModel, gateways: GatewayRegistry,
                  clock: Clock, ids: IdGenerator, customer_window_days: int | None = 30,
-                 cache: CacheAside | None = None) -> None:
+                 cache: CacheAside | None = None, on_attention: Callable[[str], None] | None = None,
+                 on_status: Callable[[str], None] | None = None) -> None:
         self.uow, self.read_model, self.gateways, self.clock, self.ids = uow, read_model, gateways, clock, ids
         self.window = timedelta(days=customer_window_days) if customer_window_days else None
         self.cache = cache
+        self.on_attention = on_attention or (lambda gateway: None)
+        self.on_status = on_status or (lambda status: None)
 
     async def request(self, principal: Principal, *, payment_id: str, amount: int | None, reason: str,
                       description: str | None, idempotency_key: str | None = None) -> Refund:
@@ -49,44 +88,14 @@ class Refunds:
             except AlreadyExists:  # a concurrent retry of the same request reserved it first
                 earlier = await self.get(principal, refund_id)
             else:
-                return await self._ask_gateway(refund)
+                return await self.send(refund)
         if earlier.payment_id != payment_id:
             raise Conflict("this Idempotency-Key was used for a refund of another payment")
-        return await self.resume(earlier.id)
+        return earlier if earlier.is_final else await self.follow(earlier.id)
 
     async def resume(self, refund_id: str) -> Refund:
-        """Ask the gateway again for a refund left pending (timeout, transient error) — only where
-        its refunds are idempotent by our refund id. Elsewhere a second call could pay out twice:
-        the refund stays pending for its webhook, and ``reconcile`` reports it for a person."""
-        async with self.uow() as uow:
-            refund = await uow.refunds.get(refund_id)
-            payment = await uow.payments.get(refund.payment_id) if refund else None
-        if refund is None or refund.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED):
-            return refund
-        gateway = self.gateways.get(payment.gateway)
-        if gateway is None or not getattr(gateway, "idempotent_refunds", False):
-            return refund
-        return await self._ask_gateway(refund)
-
-    async def _ask_gateway(self, refund: Refund) -> Refund:
-        async with self.uow() as uow:
-            payment = await uow.payments.get(refund.payment_id)
-        gateway = self.gateways.get(payment.gateway)
-        try:
-            if gateway is None:
-                raise GatewayError(f"gateway {payment.gateway} is not enabled", retryable=True)
-            outcome = await gateway.refund(RefundPayment(
-                refund_id=refund.id, reference=payment.reference, gateway_reference=payment.gateway_reference,
-                amount=refund.amount, currency=refund.currency, reason=refund.reason))
-        except GatewayTimeout:
-            log.warning("refund %s: gateway timed out; left pending for the worker", refund.id)
-            return refund
-        except GatewayError as exc:
-            if exc.retryable:
-                log.warning("refund %s: gateway failed (%s); left pending for retry", refund.id, exc.message)
-                return refund
-            return await self.settle(refund.id, RefundStatus.FAILED, None, exc.message)
-        return await self.settle(refund.id, outcome.status, outcome.gateway_refund_id, outcome.error)
+        """What the worker does for an open refund (kept for callers of the earlier name)."""
+        return await self.follow(refund_id)
 
     async def _reserve(self, principal: Principal, refund_id: str, payment_id: str, amount: int | None,
                        reason: str, description: str | None) -> Refund:
@@ -99,43 +108,156 @@ class Refunds:
             refund = Refund.request(
                 id=refund_id, payment=payment, existing=await uow.refunds.for_payment(payment.id),
                 amount=amount, reason=reason, description=description, ctx=order.context(), now=now)
+            refund.sending(now, FIRST_LOOK)  # the create call about to go out, counted before it does
             await uow.refunds.add(refund)
             await uow.commit()
         await invalidation.refund_changed(self.cache, refund)
         return refund
 
-    async def settle(self, refund_id: str, status: RefundStatus, gateway_refund_id: str | None,
-                     error: str | None) -> Refund:
-        """Apply the gateway's answer for a refund (from the call, a webhook or the worker)."""
+    async def send(self, refund: Refund) -> Refund:
+        """The create call for a reserved refund whose attempt is counted. A refusal settles it
+        failed only when it is the gateway's word on a refund it had no record of (not a repeat
+        failure, not a transient error); anything else leaves it open for the worker."""
+        async with self.uow() as uow:
+            payment = await uow.payments.get(refund.payment_id)
+        gateway = self.gateways.get(payment.gateway)
+        if gateway is None:
+            log.warning("refund %s: gateway %s is not enabled; left open", refund.id, payment.gateway)
+            return refund
+        try:
+            outcome = await gateway.refund(RefundPayment(
+                refund_id=refund.id, reference=payment.reference, gateway_reference=payment.gateway_reference,
+                amount=refund.amount, currency=refund.currency, reason=refund.reason))
+        except GatewayTimeout:
+            log.warning("refund %s: gateway timed out; the worker looks it up", refund.id)
+            return refund
+        except GatewayError as exc:
+            if exc.retryable or is_repeat_failure(exc):
+                log.warning("refund %s: %s; the worker looks it up", refund.id, exc.message)
+                return refund
+            return await self.settle(refund.id, RefundOutcome(RefundStatus.FAILED, None, exc.message))
+        return await self.settle(refund.id, outcome)
+
+    async def follow(self, refund_id: str) -> Refund:
+        """The worker's look at an open refund: ask the gateway for it; settle what it says; send the
+        create call again only if the gateway has no record of it a while after the last one (and
+        at most ``MAX_CREATES`` times); flag it for a person when it stays unresolved."""
+        now = self.clock.now()
+        async with self.uow() as uow:
+            refund = await uow.refunds.get(refund_id)
+            payment = await uow.payments.get(refund.payment_id) if refund else None
+        if refund is None or refund.is_final:
+            return refund
+        gateway = self.gateways.get(payment.gateway)
+        if gateway is None:
+            return await self._wait(refund_id, f"gateway {payment.gateway} is not enabled here")
+        if refund.attempts == 0:  # reserved by a process that died before counting its call
+            return await self._send_again(refund_id)
+        try:
+            outcome = await gateway.lookup_refund(_lookup(refund, payment))
+        except GatewayError as exc:
+            return await self._wait(refund_id, f"lookup failed: {exc.message}")
+        if outcome is not None:
+            refund = await self.settle(refund_id, outcome)
+            return refund if refund.is_final else await self._wait(refund_id, outcome.error or "not final yet")
+        if refund.status is RefundStatus.PROCESSING:
+            return await self._wait(refund_id, "the gateway accepted this refund but has no record of it now")
+        if now - refund.updated_at < RESEND_AFTER:
+            return await self._wait(refund_id, None)
+        if refund.attempts >= MAX_CREATES:
+            return await self._wait(refund_id, f"the gateway has no record of this refund after {refund.attempts} "
+                                               "create calls: pay it out by hand or cancel it", flag_now=True)
+        return await self._send_again(refund_id)
+
+    async def check(self, refund_id: str) -> Refund:
+        """Ask the gateway for one refund now and settle what it says (a webhook that names no
+        refund, or cannot be trusted alone, makes us ask). A refund held as failed is asked about
+        too: a success the gateway reports for it is recorded, never dropped."""
+        async with self.uow() as uow:
+            refund = await uow.refunds.get(refund_id)
+            payment = await uow.payments.get(refund.payment_id)
+        gateway = self.gateways.get(payment.gateway)
+        if refund.status is RefundStatus.SUCCEEDED or gateway is None:
+            return refund
+        outcome = await gateway.lookup_refund(_lookup(refund, payment))
+        return refund if outcome is None else await self.settle(refund_id, outcome)
+
+    async def _send_again(self, refund_id: str) -> Refund:
+        now = self.clock.now()
+        async with self.uow() as uow:
+            refund = await uow.refunds.lock(refund_id)
+            if refund.is_final:
+                return refund
+            refund.sending(now, FIRST_LOOK)
+            await uow.refunds.save(refund)
+            await uow.commit()
+        return await self.send(refund)
+
+    async def _wait(self, refund_id: str, problem: str | None, flag_now: bool = False) -> Refund:
+        """Look again later; flag for a person once it has been open ``ATTENTION_AFTER`` (or now)."""
+        now = self.clock.now()
+        flagged = False
+        async with self.uow() as uow:
+            refund = await uow.refunds.lock(refund_id)
+            if refund.is_final:
+                return refund
+            if (flag_now or now - refund.created_at >= ATTENTION_AFTER) and not refund.needs_attention:
+                refund.flag(problem or f"unresolved for {now - refund.created_at} after {refund.attempts} "
+                                       "create call(s)", now)
+                flagged = True
+            refund.schedule(now, next_look(refund, now))
+            await uow.refunds.save(refund)
+            gateway = (await uow.payments.get(refund.payment_id)).gateway
+            await uow.commit()
+        if flagged:
+            log.error("refund %s needs a person: %s", refund.id, refund.attention)
+            self.on_attention(gateway)
+        return refund
+
+    async def settle(self, refund_id: str, outcome: RefundOutcome) -> Refund:
+        """Apply the gateway's word on a refund (a create answer, a webhook, a lookup). A success
+        for a refund held as failed is recorded (flagged): money that left is never dropped."""
         now = self.clock.now()
         async with self.uow() as uow:
             payment_id = (await uow.refunds.get(refund_id)).payment_id
             payment = await uow.payments.lock(payment_id)  # payment first: the same lock order as _reserve
             refund = await uow.refunds.lock(refund_id)
-            if refund.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED) or status is RefundStatus.PENDING:
-                return refund
             order = await uow.orders.lock(refund.order_id)
+            status, before = outcome.status, refund.status
+            if refund.status is RefundStatus.SUCCEEDED or (refund.status is RefundStatus.FAILED
+                                                           and status is not RefundStatus.SUCCEEDED):
+                return refund
             if refund.status is RefundStatus.PENDING and status is not RefundStatus.FAILED:
-                refund.mark_processing(gateway_refund_id, now)
+                if outcome.gateway_refund_id or status is not RefundStatus.PENDING:
+                    refund.mark_processing(outcome.gateway_refund_id, now)  # the gateway holds it now
             if status is RefundStatus.SUCCEEDED:
-                refund.succeed(order.context(), now)
-                await uow.ledger.append(Transaction(
-                    id=self.ids.new_id("txn"), payment_id=payment.id, order_id=order.id, type=TransactionType.REFUND,
-                    amount=refund.amount, currency=refund.currency, status=TransactionStatus.SUCCEEDED,
-                    gateway=payment.gateway, processed_at=now, gateway_reference=refund.gateway_refund_id,
-                    refund_id=refund.id))
-                await uow.refunds.save(refund)
-                refunds = await uow.refunds.for_payment(payment.id)
-                order.record_refunds(refunded_amount(refunds), payment.captured_amount, now)
-                await uow.orders.save(order)
+                await self._succeeded(uow, payment, order, refund, now)
             elif status is RefundStatus.FAILED:
-                refund.fail(order.context(), error, now)
-                await uow.refunds.save(refund)
-            else:
-                await uow.refunds.save(refund)
+                refund.fail(order.context(), outcome.error, now)
+            elif outcome.gateway_refund_id and outcome.gateway_refund_id != refund.gateway_refund_id:
+                refund.gateway_refund_id = outcome.gateway_refund_id
+            if outcome.needs_attention and not refund.needs_attention:
+                refund.flag(outcome.error or "the gateway needs someone to act on this refund", now)
+            await uow.refunds.save(refund)
             await uow.commit()
+        if refund.needs_attention and outcome.needs_attention:
+            self.on_attention(payment.gateway)
+        if refund.status is not before:
+            self.on_status(refund.status.value)
         await invalidation.changed(self.cache, refunds=(refund,), orders=(order,))
         return refund
+
+    async def _succeeded(self, uow: PaymentsUnitOfWork, payment: PaymentIntent, order, refund: Refund, now) -> None:
+        refund.succeed(order.context(), now)
+        await uow.ledger.append(Transaction(
+            id=self.ids.new_id("txn"), payment_id=payment.id, order_id=order.id, type=TransactionType.REFUND,
+            amount=refund.amount, currency=refund.currency, status=TransactionStatus.SUCCEEDED,
+            gateway=payment.gateway, processed_at=now, gateway_reference=refund.gateway_refund_id,
+            refund_id=refund.id))
+        if order.payment_id in (None, payment.id):  # the order's status follows the payment that paid it
+            refunds = [r if r.id != refund.id else refund for r in await uow.refunds.for_payment(payment.id)]
+            order.record_refunds(refunded_amount(refunds), payment.captured_amount, now)
+            await uow.orders.save(order)
 
     async def get(self, principal: Principal, refund_id: str) -> Refund:
         async with self.uow() as uow:
@@ -145,3 +267,8 @@ class Refunds:
     async def list(self, principal: Principal, *, payment_id: str | None, limit: int, cursor: str | None) -> Page:
         return await self.read_model.list_refunds(owner_id=None if principal.is_admin else principal.id,
                                                   payment_id=payment_id, limit=limit, cursor=cursor)
+
+
+def _lookup(refund: Refund, payment: PaymentIntent) -> RefundLookup:
+    return RefundLookup(refund_id=refund.id, reference=payment.reference, gateway_reference=payment.gateway_reference,
+                        gateway_refund_id=refund.gateway_refund_id, amount=refund.amount, currency=refund.currency)

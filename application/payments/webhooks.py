@@ -9,24 +9,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 
-from application.errors import Conflict, NotFound, Unauthorized
+from application.errors import Conflict, ForeignReport, NotFound, Unauthorized
+from application.jobs import each_isolated
 from application.payments.refunds import Refunds
 from application.payments.settle import PaymentSettlement, Within
 from application.ports import (
     Clock,
     GatewayRegistry,
     IdGenerator,
+    PaymentGateway,
+    RefundOutcome,
     VerifiedPayment,
     WebhookDedup,
 )
 from application.ports.payments import PaymentsUnitOfWork
 from domain.errors import InvalidValue
-from domain.payments import PaymentStatus
+from domain.payments import PaymentStatus, RefundStatus
 from domain.webhooks import GatewayEvent, WebhookEvent, WebhookStatus
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """When a failed inbox row is tried again: 30 s, 1, 2, 4 ... minutes, at most 6 hours."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
 class Webhooks:
@@ -95,7 +104,7 @@ class Webhooks:
         if entry.status in (WebhookStatus.PROCESSED, WebhookStatus.IGNORED):
             return entry
         gateway = self.gateways.get(entry.gateway)
-        outcome, error = "processed", None
+        outcome, why = "processed", None
         marked: list[WebhookEvent] = []  # the row, when the settling transaction marked it
 
         async def mark_within(uow: PaymentsUnitOfWork) -> None:
@@ -104,44 +113,72 @@ class Webhooks:
             if gateway is None:
                 raise RuntimeError(f"gateway {entry.gateway} is not enabled")
             event = gateway.parse_webhook_event({}, entry.payload.encode(), {"reference": entry.reference or ""})
-            outcome = await self._apply(event, gateway.weak_webhook_auth, mark_within)
+            outcome, why = await self._apply(entry.gateway, gateway, event, mark_within)
         except Exception as exc:  # recorded on the inbox row and retried by the worker
             log.warning("webhook %s failed: %s", webhook_id, exc, exc_info=True)
-            outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+            outcome, why = "failed", f"{type(exc).__name__}: {exc}"
             marked.clear()  # whatever the failed transaction marked was rolled back with it
-        entry = marked[0] if marked else await self._mark(webhook_id, outcome, error)
+        if outcome != "processed":
+            marked.clear()
+        entry = marked[0] if marked else await self._mark(webhook_id, outcome, why)
         self.on_outcome(entry.gateway, entry.status.value)
         return entry
 
-    async def _apply(self, event: GatewayEvent, weak_auth: bool, within: Within) -> str:
-        """Apply ``event``; ``within`` marks the inbox row in the settling transaction (payments)."""
-        if event.refund_status is not None:
-            if weak_auth:  # money going out is never recorded on an unverifiable message
-                return "ignored"
-            refund_id = event.refund_id or await self._refund_for(event)
-            if refund_id is None:
-                return "ignored"
-            await self.refunds.settle(refund_id, event.refund_status, event.gateway_refund_id, None)
-            return "processed"
+    async def _apply(self, source: str, gateway: PaymentGateway, event: GatewayEvent,
+                     within: Within) -> tuple[str, str | None]:
+        """Apply ``event`` from gateway ``source``: (outcome, why it was ignored). ``within`` marks
+        the inbox row in the settling transaction (payments). Only the payment's own gateway is
+        heard, and a weakly signed event moves money only through a status query at the gateway."""
+        if event.refund_status is not None or event.refund_lookup or event.refund_needs_attention:
+            return await self._apply_refund(source, gateway, event)
         if event.status is None or not event.reference:
-            return "ignored"
-        if event.needs_confirmation or event.status is PaymentStatus.SUCCEEDED and event.amount is None:
-            await self.settlement.verify_and_apply(event.reference, within)
-        else:
-            await self.settlement.apply(event.reference, VerifiedPayment(
-                status=event.status, amount=event.amount, currency=event.currency,
-                gateway_reference=event.gateway_reference, raw_status=event.type), within)
-        return "processed"
+            return "ignored", "no payment outcome in this event"
+        try:
+            if (event.needs_confirmation or gateway.weak_webhook_auth
+                    or event.status is PaymentStatus.SUCCEEDED and event.amount is None):
+                await self.settlement.verify_and_apply(event.reference, within, source=source)
+            else:
+                await self.settlement.apply(event.reference, VerifiedPayment(
+                    status=event.status, amount=event.amount, currency=event.currency,
+                    gateway_reference=event.gateway_reference, raw_status=event.type, error=event.error),
+                    source=source, within=within)
+        except ForeignReport:
+            return "ignored", f"the payment it names is not a {source} payment"
+        except NotFound:
+            return "ignored", "no payment of ours has this reference"
+        return "processed", None
 
-    async def _refund_for(self, event: GatewayEvent) -> str | None:
-        """Our refund for a gateway refund event: by the gateway's refund id, under our payment."""
-        if not event.reference or not event.gateway_refund_id:
-            return None
+    async def _apply_refund(self, source: str, gateway: PaymentGateway, event: GatewayEvent) -> tuple[str, str | None]:
+        """A refund event settles the refund it names (by our id, or the gateway's); one that names
+        none (Paystack's carry only the payment's reference), or is weakly signed, makes us look
+        the payment's refunds up at the gateway instead. Money going out is never recorded on an
+        unverifiable message."""
         async with self.uow() as uow:
-            payment = await uow.payments.get_by_reference(event.reference)
+            payment = await uow.payments.get_by_reference(event.reference) if event.reference else None
             refunds = await uow.refunds.for_payment(payment.id) if payment else []
-        match = [r.id for r in refunds if r.gateway_refund_id == event.gateway_refund_id]
-        return match[0] if match else None
+        if payment is None:
+            return "ignored", "no payment of ours has this reference"
+        if payment.gateway != source:
+            return "ignored", f"the payment it names is not a {source} payment"
+        named = [r for r in refunds if r.id == event.refund_id
+                 or (event.gateway_refund_id and r.gateway_refund_id == event.gateway_refund_id)]
+        if event.refund_needs_attention and named:
+            for refund in named:
+                await self.refunds.settle(refund.id, RefundOutcome(
+                    RefundStatus.PROCESSING, event.gateway_refund_id, event.error or "the gateway needs action",
+                    needs_attention=True))
+            return "processed", None
+        if named and event.refund_status is not None and not gateway.weak_webhook_auth:
+            for refund in named:
+                await self.refunds.settle(refund.id, RefundOutcome(event.refund_status, event.gateway_refund_id,
+                                                                   event.error))
+            return "processed", None
+        candidates = named or [r for r in refunds if r.status is not RefundStatus.SUCCEEDED]
+        if not candidates:
+            return "ignored", "no refund of ours matches this event"
+        for refund in candidates:  # the gateway's word, by lookup
+            await self.refunds.check(refund.id)
+        return "processed", None
 
     async def _mark(self, webhook_id: str, outcome: str, error: str | None) -> WebhookEvent:
         async with self.uow() as uow:
@@ -160,16 +197,18 @@ class Webhooks:
         if outcome == "processed":
             entry.processed(now)
         elif outcome == "ignored":
-            entry.ignored(now, "no payment outcome in this event")
+            entry.ignored(now, error or "no payment outcome in this event")
         else:
-            entry.failed(now, error or "failed")
+            entry.failed(now, error or "failed", retry_in=retry_delay(entry.attempts + 1))
         await uow.webhooks.save(entry)
         return entry
 
     async def process_pending(self, limit: int = 100) -> int:
-        """Retry received/failed inbox rows (the worker's job); returns how many were attempted."""
+        """Retry received/failed inbox rows that are due (the worker's job; each failure pushes the
+        next try back, and after ``MAX_ATTEMPTS`` a row waits for a person: the admin list of failed
+        webhooks); returns how many were attempted. A row whose processing raises (rather than
+        failing on its inbox row) does not stop the others."""
         async with self.uow() as uow:
-            pending = [w for w in await uow.webhooks.pending(limit) if w.attempts < MAX_ATTEMPTS]
-        for entry in pending:
-            await self.process(entry.id)
+            pending = await uow.webhooks.pending(limit, due_by=self.clock.now(), max_attempts=MAX_ATTEMPTS)
+        await each_isolated(pending, lambda entry: self.process(entry.id), "processing webhook")
         return len(pending)

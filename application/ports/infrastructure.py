@@ -136,8 +136,12 @@ class WebhookDedup(Protocol):
 
 @attrs.frozen
 class FraudDecision:
+    """``allow``: go on to the gateway. ``review``: hold the payment for a person before any gateway
+    call (``allow`` is then False). Neither: refuse it. ``reasons`` are recorded with the decision."""
+
     allow: bool
     reasons: tuple[str, ...] = ()
+    review: bool = False
 
 
 class FraudChecker(Protocol):

@@ -1,6 +1,7 @@
 """Persistence ports of the payments context: intents, refunds, the ledger, the webhook inbox."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from application.ports.orders import OrderRepository
@@ -46,7 +47,12 @@ class WebhookInbox(Protocol):
     async def get(self, webhook_id: str) -> WebhookEvent | None: ...
     async def lock(self, webhook_id: str) -> WebhookEvent | None: ...
     async def save(self, event: WebhookEvent) -> None: ...
-    async def pending(self, limit: int) -> list[WebhookEvent]: ...
+    async def pending(self, limit: int, due_by: datetime | None = None,
+                      max_attempts: int | None = None) -> list[WebhookEvent]:
+        """Received or failed rows, oldest due first: with ``due_by``, only those whose next try
+        (``next_attempt_at``, else when received) is due by then; with ``max_attempts``, only those
+        tried fewer times."""
+        ...
 
 
 class PaymentsUnitOfWork(UnitOfWork, Protocol):

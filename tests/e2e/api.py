@@ -11,7 +11,7 @@ async def ledger(container, payment_id: str) -> list:
     """The payment's ledger rows, read through the configured unit of work (any backend)."""
     from container import resolve
 
-    async with (await resolve(container.uow))() as uow:
+    async with (await resolve(container.storage.uow))() as uow:
         return await uow.ledger.for_payment(payment_id)
 
 

@@ -5,7 +5,7 @@ import pytest
 
 
 def state(container) -> tuple:
-    store = container.memory_store()
+    store = container.storage.memory_store()
     stock = {p.sku: p.stock for p in store.tables["products"].values()}
     return store.commits, len(store.tables["orders"]), len(store.tables["payments"]), stock
 

@@ -19,9 +19,9 @@ MINUTE = 60
 @pytest.fixture
 def clock(container) -> FakeClock:
     fake = FakeClock(datetime.now(UTC).replace(microsecond=0))
-    container.clock.override(providers.Object(fake))
+    container.core.clock.override(providers.Object(fake))
     yield fake
-    container.clock.reset_override()
+    container.core.clock.reset_override()
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ async def test_forged_tampered_stale_and_unsigned_webhooks_change_nothing(api, c
     await api.call("POST", "/api/v1/payment/webhooks/sandbox", {SIGNATURE_HEADER: sign(secret, body, now)},
                    data=reserialized, expect=401)
     assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "requires_action"
-    assert container.memory_store().tables["webhooks"] == {}
+    assert container.storage.memory_store().tables["webhooks"] == {}
     await api.call("POST", "/api/v1/payment/webhooks/nosuchgateway", data=body, expect=404)
 
 
@@ -59,7 +59,7 @@ async def test_valid_webhook_settles_and_a_replay_is_a_duplicate(api, container)
     await api.json("POST", "/api/v1/payment/webhooks/sandbox", {SIGNATURE_HEADER: sign(container.config()["sandbox_secret"], late, ts)},
                    data=late, expect=200)
     assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "succeeded"
-    assert len([t for t in container.memory_store().ledger if t.payment_id == payment["id"]]) == 1
+    assert len([t for t in container.storage.memory_store().ledger if t.payment_id == payment["id"]]) == 1
 
 
 async def test_cached_reads_have_etags_and_are_invalidated_by_writes(api, container):
@@ -68,10 +68,10 @@ async def test_cached_reads_have_etags_and_are_invalidated_by_writes(api, contai
     path = f"/api/v1/payment/orders/{order['id']}"
     first, _ = await api.call("GET", path, h, expect=200)
     etag = first.headers["ETag"]
-    commits = container.memory_store().commits
+    commits = container.storage.memory_store().commits
     not_modified, body = await api.call("GET", path, {**h, "If-None-Match": etag}, expect=304)
     assert body == b"" and not_modified.headers["ETag"] == etag
-    assert container.memory_store().commits == commits
+    assert container.storage.memory_store().commits == commits
     await api.json("POST", f"{path}/cancel", h, expect=200)
     changed, _ = await api.call("GET", path, {**h, "If-None-Match": etag}, expect=200)
     assert changed.headers["ETag"] != etag and (await changed.json())["status"] == "cancelled"

@@ -16,7 +16,7 @@ HOUR = 3600
 @pytest.fixture
 def clock(container) -> FakeClock:
     fake = FakeClock()
-    container.clock.override(providers.Object(fake))
+    container.core.clock.override(providers.Object(fake))
     return fake
 
 
@@ -82,7 +82,7 @@ async def test_reconcile_finds_and_repairs_a_missing_ledger_row(clock, api, cont
     await api.sandbox(payment, "approve")
     s = await services(api)
     assert await s.maintenance.reconcile() == []
-    store = container.memory_store()
+    store = container.storage.memory_store()
     store.ledger[:] = [t for t in store.ledger if t.payment_id != payment["id"]]  # a lost write
     findings = await s.maintenance.reconcile()
     assert [(f.kind, f.subject, f.repaired) for f in findings] == [("ledger_mismatch", payment["id"], False)]
@@ -98,7 +98,7 @@ async def test_reconcile_applies_a_processed_success_webhook_the_payment_missed(
     order = await api.order(h, ship_to=None)
     payment = await api.initiate(h, order["id"], "k1")
     await api.sandbox(payment, "approve")
-    store = container.memory_store()
+    store = container.storage.memory_store()
     # simulate a lost settlement transaction: the webhook is processed, the payment write is not
     stored = store.tables["payments"][payment["id"]]
     stored.status, stored.captured_amount = PaymentStatus.PROCESSING, 0
@@ -117,7 +117,7 @@ async def test_failed_webhook_processing_is_visible_and_retried(clock, api, admi
     payment = await api.initiate(h, order["id"], "k1")
     s = await services(api)
 
-    async def broken(reference, report, within=None):
+    async def broken(reference, report, **options):
         raise ConnectionResetError("database went away mid-settlement")
     monkeypatch.setattr(s.settlement, "apply", broken)
     _, headers, body = await api.services.sandbox.settle(payment["reference"], approve=True)
@@ -130,6 +130,9 @@ async def test_failed_webhook_processing_is_visible_and_retried(clock, api, admi
     assert 'payport_webhooks_total{gateway="sandbox",outcome="failed"} 1.0' in metrics
 
     monkeypatch.undo()
+    await s.maintenance.run_once()  # a failed row waits out its backoff before it is tried again
+    assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "requires_action"
+    clock.advance(31)
     await s.maintenance.run_once()
     assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "succeeded"
     assert (await api.json("GET", "/api/v1/admin/webhooks/failed", admin))["results"] == []
@@ -165,7 +168,7 @@ async def test_a_payment_webhook_is_stored_then_settled_and_marked_in_one_more_t
     h = await api.user()
     order = await api.order(h, ship_to=None)
     payment = await api.initiate(h, order["id"], "k1")
-    store = container.memory_store()
+    store = container.storage.memory_store()
     before = store.commits
     _, headers, body = await api.services.sandbox.settle(payment["reference"], approve=True)
     answer = await api.json("POST", "/api/v1/payment/webhooks/sandbox", headers, data=body, expect=200)
@@ -176,3 +179,109 @@ async def test_a_payment_webhook_is_stored_then_settled_and_marked_in_one_more_t
     assert entry.status.value == "processed" and entry.attempts == 1
     notes = await api.json("GET", "/api/v1/notifications", h)
     assert "payment_completed" in [n["kind"] for n in notes["results"]]
+
+
+async def test_a_payment_the_worker_cannot_settle_does_not_stop_the_others(clock, api, monkeypatch):
+    h = await api.user()
+    poison = await api.initiate(h, (await api.order(h, ship_to=None))["id"], "k1")
+    healthy = await api.initiate(h, (await api.order(h, ship_to=None))["id"], "k2")
+    s = await services(api)
+    real_verify = s.settlement.verify
+
+    async def verify(payment, hint=None):
+        if payment.id == poison["id"]:
+            raise KeyError("a row the worker cannot read")  # not a gateway error: today it aborted the pass
+        return await real_verify(payment, hint)
+    monkeypatch.setattr(s.settlement, "verify", verify)
+    clock.advance(HOUR)
+    assert await s.maintenance.settle_open_payments(100) == 1
+    assert (await api.json("GET", f"/api/v1/payment/payments/{healthy['id']}", h))["status"] == "expired"
+    assert (await api.json("GET", f"/api/v1/payment/payments/{poison['id']}", h))["status"] == "requires_action"
+
+
+async def test_a_refund_the_worker_cannot_resume_does_not_stop_the_others(clock, api, monkeypatch):
+    h = await api.user()
+    sandbox = api.services.sandbox
+    real_refund = sandbox.refund
+    refunds = []
+    for key in ("k1", "k2"):
+        payment = await api.initiate(h, (await api.order(h, ship_to=None))["id"], key)
+        await api.sandbox(payment, "approve")
+
+        async def timeout(request):
+            raise GatewayTimeout("sent, no answer")
+        monkeypatch.setattr(sandbox, "refund", timeout)
+        refunds.append(await api.refund(h, payment["id"], f"r-{key}", amount=1000))
+        monkeypatch.setattr(sandbox, "refund", real_refund)
+    s = await services(api)
+    real_resume = s.refunds.resume
+
+    async def resume(refund_id):
+        if refund_id == refunds[0]["id"]:
+            raise RuntimeError("poison")
+        return await real_resume(refund_id)
+    monkeypatch.setattr(s.refunds, "resume", resume)
+    clock.advance(HOUR)
+    assert await s.maintenance.retry_pending_refunds(100) == 2  # attempted
+    statuses = [(await api.json("GET", f"/api/v1/payment/refunds/{r['id']}", h))["status"] for r in refunds]
+    assert statuses == ["pending", "succeeded"]
+
+
+async def test_a_webhook_whose_processing_raises_does_not_stop_the_others(clock, api, monkeypatch):
+    h = await api.user()
+    payments = [await api.initiate(h, (await api.order(h, ship_to=None))["id"], key) for key in ("k1", "k2")]
+    s = await services(api)
+
+    async def broken(reference, report, **options):
+        raise ConnectionResetError("database went away mid-settlement")
+    monkeypatch.setattr(s.settlement, "apply", broken)
+    for payment in payments:
+        _, headers, body = await api.services.sandbox.settle(payment["reference"], approve=True)
+        await api.json("POST", "/api/v1/payment/webhooks/sandbox", headers, data=body, expect=200)
+    monkeypatch.undo()
+    failed = (await api.json("GET", "/api/v1/admin/webhooks/failed", await admin_headers(api)))["results"]
+    poison = next(w["id"] for w in failed if w["reference"] == payments[0]["reference"])
+    real_process = s.webhooks.process
+
+    async def process(webhook_id, entry=None):
+        if webhook_id == poison:
+            raise RuntimeError("the inbox row cannot be marked")  # raised past process's own handling
+        return await real_process(webhook_id, entry)
+    monkeypatch.setattr(s.webhooks, "process", process)
+    clock.advance(31)  # past the first failure's backoff
+    assert await s.webhooks.process_pending(100) == 2
+    assert [(await api.json("GET", f"/api/v1/payment/payments/{p['id']}", h))["status"] for p in payments] == [
+        "requires_action", "succeeded"]
+
+
+async def admin_headers(api) -> dict:
+    tokens = await api.json("POST", "/api/v1/auth/login",
+                            json={"email": "admin@example.com", "password": "admin-password-1"}, expect=200)
+    return {"Authorization": f"Bearer {tokens['access']}"}
+
+
+async def test_reconcile_reports_a_check_that_failed_and_checks_the_rest(clock, api, container, monkeypatch):
+    h = await api.user()
+    store = container.storage.memory_store()
+    payments = []
+    for key in ("k1", "k2"):
+        order = await api.order(h, ship_to=None)
+        payment = await api.initiate(h, order["id"], key)
+        await api.sandbox(payment, "approve")
+        stored = store.tables["payments"][payment["id"]]  # a lost settlement transaction, as above
+        stored.status, stored.captured_amount = PaymentStatus.PROCESSING, 0
+        store.tables["orders"][order["id"]].status = OrderStatus.PENDING
+        store.ledger[:] = [t for t in store.ledger if t.payment_id != payment["id"]]
+        payments.append(payment)
+    s = await services(api)
+    real = s.settlement.verify_and_apply
+
+    async def verify_and_apply(reference, within=None, **options):
+        if reference == payments[0]["reference"]:
+            raise RuntimeError("gateway answered nonsense")
+        return await real(reference, within, **options)
+    monkeypatch.setattr(s.settlement, "verify_and_apply", verify_and_apply)
+    findings = await s.maintenance.reconcile(repair=True)
+    by_kind = sorted((f.kind, f.repaired) for f in findings)
+    assert by_kind == [("check_failed", False), ("success_webhook_not_applied", True)]
+    assert store.tables["payments"][payments[1]["id"]].status is PaymentStatus.SUCCEEDED

@@ -20,6 +20,7 @@ from domain.payments import PaymentStatus, RefundStatus
 API = "https://api.flutterwave.com"
 HASH = "flw_test_hash_x"
 BY_REF = f"{API}/v3/transactions/verify_by_reference?tx_ref=pay_ref_001"
+ATTEMPTS = f"{API}/v3/transactions?tx_ref=pay_ref_001"
 NOT_FOUND = {"status": "error", "message": "No transaction was found for this id", "data": None}
 
 
@@ -69,10 +70,13 @@ async def test_whole_flow_initialize_webhook_verify_refund(flw, http):
 
 
 async def test_decline_and_verify_by_reference(flw, http):
+    """A declined attempt leaves the link open for another (max_retry_attempt): not final."""
     http.get(BY_REF, payload={"status": "success", "data": txn("failed")})
+    http.get(ATTEMPTS, payload={"status": "success", "data": [txn("failed")]})
     v = await flw.verify_payment("pay_ref_001", None)
-    assert (v.status, v.error) == (PaymentStatus.FAILED, "Declined")
+    assert (v.status, v.raw_status) == (PaymentStatus.REQUIRES_ACTION, "failed") and "Declined" in v.error
     http.get(BY_REF, payload={"status": "success", "data": txn("weird-new-status")})
+    http.get(ATTEMPTS, payload={"status": "success", "data": []})
     assert (await flw.verify_payment("pay_ref_001", None)).status is PaymentStatus.PROCESSING
 
 
@@ -136,7 +140,9 @@ def test_legacy_flat_webhook_shape(flw):
         flw.parse_webhook_event({}, b"[]", {})
 
 
-def test_verif_hash_rejections(flw):
+def test_verif_hash_rejections(session):
+    flw = FlutterwaveGateway(session, FlutterwaveSettings(secret_key="FLWSECK_TEST-x", secret_hash=HASH,
+                                                          accept_hmac_signature=False))
     body = json.dumps({"event": "charge.completed", "data": txn()}).encode()
     assert flw.verify_webhook_signature({"Verif-Hash": HASH}, body, {})
     assert not flw.verify_webhook_signature({"verif-hash": "forged"}, body, {})

@@ -34,6 +34,15 @@ def tx(status: str, amount: int = 150050, **kw) -> dict:
         "currency": "NGN", "gateway_response": "Approved" if status == "success" else "Declined", **kw}}
 
 
+def refund_event(kind: str, status: str, amount="5000", refund_reference=None, **kw) -> dict:
+    """The documented refund webhook (PaystackOSS/doc-code-snippets dist/doc/payments/refunds/events.js)."""
+    return {"event": kind, "data": {
+        "status": status, "transaction_reference": "pay_ref_001", "refund_reference": refund_reference,
+        "amount": amount, "currency": "NGN", "processor": "instant-transfer",
+        "customer": {"first_name": "Ada", "last_name": "L", "email": "ada@example.com"},
+        "integration": 412829, "domain": "test", **kw}}
+
+
 async def test_whole_flow_initialize_webhook_verify_refund(paystack, http):
     http.post(f"{API}/transaction/initialize", payload={"status": True, "message": "Authorization URL created",
               "data": {"authorization_url": "https://checkout.paystack.com/acc_1", "access_code": "acc_1",
@@ -68,12 +77,12 @@ async def test_whole_flow_initialize_webhook_verify_refund(paystack, http):
         "transaction": "4099260516", "amount": 5000, "currency": "NGN",
         "merchant_note": "rf_001: requested_by_customer"}
 
-    refund_evt = json.dumps({"event": "refund.processed", "data": {
-        "id": 3018284, "status": "processed", "transaction_reference": "pay_ref_001",
-        "amount": 5000, "currency": "NGN"}}).encode()
+    # the documented refund.processed payload: no refund id, no merchant_note (PaystackOSS events.js)
+    refund_evt = json.dumps(refund_event("refund.processed", "processed", refund_reference="132013318360")).encode()
     evt = paystack.parse_webhook_event({}, refund_evt, {})
-    assert (evt.refund_status, evt.reference, evt.gateway_refund_id) == (
-        RefundStatus.SUCCEEDED, "pay_ref_001", "3018284")
+    assert (evt.refund_status, evt.reference, evt.amount, evt.currency) == (
+        RefundStatus.SUCCEEDED, "pay_ref_001", 5000, "NGN")
+    assert (evt.gateway_refund_id, evt.refund_id, evt.refund_lookup) == (None, None, True)
 
 
 @pytest.mark.parametrize(("raw", "status"), [

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 
-from adapters.gateways.config import gateway_settings_from_env
+from adapters.gateways.config import (FlutterwaveSettings, MomoSettings, PaystackSettings, StripeSettings,
+                                      gateway_settings_from_env)
 from adapters.gateways.resilience import ResilientGateway
 from adapters.gateways.routing import StaticGatewayRegistry, build_registry
 from application.ports.gateways import InitializedPayment
@@ -79,6 +80,16 @@ def test_settings_from_env_hide_secrets_and_say_why_disabled():
     assert custom["paystack"].currencies == frozenset({"NGN", "KES"})
     assert custom["stripe"].timeouts.total == 12 and custom["flutterwave"].accept_hmac_signature
     assert "UGX" in custom["mtn_momo"].currencies and custom["mtn_momo"].base_url.startswith("https://proxy")
+
+
+def test_settings_from_env_equal_the_defaults_when_nothing_is_set():
+    """Every setting read from an empty environment is the class default (no attrs descriptor leaks)."""
+    empty = gateway_settings_from_env({})
+    for name, cls in (("stripe", StripeSettings), ("paystack", PaystackSettings),
+                      ("flutterwave", FlutterwaveSettings), ("mtn_momo", MomoSettings)):
+        assert empty[name] == cls(), name
+    custom = gateway_settings_from_env({"FLUTTERWAVE_REFUND_PATH": "/v3/refunds/{id}/x"})["flutterwave"]
+    assert (custom.refund_path, custom.refund_list_path) == ("/v3/refunds/{id}/x", "/v3/refunds")
 
 
 async def test_build_registry_wraps_enabled_gateways(session, clock, metrics):

@@ -20,6 +20,7 @@ from domain.payments import PaymentStatus, RefundStatus
 API = "https://api.stripe.com"
 SECRET = "whsec_test_x"
 SESSION_URL = re.compile(r"^https://api\.stripe\.com/v1/checkout/sessions/cs_test_1(\?.*)?$")
+REFUND_LIST = re.compile(r"^https://api\.stripe\.com/v1/refunds\?.*$")
 
 
 @pytest.fixture
@@ -35,6 +36,16 @@ def signed(body: bytes, ts: int, secret: str = SECRET) -> dict[str, str]:
 
 def event(kind: str, obj: dict, evt: str = "evt_1") -> bytes:
     return json.dumps({"id": evt, "type": kind, "data": {"object": obj}}).encode()
+
+
+def refund_list(*refunds: dict, has_more: bool = False) -> dict:
+    return {"object": "list", "url": "/v1/refunds", "has_more": has_more, "data": list(refunds)}
+
+
+def refund_obj(status="succeeded", refund_id="rf_001", gateway_id="re_1", amount=1000, **kw) -> dict:
+    return {"id": gateway_id, "object": "refund", "amount": amount, "currency": "usd", "status": status,
+            "payment_intent": "pi_1", "charge": "ch_1", "failure_reason": None,
+            "metadata": {"refund_id": refund_id, "reference": "pay_ref_001"} if refund_id else {}, **kw}
 
 
 def session_obj(status="complete", payment_status="paid", **kw) -> dict:
@@ -78,9 +89,11 @@ async def test_whole_flow_initialize_webhook_verify_refund(stripe, http, clock):
     http.get(SESSION_URL, payload=session_obj(payment_intent={"id": "pi_1", "status": "succeeded"}))
     verified = await stripe.verify_payment("pay_ref_001", "cs_test_1")
     assert (verified.status, verified.amount, verified.currency) == (PaymentStatus.SUCCEEDED, 2550, "USD")
-    assert only(http, "GET", "/v1/checkout/sessions/cs_test_1")["params"] == {"expand[]": "payment_intent"}
+    assert only(http, "GET", "/v1/checkout/sessions/cs_test_1")["params"] == [
+        ("expand[]", "payment_intent"), ("expand[]", "payment_intent.payment_method")]
 
     http.get(SESSION_URL, payload=session_obj())
+    http.get(REFUND_LIST, payload=refund_list())  # no refund carries our id yet
     http.post(f"{API}/v1/refunds", payload={"id": "re_1", "status": "succeeded", "amount": 1000})
     outcome = await stripe.refund(refund_request("cs_test_1", amount=1000, currency="USD"))
     assert (outcome.status, outcome.gateway_refund_id) == (RefundStatus.SUCCEEDED, "re_1")

@@ -72,6 +72,10 @@ def test_migrate_needs_a_database_and_is_idempotent():
     assert second.returncode == 0 and "none (up to date)" in second.stderr
     clean = subprocess.run([*PAYPORT, "reconcile"], env=env, capture_output=True, text=True)
     assert clean.returncode == 0 and "0 finding(s)" in clean.stderr
+    once = subprocess.run([*PAYPORT, "worker", "--once"], env=env, capture_output=True, text=True, timeout=60)
+    assert once.returncode == 0, once.stderr
+    assert ("one pass of each job: {'outbox_relay': 0, 'idempotency_reaping': 0, 'outbox_purge': 0, 'deliveries': 0, "
+            "'webhook_retries': 0, 'open_payment_settlement': 0, 'pending_refund_retries': 0}") in once.stderr
 
 
 def test_a_setting_that_cannot_work_stops_the_start_with_a_clear_message():
@@ -86,3 +90,35 @@ def test_a_setting_that_is_not_a_number_is_named_in_the_message():
                           env=clean_env(PAYPORT_LOCAL_CACHE_STALENESS="2s"), timeout=20)
     assert done.returncode == 2
     assert "configuration error: PAYPORT_LOCAL_CACHE_STALENESS='2s': expected a number" in done.stderr
+
+
+def test_an_unknown_setting_stops_the_start_and_names_the_one_meant():
+    done = subprocess.run([*PAYPORT, "serve", "--port", str(free_port())], capture_output=True, text=True,
+                          env=clean_env(PAYPORT_SANBOX="on"), timeout=20)
+    assert done.returncode == 2
+    assert "configuration error: PAYPORT_SANBOX: unknown setting; did you mean PAYPORT_SANDBOX?" in done.stderr
+
+
+def test_config_prints_the_effective_configuration_with_secrets_masked():
+    env = clean_env(PAYPORT_JWT_SECRET="jwt-secret-0123456789abcdef0123456789", PAYPORT_PORT="9090",
+                    DATABASE_URL="postgresql://payport:db-password@db.internal/payport",
+                    PAYPORT_BOOTSTRAP_ADMIN="root@example.com:admin-password-1", PAYSTACK_SECRET_KEY="sk_test_cli")
+    done = subprocess.run([*PAYPORT, "config"], env=env, capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    for secret in ("jwt-secret-0123", "db-password", "admin-password-1", "sk_test_cli"):
+        assert secret not in done.stdout
+    shown = json.loads(done.stdout)
+    assert shown["http"] == {"host": "127.0.0.1", "port": 9090, "public_url": "http://127.0.0.1:9090",
+                             "trusted_proxies": []}
+    assert shown["storage"]["database_url"] == "postgresql://payport:***@db.internal/payport"
+    assert shown["security"]["jwt_secret"] == shown["security"]["bootstrap_admin"] == "**********"
+    assert (shown["storage_backend"], shown["kv"], shown["sandbox_enabled"]) == ("postgres", "memory", False)
+    assert shown["gateways"]["paystack"]["enabled"] and shown["gateways"]["paystack"]["secret_key_set"]
+    assert shown["rate_limits"]["login_ip"] == [60, 60]
+
+
+def test_worker_once_runs_each_job_once_on_the_embedded_default():
+    done = subprocess.run([*PAYPORT, "worker", "--once"], env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert ("one pass of each job: {'deliveries': 0, 'webhook_retries': 0, 'open_payment_settlement': 0, "
+            "'pending_refund_retries': 0}") in done.stderr

@@ -43,16 +43,20 @@ ORDER_ALLOWED = {
     ("partially_refunded", "refunded"),
 }
 
-_RPM, _RA, _PR = "requires_payment_method", "requires_action", "processing"
+_RPM, _RA, _PR, _RV = "requires_payment_method", "requires_action", "processing", "requires_review"
 _PAYMENT_ENDS = ("succeeded", "failed", "canceled", "expired")
 PAYMENT_ALLOWED = {
     (_RPM, _RA), (_RPM, _PR), (_RA, _PR),
     *((start, end) for start in (_RPM, _RA, _PR) for end in _PAYMENT_ENDS),
+    *((start, _RV) for start in (_RPM, _RA, _PR)),                      # held for a person
+    (_RV, _RPM), (_RV, _RA), (_RV, _PR), *((_RV, end) for end in _PAYMENT_ENDS),
+    ("failed", "succeeded"), ("canceled", "succeeded"), ("expired", "succeeded"),  # a late capture
 }
 
 REFUND_ALLOWED = {
     ("pending", "processing"), ("pending", "failed"),
     ("processing", "succeeded"), ("processing", "failed"),
+    ("failed", "succeeded"),  # an earlier attempt the gateway accepted after all
 }
 
 WEBHOOK_ALLOWED = {
@@ -118,7 +122,7 @@ def test_expected_tables_only_name_real_members() -> None:
 def test_vocabularies_are_exactly_the_designed_ones() -> None:
     assert [s.value for s in OrderStatus] == [
         "pending", "paid", "processing", "completed", "cancelled", "failed", "partially_refunded", "refunded"]
-    assert {s.value for s in PaymentStatus} == {_RPM, _RA, _PR, *_PAYMENT_ENDS}
+    assert {s.value for s in PaymentStatus} == {_RPM, _RA, _PR, _RV, *_PAYMENT_ENDS}
     assert {s.value for s in RefundStatus} == {"pending", "processing", "succeeded", "failed"}
     assert {s.value for s in WebhookStatus} == {"received", "processed", "failed", "ignored"}
 
@@ -330,52 +334,90 @@ def test_succeeded_payment_cannot_fail_or_expire_explicitly() -> None:
 
 _FORWARD_RANK = {PaymentStatus.REQUIRES_PAYMENT_METHOD: 0, PaymentStatus.REQUIRES_ACTION: 1,
                  PaymentStatus.PROCESSING: 2}
+_UNPAID = {PaymentStatus.FAILED, PaymentStatus.CANCELED, PaymentStatus.EXPIRED}
+_REVIEW = PaymentStatus.REQUIRES_REVIEW
 
 
+def _expected_apply(current: PaymentStatus, reported: PaymentStatus, verified: bool) -> bool:
+    """Independent statement of which reports move an intent."""
+    if reported is current or current is PaymentStatus.SUCCEEDED:
+        return False                          # never the same state again, never out of succeeded
+    if current in _UNPAID:                    # a late capture, and only once the gateway verified it
+        return reported is PaymentStatus.SUCCEEDED and verified
+    if reported not in _FORWARD_RANK and reported is not _REVIEW:
+        return True                           # any terminal outcome applies to a live or held intent
+    if _REVIEW in (current, reported):
+        return False                          # a review ends by an outcome or by a person
+    return _FORWARD_RANK[reported] > _FORWARD_RANK[current]   # forward only
+
+
+@pytest.mark.parametrize("verified", [False, True], ids=["reported", "verified"])
 @pytest.mark.parametrize("reported", list(PaymentStatus), ids=lambda s: s.value)
 @pytest.mark.parametrize("current", list(PaymentStatus), ids=lambda s: s.value)
-def test_should_apply_table(current: PaymentStatus, reported: PaymentStatus) -> None:
-    if current not in _FORWARD_RANK:          # terminal: nothing applies, not even itself
-        expected = False
-    elif reported not in _FORWARD_RANK:       # any terminal outcome applies to a live intent
-        expected = True
-    else:                                     # forward only, never the same state again
-        expected = _FORWARD_RANK[reported] > _FORWARD_RANK[current]
-    assert _intent(current).should_apply(reported) is expected
+def test_should_apply_table(current: PaymentStatus, reported: PaymentStatus, verified: bool) -> None:
+    assert _intent(current).should_apply(reported, verified=verified) is _expected_apply(current, reported, verified)
 
 
-def _model(statuses: list[PaymentStatus]) -> list[PaymentStatus]:
+def _model(reports: list[tuple[PaymentStatus, bool]]) -> list[PaymentStatus]:
     """Independent model of where an intent should be after each gateway report."""
     state, seen = PaymentStatus.REQUIRES_PAYMENT_METHOD, []
-    for s in statuses:
-        if state in _FORWARD_RANK:
-            if s not in _FORWARD_RANK or _FORWARD_RANK[s] > _FORWARD_RANK[state]:
-                state = s
+    for s, verified in reports:
+        if _expected_apply(state, s, verified):
+            state = s
         seen.append(state)
     return seen
 
 
+_REPORTED = [s for s in PaymentStatus if s is not _REVIEW]  # what gateways report (never "review")
+
+
 @PROPERTY
-@given(st.lists(st.sampled_from(list(PaymentStatus)), max_size=12))
-def test_any_gateway_status_sequence_ends_terminal_stable(statuses: list[PaymentStatus]) -> None:
+@given(st.lists(st.tuples(st.sampled_from(_REPORTED), st.booleans()), max_size=12))
+def test_any_gateway_status_sequence_ends_terminal_stable(reports: list[tuple[PaymentStatus, bool]]) -> None:
     intent = _intent()
-    expected = _model(statuses)
+    expected = _model(reports)
     frozen: PaymentIntent | None = None
-    for reported, want in zip(statuses, expected, strict=True):
-        if intent.should_apply(reported):
+    for (reported, verified), want in zip(reports, expected, strict=True):
+        if intent.should_apply(reported, verified=verified):
             _apply(intent, reported)  # must never raise once should_apply said yes
         assert intent.status is want
         if frozen is not None:
-            # once terminal, nothing changes: not the status, version, amounts or events
+            # once succeeded, nothing changes: not the status, version, amounts or events
             assert intent == frozen
             assert intent.events == frozen.events
-        elif intent.is_terminal:
+        elif intent.status is PaymentStatus.SUCCEEDED:
             frozen = copy.deepcopy(intent)
-    terminal_reports = [s for s in statuses if s not in _FORWARD_RANK]
-    if terminal_reports:
-        assert intent.status is terminal_reports[0]  # the first outcome wins, late ones are ignored
-        assert len(intent.events) == (1 if intent.status in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED)
-                                      else 0)
+    outcomes = [s for s, _ in reports if s not in _FORWARD_RANK]
+    if outcomes:
+        late = [s for s, v in reports if s is PaymentStatus.SUCCEEDED and v]
+        # the first outcome wins, unless a verified capture came after an unpaid end
+        assert intent.status is (outcomes[0] if outcomes[0] is PaymentStatus.SUCCEEDED or not late
+                                 else PaymentStatus.SUCCEEDED)
+        captures = 1 if intent.status is PaymentStatus.SUCCEEDED else 0
+        assert [type(e).__name__ for e in intent.events].count("PaymentCompleted") == captures
+
+
+def test_a_capture_verified_after_an_unpaid_end_is_recorded_as_late() -> None:
+    intent = _intent()
+    intent.expire(LATER)
+    assert intent.should_apply(PaymentStatus.SUCCEEDED) is False          # an unverified report is not enough
+    assert intent.should_apply(PaymentStatus.SUCCEEDED, verified=True) is True
+    intent.succeed(CTX, 10_000, "gw-1", LATER)
+    assert (intent.status, intent.captured_amount, intent.late_capture) == (PaymentStatus.SUCCEEDED, 10_000, True)
+    assert intent.paid_at == LATER
+
+
+def test_review_holds_and_releases_only_before_the_gateway() -> None:
+    intent = _intent()
+    intent.hold_for_review("fraud: amount above the review threshold", NOW)
+    assert (intent.status, intent.review_reason) == (_REVIEW, "fraud: amount above the review threshold")
+    intent.release_for_gateway(LATER)
+    assert (intent.status, intent.review_reason) == (PaymentStatus.REQUIRES_PAYMENT_METHOD, None)
+    sent = _intent(PaymentStatus.PROCESSING)
+    sent.attempts = 1
+    sent.hold_for_review("outcome unknown past the bound", NOW)
+    with pytest.raises(IllegalTransition):
+        sent.release_for_gateway(LATER)  # it may have reached the gateway: a person settles it with the gateway
 
 
 def test_started_moves_forward_and_records_initiated() -> None:
