@@ -1,5 +1,6 @@
 -- The rest of the storefront (issue 18): tags and ratings on products, profiles, wishlists,
--- reviews, support tickets with their messages, contact messages, the FAQ, and the e-mail queue.
+-- reviews, support tickets with their messages, contact messages and the FAQ (e-mails go on the
+-- delivery queue of 0004).
 
 -- Tags: the vocabulary, and the slugs each product carries.
 CREATE TABLE tags (
@@ -103,24 +104,3 @@ CREATE TABLE faq_entries (
     updated_at timestamptz NOT NULL
 );
 CREATE INDEX faq_entries_section_idx ON faq_entries (section, position, id);
-
--- E-mails queued with the notification they repeat; one per (user, event key).
-CREATE TABLE outgoing_emails (
-    id              text COLLATE "C" PRIMARY KEY,
-    user_id         text COLLATE "C" NOT NULL,
-    recipient       text NOT NULL CHECK (recipient <> ''),
-    kind            text NOT NULL,
-    subject         text NOT NULL,
-    body            text NOT NULL,
-    status          text NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
-    created_at      timestamptz NOT NULL,
-    next_attempt_at timestamptz NOT NULL,
-    attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-    last_error      text,
-    sent_at         timestamptz,
-    event_key       text COLLATE "C",
-    version         integer NOT NULL DEFAULT 0 CHECK (version >= 0),
-    CONSTRAINT outgoing_emails_event_key UNIQUE (user_id, event_key),
-    CHECK ((status = 'sent') = (sent_at IS NOT NULL))
-);
-CREATE INDEX outgoing_emails_due_idx ON outgoing_emails (next_attempt_at, id) WHERE status = 'pending';
