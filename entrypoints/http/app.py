@@ -9,7 +9,8 @@ from aiohttp import web
 from container import stop as stop_container
 from entrypoints.bootstrap import prepare
 from entrypoints.http import handlers  # noqa: F401 - registers the routes
-from entrypoints.http.endpoint import ROUTES, method_not_allowed_handler, not_found_handler, wrap
+from entrypoints.http.endpoint import ROUTES
+from entrypoints.http.pipeline import method_not_allowed_handler, not_found_handler, wrap
 from entrypoints.http.keys import SERVICES
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ from application.errors import Unauthorized
 from domain.errors import InvalidValue
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
-from entrypoints.http.endpoint import Ctx, check_rate, endpoint, json_response
+from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http.limits import check_rate
 
 P = "/api/v1/auth"
 
