@@ -113,3 +113,13 @@ class ShippingOptionsOut(Out):
     country: str
     methods: list[dict]
     stations: list[StationOut]
+
+
+class DeletedOut(Out):
+    deleted: Literal[True]
+
+
+class SandboxOutcomeIn(Strict):
+    """The sandbox page's form."""
+
+    outcome: Literal["approve", "decline"]

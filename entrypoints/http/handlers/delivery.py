@@ -8,16 +8,17 @@ from domain.errors import InvalidValue
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import shop_schemas as shop
-from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 from entrypoints.http.params import limit_and_cursor, text
 
 P = "/api/v1"
+routes = RouteTable("delivery")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@endpoint("GET", f"{P}/shipping/options", summary="Shipping methods, prices and pickup stations for a country",
-          tag="delivery", response=shop.ShippingOptionsOut, auth="optional",
-          query=(("country", "ISO code, required"), ("currency", "only prices in this currency")))
+@routes.endpoint("GET", f"{P}/shipping/options", summary="Shipping methods, prices and pickup stations for a country",
+                 response=shop.ShippingOptionsOut, auth="optional",
+                 query=(("country", "ISO code, required"), ("currency", "only prices in this currency")))
 async def shipping_options(ctx: Ctx):
     country, currency = text(ctx.request, "country", 2), text(ctx.request, "currency", 3)
     if country is None or not re.fullmatch(r"[A-Za-z]{2}", country):
@@ -29,16 +30,16 @@ async def shipping_options(ctx: Ctx):
     return json_response(options, headers={"Cache-Control": "public, max-age=300"})
 
 
-@endpoint("GET", f"{P}/addresses", summary="Your saved addresses (newest first)", tag="delivery",
-          response=s.page_of(shop.SavedAddressOut), query=(("limit", "1..100"), ("cursor", "from next_cursor")))
+@routes.endpoint("GET", f"{P}/addresses", summary="Your saved addresses (newest first)",
+                 response=s.page_of(shop.SavedAddressOut), query=(("limit", "1..100"), ("cursor", "from next_cursor")))
 async def list_addresses(ctx: Ctx):
     limit, cursor = limit_and_cursor(ctx.request)
     page = await ctx.services.addresses.list(ctx.user, limit, cursor)
     return json_response(present.page(page, present.saved_address), headers=NO_STORE)
 
 
-@endpoint("POST", f"{P}/addresses", summary="Save an address (use it at checkout as address_id)", tag="delivery",
-          body=shop.SavedAddressIn, response=shop.SavedAddressOut, status=201)
+@routes.endpoint("POST", f"{P}/addresses", summary="Save an address (use it at checkout as address_id)",
+                 body=shop.SavedAddressIn, response=shop.SavedAddressOut, status=201)
 async def add_address(ctx: Ctx):
     b = ctx.body
     address = Address(b.country.upper(), b.city, b.line1, b.postal_code)
@@ -46,7 +47,7 @@ async def add_address(ctx: Ctx):
     return json_response(present.saved_address(saved), 201, NO_STORE)
 
 
-@endpoint("DELETE", P + "/addresses/{address_id}", summary="Delete a saved address", tag="delivery")
+@routes.endpoint("DELETE", P + "/addresses/{address_id}", summary="Delete a saved address", response=shop.DeletedOut)
 async def delete_address(ctx: Ctx):
     await ctx.services.addresses.delete(ctx.user, ctx.request.match_info["address_id"])
     return json_response({"deleted": True}, headers=NO_STORE)
