@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from domain.users import Principal
 from entrypoints.http import cached as cached_read
 from entrypoints.http.auth import Auth
+from entrypoints.http.params import parse_query
 
 
 class RouteDeclarationError(TypeError):
@@ -29,16 +30,32 @@ class RouteDeclarationError(TypeError):
 
 @attrs.define
 class Ctx:
+    """What a handler gets: the request, the app's services, the caller, the validated body, the
+    Idempotency-Key, and ``query``."""
+
     request: web.Request
     services: Any
     principal: Principal | None
     body: Any
     idempotency_key: str | None
+    #: the route's ``query=`` model
+    query_model: type[BaseModel] | None = None
+    _query: Any = attrs.field(default=None, init=False)
 
     @property
     def user(self) -> Principal:
         assert self.principal is not None
         return self.principal
+
+    @property
+    def query(self) -> Any:
+        """The query string as the route's ``query=`` model, parsed on the first read: by the
+        handler, so a cached hit never parses it, and a query refused (422) is never stored."""
+        if self._query is None:
+            if self.query_model is None:
+                raise RouteDeclarationError(f"{self.request.method} {self.request.path}: its route declares no query=")
+            self._query = parse_query(self.query_model, self.request)
+        return self._query
 
 
 @attrs.frozen
@@ -56,7 +73,8 @@ class Route:
     auth: Auth = "required"
     idempotency: Literal["none", "optional", "required"] = "none"
     rate_limit: str | None = None
-    query: tuple[tuple[str, str], ...] = ()
+    #: the query string's model (``params.Query``): parameters typed in the spec, read as ``ctx.query``
+    query: type[BaseModel] | None = None
     content_type: str = "application/json"
     #: where the answer is cached (``cached.one``, ``cached.page``): the wrapper serves it cache-aside,
     #: and the handler returns ``(owner id or None, payload)``, called only on a miss

@@ -19,12 +19,34 @@ def _schema(model, components: dict) -> dict:
     return {"$ref": REF.format(model=model.__name__)}
 
 
+def _query_parameters(model, components: dict) -> list[dict]:
+    """One parameter per field of a ``query=`` model, typed by its schema. A parameter is absent
+    rather than null, so the null branch of an optional one is left out."""
+    schema = model.model_json_schema(ref_template=REF)
+    components.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", ()))
+    params = []
+    for name, field in schema["properties"].items():
+        field = {k: v for k, v in field.items() if k != "title"}
+        description = field.pop("description", None)
+        kinds = [kind for kind in field.pop("anyOf", ()) if kind != {"type": "null"}]
+        if kinds:
+            field = {**(kinds[0] if len(kinds) == 1 else {"anyOf": kinds}), **field}
+        if "default" in field and field["default"] is None:
+            del field["default"]
+        param = {"name": name, "in": "query", "required": name in required, "schema": field}
+        if description:
+            param["description"] = description
+        params.append(param)
+    return params
+
+
 def _operation(route: Route, components: dict) -> dict:
     op: dict = {"summary": route.summary, "tags": [route.tag], "operationId": route.operation_id}
     params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
               for n in re.findall(r"{(\w+)}", route.path)]
-    params += [{"name": n, "in": "query", "required": False, "description": d, "schema": {"type": "string"}}
-               for n, d in route.query]
+    if route.query is not None:
+        params += _query_parameters(route.query, components)
     if route.idempotency != "none":
         params.append({"name": "Idempotency-Key", "in": "header", "required": route.idempotency == "required",
                        "schema": {"type": "string", "maxLength": 255},

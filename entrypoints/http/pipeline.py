@@ -26,6 +26,7 @@ def wrap(route: Route, app: web.Application):
     limit: every cached read) goes straight to its handler, with no coroutine in between; a cached
     read held in this process is answered without awaiting anything."""
     handler, auth, cached, plain = route.handler, route.auth, route.cached, route.plain and route.method == "GET"
+    query = route.query
     live: list = [None, None]  # the app's services and their RouteStats for this route, from the first request
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -44,10 +45,11 @@ def wrap(route: Route, app: web.Application):
                 if raw is not None:
                     response = cached_read.answer(request, principal, raw)
                 else:
-                    ctx = Ctx(request, services, principal, None, None)
+                    ctx = Ctx(request, services, principal, None, None, query)
                     response = await cached_read.fill(ctx, handler, cached, key, group)
             elif plain:
-                response = await handler(Ctx(request, services, principal_of(request, services, auth), None, None))
+                response = await handler(Ctx(request, services, principal_of(request, services, auth), None, None,
+                                             query))
             else:
                 response = await _handle(route, request, services)
             status = response.status
@@ -84,7 +86,7 @@ async def _handle(route: Route, request: web.Request, services: Any) -> web.Stre
         except ValidationError as exc:
             return _with(problems.validation_problem(exc.errors(include_url=False)), rate_headers)
     key = request.headers.get("Idempotency-Key")
-    ctx = Ctx(request, services, principal, body, key)
+    ctx = Ctx(request, services, principal, body, key, route.query)
     if route.idempotency == "none" or (key is None and route.idempotency == "optional"):
         response = await route.handler(ctx)  # what it raises, ``handle`` answers
     else:

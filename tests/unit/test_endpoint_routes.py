@@ -4,12 +4,15 @@ an app is made of the tables, naming the route."""
 from __future__ import annotations
 
 import pytest
+from aiohttp.test_utils import make_mocked_request
 
 import container as composition
 from entrypoints.http import cached as cached_read
+from entrypoints.http import endpoint
 from entrypoints.http import schemas as s
 from entrypoints.http.app import create_app
-from entrypoints.http.endpoint import Route, RouteDeclarationError, RouteTable, check_tables
+from entrypoints.http.endpoint import Ctx, Route, RouteDeclarationError, RouteTable, check_tables
+from entrypoints.http.params import Page
 from entrypoints.http.routes import ROUTE_TABLES
 
 ONE_X = cached_read.one("x", "x", lambda path: "x:" + path["id"])
@@ -138,3 +141,13 @@ def test_pages_text_redirects_and_no_content_need_no_response_model(options):
 def test_a_table_name_must_make_operation_ids():
     with pytest.raises(RouteDeclarationError, match="route table 'my-context'"):
         RouteTable("my-context")
+
+
+def test_ctx_query_is_parsed_once_on_first_read(monkeypatch):
+    calls = []
+    monkeypatch.setattr(endpoint, "parse_query", lambda model, request: calls.append(model) or model())
+    ctx = Ctx(make_mocked_request("GET", "/x?limit=5"), None, None, None, None, Page)
+    assert calls == []  # nothing parsed until the handler reads it
+    assert ctx.query is ctx.query and calls == [Page]
+    with pytest.raises(RouteDeclarationError, match="GET /x: its route declares no query="):
+        Ctx(make_mocked_request("GET", "/x"), None, None, None, None).query

@@ -3,8 +3,8 @@ from __future__ import annotations
 from application.errors import Forbidden
 from entrypoints.http import ops_schemas as ops
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
-from entrypoints.http.params import limit_and_cursor
 from entrypoints.http.presenters import ts
+from entrypoints.http.queries import FailedWebhooksQuery
 
 P = "/api/v1/admin"
 routes = RouteTable("admin")
@@ -32,11 +32,10 @@ async def gateways(ctx: Ctx):
 
 
 @routes.endpoint("GET", f"{P}/webhooks/failed", summary="Webhooks whose processing failed (retried by the worker)",
-                 response=ops.FailedWebhooksOut, query=(("limit", "1..100"),))
+                 response=ops.FailedWebhooksOut, query=FailedWebhooksQuery)
 async def failed_webhooks(ctx: Ctx):
     require_admin(ctx)
-    limit, _ = limit_and_cursor(ctx.request)
-    rows = await ctx.services.maintenance.failed_webhooks(limit)
+    rows = await ctx.services.maintenance.failed_webhooks(ctx.query.limit)
     return json_response({"results": [
         {"id": w.id, "gateway": w.gateway, "event_id": w.event_id, "type": w.type, "reference": w.reference,
          "attempts": w.attempts, "last_error": w.last_error, "received_at": ts(w.received_at)} for w in rows]})

@@ -5,22 +5,19 @@ from entrypoints.http import cached
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.endpoint import Ctx, RouteTable
-from entrypoints.http.params import limit_and_cursor, text
+from entrypoints.http.queries import ProductsQuery
 
 P = "/api/v1"
 routes = RouteTable("catalog")
 
 
 @routes.endpoint("GET", f"{P}/products", summary="List products (search by name or SKU, filter by category)",
-                 response=s.page_of(s.ProductOut), auth="optional",
-                 query=(("limit", "1..100, default 10"), ("cursor", "from next_cursor"), ("category", "slug"),
-                        ("search", "name or SKU")),
+                 response=s.page_of(s.ProductOut), auth="optional", query=ProductsQuery,
                  cached=cached.page("product", "products", lambda user: keys.PRODUCTS))
 async def list_products(ctx: Ctx):
-    limit, cursor = limit_and_cursor(ctx.request)
-    category, search = text(ctx.request, "category"), text(ctx.request, "search")
-    page = await ctx.services.catalog.products(category=category, search=search, include_inactive=False,
-                                               limit=limit, cursor=cursor)
+    q = ctx.query
+    page = await ctx.services.catalog.products(category=q.category, search=q.search, include_inactive=False,
+                                               limit=q.limit, cursor=q.cursor)
     return None, present.page(page, present.product)
 
 

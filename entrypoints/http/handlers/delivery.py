@@ -1,15 +1,13 @@
 """Shipping options (methods, prices, pickup stations per country) and a user's saved addresses."""
 from __future__ import annotations
 
-import re
-
 from domain.checkout import Address
-from domain.errors import InvalidValue
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import shop_schemas as shop
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
-from entrypoints.http.params import limit_and_cursor, text
+from entrypoints.http.params import Page
+from entrypoints.http.queries import ShippingOptionsQuery
 
 P = "/api/v1"
 routes = RouteTable("delivery")
@@ -18,23 +16,17 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 @routes.endpoint("GET", f"{P}/shipping/options", summary="Shipping methods, prices and pickup stations for a country",
                  response=shop.ShippingOptionsOut, auth="optional",
-                 query=(("country", "ISO code, required"), ("currency", "only prices in this currency")))
+                 query=ShippingOptionsQuery)
 async def shipping_options(ctx: Ctx):
-    country, currency = text(ctx.request, "country", 2), text(ctx.request, "currency", 3)
-    if country is None or not re.fullmatch(r"[A-Za-z]{2}", country):
-        raise InvalidValue("country is a two-letter ISO code", field="country")
-    if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
-        raise InvalidValue("currency is a three-letter ISO code", field="currency")
-    options = ctx.services.checkout.shipping_options(country, currency)
+    options = ctx.services.checkout.shipping_options(ctx.query.country, ctx.query.currency)
     options["stations"] = [present.station(st) for st in options["stations"]]
     return json_response(options, headers={"Cache-Control": "public, max-age=300"})
 
 
 @routes.endpoint("GET", f"{P}/addresses", summary="Your saved addresses (newest first)",
-                 response=s.page_of(shop.SavedAddressOut), query=(("limit", "1..100"), ("cursor", "from next_cursor")))
+                 response=s.page_of(shop.SavedAddressOut), query=Page)
 async def list_addresses(ctx: Ctx):
-    limit, cursor = limit_and_cursor(ctx.request)
-    page = await ctx.services.addresses.list(ctx.user, limit, cursor)
+    page = await ctx.services.addresses.list(ctx.user, ctx.query.limit, ctx.query.cursor)
     return json_response(present.page(page, present.saved_address), headers=NO_STORE)
 
 

@@ -6,7 +6,7 @@ from entrypoints.http import cached
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
-from entrypoints.http.params import limit_and_cursor, text
+from entrypoints.http.queries import OrdersQuery
 
 P = "/api/v1/payment/orders"
 routes = RouteTable("orders")
@@ -20,14 +20,12 @@ def owner_segment(principal: Principal | None) -> str:
 
 
 @routes.endpoint("GET", P, summary="List your orders (admins: all)", response=s.page_of(s.OrderOut),
-                 query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("status", "order status"),
-                 ("workspace", "workspace id"), ("search", "order number")),
+                 query=OrdersQuery,
                  cached=cached.page("order_list", "order_list", lambda user: keys.orders(owner_segment(user))))
 async def list_orders(ctx: Ctx):
-    limit, cursor = limit_and_cursor(ctx.request)
-    status, workspace, search = (text(ctx.request, n) for n in ("status", "workspace", "search"))
-    page = await ctx.services.orders.list(ctx.user, status=status, workspace_id=workspace, search=search,
-                                          limit=limit, cursor=cursor)
+    q = ctx.query
+    page = await ctx.services.orders.list(ctx.user, status=q.status, workspace_id=q.workspace, search=q.search,
+                                          limit=q.limit, cursor=q.cursor)
     return None, present.page(page, present.order)
 
 

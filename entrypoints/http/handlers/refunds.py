@@ -6,19 +6,18 @@ from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 from entrypoints.http.handlers.orders import SYSTEM, owner_segment
-from entrypoints.http.params import limit_and_cursor, text
+from entrypoints.http.queries import RefundsQuery
 
 P = "/api/v1/payment/refunds"
 routes = RouteTable("refunds")
 
 
 @routes.endpoint("GET", P, summary="List your refunds (admins: all)", response=s.page_of(s.RefundOut),
-                 query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("payment_id", "payment id")),
+                 query=RefundsQuery,
                  cached=cached.page("refund", "refund_list", lambda user: keys.refunds(owner_segment(user))))
 async def list_refunds(ctx: Ctx):
-    limit, cursor = limit_and_cursor(ctx.request)
-    payment_id = text(ctx.request, "payment_id")
-    page = await ctx.services.refunds.list(ctx.user, payment_id=payment_id, limit=limit, cursor=cursor)
+    q = ctx.query
+    page = await ctx.services.refunds.list(ctx.user, payment_id=q.payment_id, limit=q.limit, cursor=q.cursor)
     return None, present.page(page, present.refund)
 
 
