@@ -24,7 +24,11 @@ class OpenApiOut(Out):
 
 
 class BreakerOut(Out):
-    state: str
+    state: Literal["closed", "open", "half_open"]
+    #: the rest only for a gateway behind a circuit breaker
+    gateway: str | None = None
+    consecutive_failures: int | None = None
+    retry_in_seconds: float | None = None
 
 
 class GatewayOut(Out):

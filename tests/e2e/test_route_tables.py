@@ -2,17 +2,18 @@
 goes through the same pipeline, and is described in that app's /openapi.json (and no other's)."""
 from __future__ import annotations
 
-from pydantic import BaseModel
+import pytest
 
 from entrypoints.http.app import create_app
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 from entrypoints.http.routes import ROUTE_TABLES
+from entrypoints.http.schemas import Out
 from tests.e2e.api import Api
 
 routes = RouteTable("example")
 
 
-class GreetingOut(BaseModel):
+class GreetingOut(Out):
     greeting: str
     caller: str | None
 
@@ -51,3 +52,22 @@ async def test_an_app_describes_only_its_own_tables(aiohttp_client, container):
     spec = await bare.json("GET", "/openapi.json", expect=200)
     assert set(spec["paths"]) == {"/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs"}
     await bare.call("GET", "/api/v1/example/greetings/ada", expect=404)
+
+
+drifting = RouteTable("drifting")
+
+
+@drifting.endpoint("GET", "/api/v1/drifting/{how}", summary="Answers what it does not declare", response=GreetingOut,
+                   auth="none")
+async def drift(ctx: Ctx):
+    bodies = {"typed": {"greeting": 1, "caller": None}, "missing": {"greeting": "hi"},
+              "extra": {"greeting": "hi", "caller": None, "mood": "sunny"}, "fine": {"greeting": "hi", "caller": None}}
+    return json_response(bodies[ctx.request.match_info["how"]])
+
+
+async def test_the_e2e_helper_fails_an_answer_its_route_does_not_declare(aiohttp_client, container):
+    api = Api(await aiohttp_client(create_app(container, tables=(*ROUTE_TABLES, drifting))))
+    await api.call("GET", "/api/v1/drifting/fine", expect=200)
+    for how, says in (("typed", "greeting"), ("missing", "caller"), ("extra", r"does not declare \['.mood'\]")):
+        with pytest.raises(AssertionError, match=says):
+            await api.call("GET", f"/api/v1/drifting/{how}", expect=200)

@@ -28,7 +28,7 @@ async def get_product(ctx: Ctx):
     return None, present.product(await ctx.services.catalog.product(ctx.request.match_info["product_id"]))
 
 
-@routes.endpoint("GET", f"{P}/categories", summary="Product categories", response=s.CategoryOut,
+@routes.endpoint("GET", f"{P}/categories", summary="Product categories", response=s.CategoriesOut,
                  auth="optional", cached=cached.one("categories", "categories", lambda path: keys.CATEGORIES))
 async def categories(ctx: Ctx):
     return None, [present.category(c) for c in await ctx.services.catalog.categories()]

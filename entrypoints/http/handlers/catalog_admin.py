@@ -16,7 +16,7 @@ routes = RouteTable("catalog_admin", tag="catalog")
 
 
 @routes.endpoint("POST", f"{P}/products", summary="Create a product (admins)",
-                 body=shop.ProductCreateIn, response=s.ProductOut, status=201)
+                 body=shop.ProductCreateIn, response=s.ProductAdminOut, status=201)
 async def create_product(ctx: Ctx):
     product = await ctx.services.catalog.create_product(ctx.user, **ctx.body.model_dump())
     return json_response(present.product(product) | {"version": product.version}, 201)
@@ -24,7 +24,7 @@ async def create_product(ctx: Ctx):
 
 @routes.endpoint("PATCH", P + "/products/{product_id}", summary="Change a product: name, price, stock, category, "
                  "active (admins; send the version you saw to refuse a lost update)",
-                 body=shop.ProductUpdateIn, response=s.ProductOut)
+                 body=shop.ProductUpdateIn, response=s.ProductAdminOut)
 async def update_product(ctx: Ctx):
     changes = ctx.body.model_dump(exclude_none=True)
     product = await ctx.services.catalog.update_product(ctx.user, ctx.request.match_info["product_id"], **changes)
