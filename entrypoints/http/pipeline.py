@@ -26,7 +26,6 @@ def wrap(route: Route, app: web.Application):
     limit: every cached read) goes straight to its handler, with no coroutine in between; a cached
     read held in this process is answered without awaiting anything."""
     handler, auth, cached, plain = route.handler, route.auth, route.cached, route.plain and route.method == "GET"
-    query = route.query
     live: list = [None, None]  # the app's services and their RouteStats for this route, from the first request
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -45,11 +44,11 @@ def wrap(route: Route, app: web.Application):
                 if raw is not None:
                     response = cached_read.answer(request, principal, raw)
                 else:
-                    ctx = Ctx(request, services, principal, None, None, query)
+                    ctx = Ctx(request, services, principal, None, None, route.query)
                     response = await cached_read.fill(ctx, handler, cached, key, group)
             elif plain:
                 response = await handler(Ctx(request, services, principal_of(request, services, auth), None, None,
-                                             query))
+                                             route.query))
             else:
                 response = await _handle(route, request, services)
             status = response.status
