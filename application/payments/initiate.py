@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from application import invalidation
 from application.caching import CacheAside
-from application.errors import Conflict, GatewayError, GatewayTimeout, GatewayUnavailable
+from application.errors import Conflict, GatewayError, GatewayTimeout, GatewayUnavailable, NotFound
 from application.ownership import visible
 from application.ports import (
     Clock,
@@ -73,6 +73,40 @@ class InitiatePayment:
             metadata={"order_id": order.id, "payment_id": payment.id, "order_number": order.order_number},
             expires_at=payment.expires_at,
         )
+
+    async def release(self, payment_id: str) -> PaymentIntent:
+        """A person approved a payment held before its gateway (the fraud review queue): it goes on
+        to the gateway now, as phase 2 and 3 of its initiation would have."""
+        now = self.clock.now()
+        async with self.uow() as uow:
+            payment = await uow.payments.lock(payment_id)
+            if payment is None:
+                raise NotFound("no such payment", payment_id=payment_id)
+            order = await uow.orders.get(payment.order_id)
+            payment.release_for_gateway(now)
+            await uow.payments.save(payment)
+            await uow.commit()
+        candidates = [payment.gateway] + [g for g in self._routable(order.currency) if g != payment.gateway]
+        used, result, error = await self._call_gateways(payment, candidates, self.request_for(payment, order))
+        return await self._record_outcome(payment.id, order.context(), used, result, error)
+
+    async def reject(self, payment_id: str, reason: str) -> PaymentIntent:
+        """A person rejected a held payment: it fails (the customer is told) and the order may be paid
+        another way."""
+        now = self.clock.now()
+        async with self.uow() as uow:
+            payment = await uow.payments.lock(payment_id)
+            if payment is None:
+                raise NotFound("no such payment", payment_id=payment_id)
+            order = await uow.orders.get(payment.order_id)
+            payment.fail(order.context(), f"rejected on review: {reason}", now)
+            await uow.payments.save(payment)
+            await uow.commit()
+        await invalidation.payment_changed(self.cache, payment)
+        return payment
+
+    def _routable(self, currency: str) -> list[str]:
+        return [name for name in self.gateways.route(currency, None) if self.gateways.get(name)]
 
     async def recover(self, payment: PaymentIntent) -> PaymentIntent:
         """Send an intent's create again to its own gateway (the worker, for a gateway that cannot
