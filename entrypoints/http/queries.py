@@ -55,6 +55,9 @@ class CallbackQuery(Query):
     reference: str | None = Field(None, description="our payment reference")
     tx_ref: str | None = Field(None, description="the reference, as Flutterwave names it")
     trxref: str | None = Field(None, description="the reference, as Paystack names it")
+    session_id: str | None = Field(None, max_length=255, description="Stripe's Checkout Session id (asked with, never "
+                                                                     "believed alone)")
+    transaction_id: str | None = Field(None, max_length=64, description="Flutterwave's transaction id (asked with)")
 
 
 # -- notifications ------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ async def _callback(ctx: Ctx) -> web.StreamResponse:
     reference = params.get("reference") or params.get("tx_ref") or params.get("trxref")
     if not reference or len(reference) > 100:
         raise InvalidValue("the callback needs the payment reference", field="reference")
-    payment = await ctx.services.settlement.verify_and_apply(reference)
+    payment = await ctx.services.settlement.verify_and_apply(reference, callback=params)  # the gateway's id, to ask with
     if payment.return_url:
         query = urlencode({"payment_id": payment.id, "status": payment.status.value})
         sep = "&" if "?" in payment.return_url else "?"
