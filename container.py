@@ -47,7 +47,7 @@ class Container(containers.DeclarativeContainer):
     cart = providers.Container(CartContainer, core=core, storage=storage)
     delivery = providers.Container(DeliveryContainer, core=core, storage=storage)
     checkout = providers.Container(CheckoutContainer, config=config, core=core, storage=storage, cache=cache)
-    orders = providers.Container(OrdersContainer, core=core, storage=storage, cache=cache)
+    orders = providers.Container(OrdersContainer, config=config, core=core, storage=storage, cache=cache)
     payments = providers.Container(PaymentsContainer, config=config, core=core, storage=storage, cache=cache,
                                    gateways=gateways)
     notifications = providers.Container(NotificationsContainer, core=core, storage=storage)

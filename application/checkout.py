@@ -116,6 +116,8 @@ class Checkout:
         now = self.clock.now()
         if not principal.may_see(session.owner_id) or session.is_expired(now):
             raise NotFound("this checkout does not exist or has expired", checkout_id=checkout_id)
+        if session.tax_country is None:  # never an order without its tax: priced as calculate-tax would
+            session.calculate_tax(self.taxes, now)
         try:
             async with self.uow() as uow:  # a second confirm of this checkout: AlreadyExists from the insert
                 s = session.summary()

@@ -129,6 +129,9 @@ class SandboxSettings(BaseModel):
 
 class CheckoutSettings(BaseModel):
     session_ttl: float = env("PAYPORT_CHECKOUT_SESSION_TTL", 1800.0)
+    #: how long a pending order holds its stock before it expires (failed, stock released); an
+    #: order with a live payment waits for that payment's own expiry first
+    order_pending_minutes: float = env("PAYPORT_ORDER_PENDING_MINUTES", 60.0)
 
 
 class RefundSettings(BaseModel):
@@ -266,6 +269,7 @@ FLAT: dict[str, tuple[str, ...]] = {
     "sandbox": ("sandbox", "mode"), "sandbox_secret": ("sandbox", "webhook_secret"),
     "demo_data": ("demo_data",), "checkout_session_ttl": ("checkout", "session_ttl"),
     "refund_window_days": ("refunds", "window_days"), "pricing_file": ("pricing_file",),
+    "order_pending_minutes": ("checkout", "order_pending_minutes"),
     "fraud_max_amount": ("fraud", "max_amount"), "worker_interval": ("worker", "interval"),
     "ephemeral_jwt_secret": ("ephemeral_jwt_secret",),
     # computed

@@ -112,6 +112,8 @@ class MtnMomoGateway:
     weak_webhook_auth = True
     idempotent_refunds = True  # X-Reference-Id derived from our refund id: a repeat answers 409
     can_expire = False
+    #: the request-to-pay puts a prompt on the payer's handset: a 5xx may still end in a payment
+    pushes_to_payer = True
 
     def __init__(self, session: aiohttp.ClientSession, settings: MomoSettings,
                  metrics: Any = None, clock: Any = None) -> None:

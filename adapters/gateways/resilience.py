@@ -163,6 +163,7 @@ class ResilientGateway:
         self.idempotent_refunds = getattr(inner, "idempotent_refunds", False)
         self.can_expire = getattr(inner, "can_expire", False)
         self.finds_by_reference = getattr(inner, "finds_by_reference", True)
+        self.pushes_to_payer = getattr(inner, "pushes_to_payer", False)
 
     @property
     def state(self) -> str:

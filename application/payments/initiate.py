@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from application import invalidation
 from application.caching import CacheAside
-from application.errors import Conflict, GatewayError, GatewayTimeout, GatewayUnavailable
+from application.errors import Conflict, GatewayError, GatewayTimeout, GatewayUnavailable, NotFound
 from application.ownership import visible
 from application.ports import (
     Clock,
@@ -30,7 +30,7 @@ from application.ports import (
     InitializedPayment,
     InitializePayment,
 )
-from application.ports.gateways import is_repeat_failure
+from application.ports.gateways import gateway_status_of, is_repeat_failure
 from application.ports.payments import PaymentsUnitOfWork
 from domain.errors import InvalidValue, PaymentNotAllowed
 from domain.orders import EventContext, Order, OrderStatus
@@ -73,6 +73,40 @@ class InitiatePayment:
             metadata={"order_id": order.id, "payment_id": payment.id, "order_number": order.order_number},
             expires_at=payment.expires_at,
         )
+
+    async def release(self, payment_id: str) -> PaymentIntent:
+        """A person approved a payment held before its gateway (the fraud review queue): it goes on
+        to the gateway now, as phase 2 and 3 of its initiation would have."""
+        now = self.clock.now()
+        async with self.uow() as uow:
+            payment = await uow.payments.lock(payment_id)
+            if payment is None:
+                raise NotFound("no such payment", payment_id=payment_id)
+            order = await uow.orders.get(payment.order_id)
+            payment.release_for_gateway(now)
+            await uow.payments.save(payment)
+            await uow.commit()
+        candidates = [payment.gateway] + [g for g in self._routable(order.currency) if g != payment.gateway]
+        used, result, error = await self._call_gateways(payment, candidates, self.request_for(payment, order))
+        return await self._record_outcome(payment.id, order.context(), used, result, error)
+
+    async def reject(self, payment_id: str, reason: str) -> PaymentIntent:
+        """A person rejected a held payment: it fails (the customer is told) and the order may be paid
+        another way."""
+        now = self.clock.now()
+        async with self.uow() as uow:
+            payment = await uow.payments.lock(payment_id)
+            if payment is None:
+                raise NotFound("no such payment", payment_id=payment_id)
+            order = await uow.orders.get(payment.order_id)
+            payment.fail(order.context(), f"rejected on review: {reason}", now)
+            await uow.payments.save(payment)
+            await uow.commit()
+        await invalidation.payment_changed(self.cache, payment)
+        return payment
+
+    def _routable(self, currency: str) -> list[str]:
+        return [name for name in self.gateways.route(currency, None) if self.gateways.get(name)]
 
     async def recover(self, payment: PaymentIntent) -> PaymentIntent:
         """Send an intent's create again to its own gateway (the worker, for a gateway that cannot
@@ -145,11 +179,11 @@ class InitiatePayment:
                 await self._trying(payment.id, name)
             try:
                 return name, await self.gateways.get(name).initialize_payment(request), None
-            except GatewayUnavailable as exc:  # nothing was done there: the next gateway may be tried
+            except GatewayError as exc:
+                if not _nothing_done(exc):  # a refusal or an unknown outcome: never try another gateway
+                    return name, None, exc
                 log.warning("gateway %s unavailable for %s: %s", name, request.reference, exc.message)
-                error = exc
-            except GatewayError as exc:  # a refusal or an unknown outcome: never try another gateway
-                return name, None, exc
+                error = exc  # nothing was done there: the next gateway may be tried
         return candidates[-1], None, error
 
     async def _trying(self, payment_id: str, gateway: str) -> None:
@@ -167,7 +201,8 @@ class InitiatePayment:
         """``ctx``: the order's event context from phase 1 (who and which order: fields that never
         change). ``recovering``: the worker's replay of a lost create, which raises nothing."""
         now = self.clock.now()
-        unknown = isinstance(error, GatewayTimeout) or is_repeat_failure(error) or (recovering and error is not None)
+        pushes = getattr(self.gateways.get(gateway), "pushes_to_payer", False)
+        unknown = error is not None and (_outcome_unknown(error, pushes) or recovering)
         async with self.uow() as uow:
             payment = await uow.payments.lock(payment_id)
             if payment.status is PaymentStatus.REQUIRES_PAYMENT_METHOD:
@@ -189,3 +224,19 @@ class InitiatePayment:
         if error is not None and not unknown:
             raise error
         return payment
+
+
+def _nothing_done(error: GatewayError) -> bool:
+    """Nothing was (knowingly) done at the gateway: not reached, circuit open, or rate-limited."""
+    return isinstance(error, GatewayUnavailable) or gateway_status_of(error)[0] == 429
+
+
+def _outcome_unknown(error: GatewayError, pushes_to_payer: bool) -> bool:
+    """The request reached the gateway and we cannot tell what it did: no answer, an error only a
+    repeat of an accepted call gets, or (at a gateway that pushes a prompt to the payer's phone,
+    MTN MoMo) a server error: the prompt may be on the handset already and the payer may approve
+    it. Settled by a status query. (A redirect gateway's 5xx fails the attempt: nobody holds a
+    page to pay on, and the next attempt has a reference of its own.)"""
+    status = gateway_status_of(error)[0]
+    return (isinstance(error, GatewayTimeout) or is_repeat_failure(error)
+            or (pushes_to_payer and status is not None and status >= 500))

@@ -16,7 +16,7 @@ duplicate, late and out-of-order reports all end in the same state. Three rules 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from application import invalidation
@@ -63,13 +63,19 @@ class PaymentSettlement:
         return await gateway.expire_payment(payment.reference, payment.gateway_reference)
 
     async def verify_and_apply(self, reference: str, within: Within | None = None, hint: str | None = None,
-                               source: str | None = None) -> PaymentIntent:
+                               source: str | None = None, callback: Mapping[str, str] | None = None
+                               ) -> PaymentIntent:
         """Ask the payment's gateway what happened to ``reference`` and apply it (callbacks,
         check-status, the worker, reconcile, weakly signed webhooks). ``source``: the gateway whose
-        message made us ask; a payment of another gateway is not asked about (ForeignReport)."""
+        message made us ask; a payment of another gateway is not asked about (ForeignReport).
+        ``callback``: the redirect's query, where the gateway may name its own id for the payment
+        (Stripe's ``session_id``): asked with, when we hold none, never believed alone."""
         payment = await self._read(reference)
         if source is not None and payment.gateway != source:
             raise ForeignReport(f"this payment is not a {source} payment", reference=reference)
+        if callback and hint is None and payment.gateway_reference is None:
+            gateway = self.gateways.get(payment.gateway)
+            hint = gateway.callback_gateway_reference(callback) if gateway is not None else None
         if payment.status is PaymentStatus.SUCCEEDED:  # nothing a gateway says can move it
             if within is not None:
                 async with self.uow() as uow:

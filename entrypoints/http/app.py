@@ -2,22 +2,32 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
 from container import stop as stop_container
 from entrypoints.bootstrap import prepare
-from entrypoints.http import handlers  # noqa: F401 - registers the routes
-from entrypoints.http.endpoint import ROUTES, method_not_allowed_handler, not_found_handler, wrap
-from entrypoints.http.keys import SERVICES
+from entrypoints.http.endpoint import Route, RouteTable, check_tables
+from entrypoints.http.keys import OPENAPI, SERVICES, TABLES
+from entrypoints.http.openapi import Document
+from entrypoints.http.pipeline import method_not_allowed_handler, not_found_handler, wrap
+from entrypoints.http.routes import ROUTE_TABLES
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 
 
-def create_app(container) -> web.Application:
+def create_app(container, tables: Sequence[RouteTable] = ROUTE_TABLES) -> web.Application:
+    """The app serving ``tables`` (every context's, by default) with the container's services.
+    Refuses (RouteDeclarationError) tables whose routes clash or name a rate-limit policy or a
+    cache TTL the configuration does not have."""
+    config = container.config()
+    tables = tuple(tables)
+    routes = check_tables(tables, rate_limits=config["rate_limits"], ttls=config["ttls"])
     app = web.Application(client_max_size=MAX_BODY)
+    app[TABLES] = tables
+    app[OPENAPI] = Document(tables)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[SERVICES] = await prepare(container)
@@ -27,13 +37,13 @@ def create_app(container) -> web.Application:
             await stop_container(container)
 
     app.cleanup_ctx.append(lifecycle)
-    by_path: dict[str, list] = {}
-    for route in ROUTES:
+    by_path: dict[str, list[Route]] = {}
+    for route in routes:
         by_path.setdefault(route.path, []).append(route)
-    for path, routes in by_path.items():
+    for path, on_path in by_path.items():
         resource = app.router.add_resource(path)
-        for route in routes:
+        for route in on_path:
             resource.add_route(route.method, wrap(route, app))
-        resource.add_route("*", method_not_allowed_handler([r.method for r in routes]))
+        resource.add_route("*", method_not_allowed_handler([r.method for r in on_path]))
     app.router.add_route("*", "/{tail:.*}", not_found_handler)
     return app

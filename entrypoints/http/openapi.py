@@ -1,11 +1,13 @@
-"""OpenAPI 3.1 built from the endpoint declarations and their pydantic models."""
+"""OpenAPI 3.1 built from an app's route tables and their pydantic models."""
 from __future__ import annotations
 
-import functools
 import re
+from collections.abc import Iterable
+
+import orjson
 
 from entrypoints.http import schemas as s
-from entrypoints.http.endpoint import ROUTES, Route
+from entrypoints.http.endpoint import Route, RouteTable
 
 REF = "#/components/schemas/{model}"
 
@@ -17,13 +19,34 @@ def _schema(model, components: dict) -> dict:
     return {"$ref": REF.format(model=model.__name__)}
 
 
+def _query_parameters(model, components: dict) -> list[dict]:
+    """One parameter per field of a ``query=`` model, typed by its schema. A parameter is absent
+    rather than null, so the null branch of an optional one is left out."""
+    schema = model.model_json_schema(ref_template=REF)
+    components.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", ()))
+    params = []
+    for name, field in schema["properties"].items():
+        field = {k: v for k, v in field.items() if k != "title"}
+        description = field.pop("description", None)
+        kinds = [kind for kind in field.pop("anyOf", ()) if kind != {"type": "null"}]
+        if kinds:
+            field = {**(kinds[0] if len(kinds) == 1 else {"anyOf": kinds}), **field}
+        if "default" in field and field["default"] is None:
+            del field["default"]
+        param = {"name": name, "in": "query", "required": name in required, "schema": field}
+        if description:
+            param["description"] = description
+        params.append(param)
+    return params
+
+
 def _operation(route: Route, components: dict) -> dict:
-    op: dict = {"summary": route.summary, "tags": [route.tag],
-                "operationId": f"{route.handler.__name__}_{route.method.lower()}"}
+    op: dict = {"summary": route.summary, "tags": [route.tag], "operationId": route.operation_id}
     params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
               for n in re.findall(r"{(\w+)}", route.path)]
-    params += [{"name": n, "in": "query", "required": False, "description": d, "schema": {"type": "string"}}
-               for n, d in route.query]
+    if route.query is not None:
+        params += _query_parameters(route.query, components)
     if route.idempotency != "none":
         params.append({"name": "Idempotency-Key", "in": "header", "required": route.idempotency == "required",
                        "schema": {"type": "string", "maxLength": 255},
@@ -32,9 +55,9 @@ def _operation(route: Route, components: dict) -> dict:
         op["parameters"] = params
     if route.body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(route.body, components)}}}
-    elif route.content_type == "application/x-www-form-urlencoded":
-        op["requestBody"] = {"content": {route.content_type: {"schema": {
-            "type": "object", "properties": {"outcome": {"enum": ["approve", "decline"]}}}}}}
+    elif route.form is not None:
+        op["requestBody"] = {"required": True, "content": {
+            "application/x-www-form-urlencoded": {"schema": _schema(route.form, components)}}}
     ok: dict = {"description": "Success"}
     if route.response is not None:
         ok["content"] = {"application/json": {"schema": _schema(route.response, components)}}
@@ -48,12 +71,12 @@ def _operation(route: Route, components: dict) -> dict:
     return op
 
 
-@functools.cache
-def build_spec() -> dict:
+def build_spec(tables: Iterable[RouteTable]) -> dict:
     components: dict = {}
     paths: dict = {}
-    for route in ROUTES:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, components)
+    for table in tables:
+        for route in table:
+            paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, components)
     return {
         "openapi": "3.1.0",
         "info": {"title": "payport", "version": "0.1.0",
@@ -63,6 +86,19 @@ def build_spec() -> dict:
         "components": {"schemas": components,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
     }
+
+
+class Document:
+    """One app's OpenAPI document, built from its tables on the first request for it, then kept."""
+
+    def __init__(self, tables: tuple[RouteTable, ...]) -> None:
+        self.tables = tables
+        self._body: bytes | None = None
+
+    def body(self) -> bytes:
+        if self._body is None:
+            self._body = orjson.dumps(build_spec(self.tables))
+        return self._body
 
 
 DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>payport API</title>

@@ -1,10 +1,15 @@
-"""Request readers: query strings with clear 422s, and form bodies with a 400 for a malformed one."""
+"""Request readers: query strings as typed models (``query=`` on a route, read as ``ctx.query``)
+with clear 422s, and form bodies with a 400 for a malformed one."""
 from __future__ import annotations
 
 import functools
+from typing import Annotated, ClassVar, TypeVar
 from urllib.parse import urlencode
 
+import attrs
 from aiohttp import web
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import PydanticCustomError
 from yarl import URL
 
 from application.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -12,21 +17,90 @@ from domain.errors import InvalidValue
 from entrypoints.http.problems import MalformedForm
 
 
-def limit_and_cursor(request: web.Request) -> tuple[int, str | None]:
-    raw = request.query.get("limit", str(DEFAULT_LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise InvalidValue(f"limit must be a whole number from 1 to {MAX_LIMIT}", field="limit")
-    cursor = request.query.get("cursor") or None
-    if cursor is not None and len(cursor) > 512:
-        raise InvalidValue("cursor is not one this API returned", field="cursor")
-    return int(raw), cursor
+@attrs.frozen
+class Refusal:
+    """What the 422 says when this parameter is refused (``{input!r}`` names what was sent):
+    whatever check refused it, or, with ``lengths=False``, any but a value too long, which says
+    ``<name> is at most <n> characters`` as a parameter without a Refusal does."""
+
+    message: str
+    lengths: bool = True
 
 
-def text(request: web.Request, name: str, max_length: int = 100) -> str | None:
-    value = request.query.get(name)
-    if value is not None and len(value) > max_length:
-        raise InvalidValue(f"{name} is at most {max_length} characters", field=name)
-    return value or None
+class Query(BaseModel):
+    """A route's query string: typed in the spec, parsed by ``parse_query``. Each parameter is
+    read once (the first of repeated ones); parameters the model does not name are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, use_enum_values=True)
+    #: a value too long is named before any other parameter's mistake (the first otherwise)
+    lengths_first: ClassVar[bool] = False
+
+
+Q = TypeVar("Q", bound=BaseModel)
+
+
+def parse_query(model: type[Q], request: web.Request) -> Q:
+    """``request``'s query string as ``model``; InvalidValue (422, ``field`` the parameter) for
+    the first parameter it refuses."""
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        if getattr(model, "lengths_first", False):
+            errors.sort(key=lambda e: e["type"] != "string_too_long")  # stable: in order within each kind
+        error = errors[0]
+        field = str(error["loc"][0]) if error["loc"] else "query"
+        raise InvalidValue(_refusal(model, field, error), field=field) from None
+
+
+def _refusal(model: type[BaseModel], field: str, error: dict) -> str:
+    too_long = error["type"] == "string_too_long"
+    declared = model.model_fields.get(field)
+    for meta in declared.metadata if declared else ():
+        if isinstance(meta, Refusal) and (meta.lengths or not too_long):
+            return meta.message.format(input=error.get("input"))
+    if too_long:
+        return f"{field} is at most {error['ctx']['max_length']} characters"
+    return f"{field}: {error['msg']}"
+
+
+def at_most(length: int) -> BeforeValidator:
+    """Refuses a value longer than ``length`` as too long, before a type (an enum) that would
+    refuse it for another reason."""
+    def check(value: object) -> object:
+        if isinstance(value, str) and len(value) > length:
+            raise PydanticCustomError("string_too_long", "String should have at most {max_length} characters",
+                                      {"max_length": length})
+        return value
+    return BeforeValidator(check)
+
+
+def _whole_number(value: object) -> object:
+    if isinstance(value, str):
+        if not value.isdigit():
+            raise ValueError("not a whole number")
+        return int(value)
+    return value
+
+
+#: an empty parameter (``?status=``) is an absent one
+BLANK_IS_NONE = BeforeValidator(lambda value: value or None)
+
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT), BeforeValidator(_whole_number),
+                  Refusal(f"limit must be a whole number from 1 to {MAX_LIMIT}")]
+Cursor = Annotated[Annotated[str, StringConstraints(max_length=512)] | None, BLANK_IS_NONE,
+                   Field(description="next_cursor of the page before"), Refusal("cursor is not one this API returned")]
+Text = Annotated[Annotated[str, StringConstraints(max_length=100)] | None, BLANK_IS_NONE]
+#: true for ``1``, ``true`` or ``yes`` in any case; anything else is false
+Flag = Annotated[bool, BeforeValidator(lambda value: value.lower() in ("1", "true", "yes")
+                                       if isinstance(value, str) else value)]
+
+
+class Page(Query):
+    """A list's page: ``limit`` (default 10, at most 100) items after ``cursor``."""
+
+    limit: Limit = DEFAULT_LIMIT
+    cursor: Cursor = None
 
 
 def canonical_query(request: web.Request) -> str:

@@ -1,10 +1,16 @@
 """Request and response bodies. Requests are strict: unknown fields, wrong types, floats for
-integers and out-of-range values are refused (422) before any use case runs."""
+integers and out-of-range values are refused (422) before any use case runs. Responses declare
+every field the server always sends (a nullable one as ``X | None``), which the e2e helper checks
+on every 2xx answer."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
+
+from domain.orders import OrderStatus
+from domain.payments import PaymentStatus, RefundStatus
+from domain.users import Role
 
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 Quantity = Annotated[int, Field(ge=1, le=1000)]
@@ -40,9 +46,15 @@ class RefreshIn(Strict):
 
 class UserOut(Out):
     id: str
-    email: str
-    name: str
-    role: str
+    #: None for a guest
+    email: str | None
+    name: str | None
+    role: Role
+
+
+class CartMergeOut(Out):
+    #: the SKUs of the guest's cart left out of yours (no longer sold, another currency...)
+    skipped: list[str]
 
 
 class TokensOut(Out):
@@ -50,6 +62,8 @@ class TokensOut(Out):
     refresh: str
     token_type: Literal["Bearer"]
     expires_in: int
+    #: only when logging in with a guest_token
+    cart_merge: CartMergeOut | None = None
 
 
 class GuestOut(Out):
@@ -69,9 +83,17 @@ class ProductOut(Out):
     active: bool
 
 
+class ProductAdminOut(ProductOut):
+    version: int
+
+
 class CategoryOut(Out):
     slug: str
     name: str
+
+
+class CategoriesOut(RootModel[list[CategoryOut]]):
+    """Every category, as a bare array."""
 
 
 # -- checkout -----------------------------------------------------------------------------------
@@ -127,12 +149,20 @@ class SummaryOut(Out):
     tax_inclusive: bool
 
 
+class CheckoutAddressOut(Out):
+    country: str
+    city: str
+    line1: str
+    postal_code: str | None
+
+
 class CheckoutOut(Out):
     checkout_id: str
     items: list[LineOut]
     summary: SummaryOut
     coupon: str | None
-    shipping_method: str | None
+    shipping_method: Literal["standard", "express", "pickup"] | None
+    address: CheckoutAddressOut | None
     expires_at: str
     updated_at: str
 
@@ -146,7 +176,7 @@ class OrderCreateIn(Strict):
 class OrderOut(Out):
     id: str
     order_number: str
-    status: str
+    status: OrderStatus
     items: list[LineOut]
     subtotal: int
     discount: int
@@ -154,6 +184,7 @@ class OrderOut(Out):
     tax: int
     total: int
     currency: str
+    coupon: str | None
     workspace_id: str | None
     created_at: str
     updated_at: str
@@ -174,13 +205,16 @@ class PaymentOut(Out):
     id: str
     order_id: str
     reference: str
-    status: str
+    status: PaymentStatus
     amount: int
     currency: str
     gateway: str
     authorization_url: str | None
+    captured_amount: int
+    last_error: str | None
     expires_at: str
     created_at: str
+    updated_at: str
 
 
 class RefundIn(Strict):
@@ -197,8 +231,10 @@ class RefundOut(Out):
     amount: int
     currency: str
     reason: str
-    status: str
+    description: str | None
+    status: RefundStatus
     created_at: str
+    updated_at: str
 
 
 class NotificationOut(Out):

@@ -78,10 +78,12 @@ class CouponCreateIn(Strict):
 
 class CouponOut(Out):
     code: str
-    kind: str
+    kind: Literal["percent", "fixed"]
     value: int
     currency: str | None
     min_subtotal: int
+    valid_from: str | None
+    valid_until: str | None
     max_uses: int | None
     max_uses_per_user: int | None
     uses: int
@@ -107,9 +109,28 @@ class StationOut(Out):
     name: str
     city: str
     country: str
+    line1: str
+
+
+class ShippingMethodOut(Out):
+    method: Literal["standard", "express", "pickup"]
+    #: minor units by currency
+    prices: dict[str, int]
+    #: a subtotal from which this method is free, by currency (standard shipping only)
+    free_over: dict[str, int]
 
 
 class ShippingOptionsOut(Out):
     country: str
-    methods: list[dict]
+    methods: list[ShippingMethodOut]
     stations: list[StationOut]
+
+
+class DeletedOut(Out):
+    deleted: Literal[True]
+
+
+class SandboxOutcomeIn(Strict):
+    """The sandbox page's form."""
+
+    outcome: Literal["approve", "decline"]

@@ -1,8 +1,13 @@
-"""A small client for the HTTP API, used by the end-to-end tests."""
+"""A small client for the HTTP API, used by the end-to-end tests. Every 2xx JSON answer is checked
+against the response model its route declares, so the OpenAPI document cannot drift from what the
+server sends."""
 from __future__ import annotations
 
 import itertools
 from urllib.parse import urlsplit
+
+from aiohttp.test_utils import make_mocked_request
+from pydantic import BaseModel, RootModel, ValidationError
 
 _emails = itertools.count(1)
 
@@ -27,6 +32,22 @@ async def forget_idempotency_records(services) -> None:
         await db.run(cur, "DELETE FROM idempotency_keys")
 
 
+def undeclared(value, at: str) -> list[str]:
+    """Where a validated answer carries fields its models do not declare (they allow extras)."""
+    if isinstance(value, RootModel):
+        return undeclared(value.root, at)
+    if isinstance(value, BaseModel):
+        found = [f"{at}.{name}" for name in value.model_extra or {}]
+        for name in type(value).model_fields:
+            found += undeclared(getattr(value, name), f"{at}.{name}")
+        return found
+    if isinstance(value, list):
+        return [where for i, item in enumerate(value) for where in undeclared(item, f"{at}[{i}]")]
+    if isinstance(value, dict):
+        return [where for key, item in value.items() for where in undeclared(item, f"{at}.{key}")]
+    return []
+
+
 class Api:
     def __init__(self, client) -> None:
         self.client = client
@@ -43,7 +64,31 @@ class Api:
         body = await resp.read()
         if expect is not None:
             assert resp.status == expect, f"{method} {path}: {resp.status} {body[:500]!r}"
+        if 200 <= resp.status < 300 and resp.content_type == "application/json" and resp.url.port == self.client.port:
+            await self.conforms(resp.method, resp.url.raw_path, body)
         return resp, body
+
+    async def conforms(self, method: str, path: str, body: bytes) -> None:
+        """Fail unless ``body`` is what the route answering ``method path`` declares it answers."""
+        route = await self.route(method, path)
+        assert route is not None and route.response is not None, f"{method} {path}: no route declares this answer"
+        try:
+            answer = route.response.model_validate_json(body, strict=True)
+        except ValidationError as exc:
+            raise AssertionError(f"{method} {path}: the answer is not the {route.response.__name__} that "
+                                 f"{route.operation_id} declares: {exc}\n{body[:1000]!r}") from None
+        extra = undeclared(answer, "")
+        assert not extra, f"{method} {path}: {route.response.__name__} does not declare {extra}"
+
+    async def route(self, method: str, path: str):
+        """The route of the app's tables that serves ``method path`` (found as the router finds it)."""
+        from entrypoints.http.keys import TABLES
+
+        app = self.client.server.app
+        match = await app.router.resolve(make_mocked_request(method, path, app=app))
+        resource = match.route.resource
+        template = resource.canonical if resource is not None else None
+        return next((r for table in app[TABLES] for r in table if (r.method, r.path) == (method, template)), None)
 
     async def json(self, method: str, path: str, headers: dict | None = None, expect: int | None = None, **kw):
         resp, _ = await self.call(method, path, headers, expect, **kw)

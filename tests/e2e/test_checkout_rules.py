@@ -165,3 +165,15 @@ async def test_zero_decimal_currency_end_to_end(api, admin):
                              "total": 13_110, "currency": "UGX", "tax_inclusive": False}
     order = await api.json("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": cid}, expect=201)
     assert order["total"] == 13_110
+
+
+async def test_a_checkout_confirmed_without_calculate_tax_is_taxed_like_a_direct_order(api):
+    """Confirming never charges less tax than calculate-tax would: the order of a checkout whose
+    tax was never asked for carries the same tax as a direct order of the same items."""
+    h = await api.user()
+    cid = await _checkout(api, h, quantity=2)
+    confirmed = await api.json("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": cid}, expect=201)
+    direct = await api.json("POST", f"{API}/payment/orders", h, json={"items": [{"sku": RICE, "quantity": 2}]},
+                            expect=201)
+    assert confirmed["tax"] == direct["tax"] > 0
+    assert confirmed["total"] == direct["total"] == confirmed["subtotal"] + confirmed["tax"]

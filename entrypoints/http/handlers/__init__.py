@@ -1,17 +1,2 @@
-"""Route handlers, one module per area. Importing this package registers every route."""
-from entrypoints.http.handlers import (  # noqa: F401
-    admin,
-    auth,
-    cart,
-    catalog,
-    catalog_admin,
-    checkout,
-    delivery,
-    notifications,
-    ops,
-    orders,
-    payments,
-    refunds,
-    sandbox,
-    webhooks,
-)
+"""Route handlers, one module per context, each with its route table (``routes``); the tables an app
+serves are listed in ``entrypoints/http/routes.py``."""

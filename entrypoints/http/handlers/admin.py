@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from application.errors import Forbidden
-from entrypoints.http.endpoint import Ctx, endpoint, json_response
-from entrypoints.http.params import limit_and_cursor
+from entrypoints.http import ops_schemas as ops
+from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 from entrypoints.http.presenters import ts
+from entrypoints.http.queries import FailedWebhooksQuery
 
 P = "/api/v1/admin"
+routes = RouteTable("admin")
 
 
 def require_admin(ctx: Ctx) -> None:
@@ -13,8 +15,8 @@ def require_admin(ctx: Ctx) -> None:
         raise Forbidden("administrators only")
 
 
-@endpoint("GET", f"{P}/gateways", summary="Gateways: breaker state, call counts, latency, currencies",
-          tag="admin")
+@routes.endpoint("GET", f"{P}/gateways", summary="Gateways: breaker state, call counts, latency, currencies",
+                 response=ops.GatewaysOut)
 async def gateways(ctx: Ctx):
     require_admin(ctx)
     registry, metrics = ctx.services.gateways, ctx.services.metrics
@@ -29,19 +31,18 @@ async def gateways(ctx: Ctx):
     return json_response({"gateways": result + disabled})
 
 
-@endpoint("GET", f"{P}/webhooks/failed", summary="Webhooks whose processing failed (retried by the worker)",
-          tag="admin", query=(("limit", "1..100"),))
+@routes.endpoint("GET", f"{P}/webhooks/failed", summary="Webhooks whose processing failed (retried by the worker)",
+                 response=ops.FailedWebhooksOut, query=FailedWebhooksQuery)
 async def failed_webhooks(ctx: Ctx):
     require_admin(ctx)
-    limit, _ = limit_and_cursor(ctx.request)
-    rows = await ctx.services.maintenance.failed_webhooks(limit)
+    rows = await ctx.services.maintenance.failed_webhooks(ctx.query.limit)
     return json_response({"results": [
         {"id": w.id, "gateway": w.gateway, "event_id": w.event_id, "type": w.type, "reference": w.reference,
          "attempts": w.attempts, "last_error": w.last_error, "received_at": ts(w.received_at)} for w in rows]})
 
 
-@endpoint("GET", f"{P}/reconciliation", summary="Broken money invariants (what payport reconcile reports)",
-          tag="admin")
+@routes.endpoint("GET", f"{P}/reconciliation", summary="Broken money invariants (what payport reconcile reports)",
+                 response=ops.ReconciliationOut)
 async def reconciliation(ctx: Ctx):
     require_admin(ctx)
     findings = await ctx.services.maintenance.reconcile(repair=False)

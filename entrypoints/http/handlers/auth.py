@@ -4,22 +4,24 @@ from application.errors import Unauthorized
 from domain.errors import InvalidValue
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
-from entrypoints.http.endpoint import Ctx, check_rate, endpoint, json_response
+from entrypoints.http.endpoint import Ctx, RouteTable, json_response
+from entrypoints.http.limits import check_rate
 
 P = "/api/v1/auth"
+routes = RouteTable("auth")
 
 
-@endpoint("POST", f"{P}/register", summary="Create a customer account", tag="auth", body=s.RegisterIn,
-          response=s.UserOut, status=201, auth="none", rate_limit="register")
+@routes.endpoint("POST", f"{P}/register", summary="Create a customer account", body=s.RegisterIn,
+                 response=s.UserOut, status=201, auth="none", rate_limit="register")
 async def register(ctx: Ctx):
     b = ctx.body
     user = await ctx.services.auth.register(b.email, b.password, b.name)
     return json_response(present.user(user), 201)
 
 
-@endpoint("POST", f"{P}/login", summary="Log in: access and refresh tokens (send guest_token, a guest's "
-          "access token, to move that guest's cart into yours)", tag="auth", body=s.LoginIn,
-          response=s.TokensOut, auth="none", rate_limit="login_ip")
+@routes.endpoint("POST", f"{P}/login", summary="Log in: access and refresh tokens (send guest_token, a guest's "
+                 "access token, to move that guest's cart into yours)", body=s.LoginIn,
+                 response=s.TokensOut, auth="none", rate_limit="login_ip")
 async def login(ctx: Ctx):
     headers = await check_rate(ctx.services, "login_email", ctx.body.email.strip().lower())
     guest = None
@@ -37,21 +39,21 @@ async def login(ctx: Ctx):
     return json_response(tokens, headers=headers)
 
 
-@endpoint("POST", f"{P}/token/refresh", summary="Exchange a refresh token for new tokens", tag="auth",
-          body=s.RefreshIn, response=s.TokensOut, auth="none")
+@routes.endpoint("POST", f"{P}/token/refresh", summary="Exchange a refresh token for new tokens",
+                 body=s.RefreshIn, response=s.TokensOut, auth="none")
 async def refresh(ctx: Ctx):
     return json_response(await ctx.services.auth.refresh(ctx.body.refresh))
 
 
-@endpoint("GET", f"{P}/me", summary="The current user", tag="auth", response=s.UserOut)
+@routes.endpoint("GET", f"{P}/me", summary="The current user", response=s.UserOut)
 async def me(ctx: Ctx):
     if ctx.user.is_guest:
         return json_response({"id": ctx.user.id, "email": None, "name": None, "role": "guest"})
     return json_response(present.user(await ctx.services.auth.me(ctx.user)))
 
 
-@endpoint("POST", f"{P}/guest", summary="A guest token (check out without an account)", tag="auth",
-          response=s.GuestOut, status=201, auth="none", rate_limit="guest")
+@routes.endpoint("POST", f"{P}/guest", summary="A guest token (check out without an account)",
+                 response=s.GuestOut, status=201, auth="none", rate_limit="guest")
 async def guest(ctx: Ctx):
     token, guest_id = ctx.services.auth.guest()
     return json_response({"access": token, "guest_id": guest_id}, 201)

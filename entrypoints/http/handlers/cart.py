@@ -4,9 +4,10 @@ from __future__ import annotations
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import shop_schemas as shop
-from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 
 P = "/api/v1/cart"
+routes = RouteTable("cart")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -18,23 +19,23 @@ def _sku(ctx: Ctx) -> str:
     return ctx.request.match_info["sku"]
 
 
-@endpoint("GET", P, summary="Your cart at today's prices", tag="cart", response=shop.CartOut)
+@routes.endpoint("GET", P, summary="Your cart at today's prices", response=shop.CartOut)
 async def get_cart(ctx: Ctx):
     return _cart(await ctx.services.cart.get(ctx.user))
 
 
-@endpoint("POST", f"{P}/items", summary="Add an item (quantities add up)", tag="cart", body=s.ItemIn,
-          response=shop.CartOut)
+@routes.endpoint("POST", f"{P}/items", summary="Add an item (quantities add up)", body=s.ItemIn,
+                 response=shop.CartOut)
 async def add_item(ctx: Ctx):
     return _cart(await ctx.services.cart.add(ctx.user, ctx.body.sku, ctx.body.quantity))
 
 
-@endpoint("PATCH", P + "/items/{sku}", summary="Set the quantity of an item in the cart", tag="cart",
-          body=shop.CartQuantityIn, response=shop.CartOut)
+@routes.endpoint("PATCH", P + "/items/{sku}", summary="Set the quantity of an item in the cart",
+                 body=shop.CartQuantityIn, response=shop.CartOut)
 async def set_quantity(ctx: Ctx):
     return _cart(await ctx.services.cart.set_quantity(ctx.user, _sku(ctx), ctx.body.quantity))
 
 
-@endpoint("DELETE", P + "/items/{sku}", summary="Remove an item from the cart", tag="cart", response=shop.CartOut)
+@routes.endpoint("DELETE", P + "/items/{sku}", summary="Remove an item from the cart", response=shop.CartOut)
 async def remove_item(ctx: Ctx):
     return _cart(await ctx.services.cart.remove(ctx.user, _sku(ctx)))

@@ -9,37 +9,38 @@ from domain.catalog import Coupon, CouponKind
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import shop_schemas as shop
-from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 
 P = "/api/v1"
+routes = RouteTable("catalog_admin", tag="catalog")
 
 
-@endpoint("POST", f"{P}/products", summary="Create a product (admins)", tag="catalog",
-          body=shop.ProductCreateIn, response=s.ProductOut, status=201)
+@routes.endpoint("POST", f"{P}/products", summary="Create a product (admins)",
+                 body=shop.ProductCreateIn, response=s.ProductAdminOut, status=201)
 async def create_product(ctx: Ctx):
     product = await ctx.services.catalog.create_product(ctx.user, **ctx.body.model_dump())
     return json_response(present.product(product) | {"version": product.version}, 201)
 
 
-@endpoint("PATCH", P + "/products/{product_id}", summary="Change a product: name, price, stock, category, "
-          "active (admins; send the version you saw to refuse a lost update)", tag="catalog",
-          body=shop.ProductUpdateIn, response=s.ProductOut)
+@routes.endpoint("PATCH", P + "/products/{product_id}", summary="Change a product: name, price, stock, category, "
+                 "active (admins; send the version you saw to refuse a lost update)",
+                 body=shop.ProductUpdateIn, response=s.ProductAdminOut)
 async def update_product(ctx: Ctx):
     changes = ctx.body.model_dump(exclude_none=True)
     product = await ctx.services.catalog.update_product(ctx.user, ctx.request.match_info["product_id"], **changes)
     return json_response(present.product(product) | {"version": product.version})
 
 
-@endpoint("POST", f"{P}/categories", summary="Create a category (admins)", tag="catalog", body=shop.CategoryIn,
-          response=s.CategoryOut, status=201)
+@routes.endpoint("POST", f"{P}/categories", summary="Create a category (admins)", body=shop.CategoryIn,
+                 response=s.CategoryOut, status=201)
 async def create_category(ctx: Ctx):
     category = await ctx.services.catalog.create_category(ctx.user, ctx.body.slug, ctx.body.name)
     return json_response(present.category(category), 201)
 
 
-@endpoint("POST", f"{P}/coupons", summary="Create a coupon (admins): percent (value in basis points) or fixed "
-          "(value in the coupon currency's minor units)", tag="catalog", body=shop.CouponCreateIn,
-          response=shop.CouponOut, status=201)
+@routes.endpoint("POST", f"{P}/coupons", summary="Create a coupon (admins): percent (value in basis points) or fixed "
+                 "(value in the coupon currency's minor units)", body=shop.CouponCreateIn,
+                 response=shop.CouponOut, status=201)
 async def create_coupon(ctx: Ctx):
     b = ctx.body
     require_admin(ctx.user)  # before building the coupon: a customer learns nothing about the rules

@@ -7,9 +7,10 @@ from domain.places import Address
 from domain.pricing import ShippingMethod
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
-from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 
 P = "/api/v1/checkout"
+routes = RouteTable("checkout")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -17,9 +18,8 @@ def _session(session, status: int = 200) -> web.Response:
     return json_response(present.checkout(session), status, NO_STORE)
 
 
-@endpoint("POST", f"{P}/initiate", summary="Start a checkout from items, or from your cart ({from_cart: true})",
-          tag="checkout",
-          body=s.CheckoutInitiateIn, response=s.CheckoutOut, status=201, rate_limit="checkout_initiate")
+@routes.endpoint("POST", f"{P}/initiate", summary="Start a checkout from items, or from your cart ({from_cart: true})",
+                 body=s.CheckoutInitiateIn, response=s.CheckoutOut, status=201, rate_limit="checkout_initiate")
 async def initiate(ctx: Ctx):
     if ctx.body.from_cart and ctx.body.items:
         raise InvalidValue("send items or from_cart, not both", field="from_cart")
@@ -30,13 +30,13 @@ async def initiate(ctx: Ctx):
     return _session(session, 201)
 
 
-@endpoint("GET", P + "/{checkout_id}", summary="A checkout session", tag="checkout", response=s.CheckoutOut)
+@routes.endpoint("GET", P + "/{checkout_id}", summary="A checkout session", response=s.CheckoutOut)
 async def get(ctx: Ctx):
     return _session(await ctx.services.checkout.get(ctx.user, ctx.request.match_info["checkout_id"]))
 
 
-@endpoint("POST", f"{P}/calculate-shipping", summary="Price shipping to an address", tag="checkout",
-          body=s.ShippingIn, response=s.CheckoutOut, rate_limit="checkout_pricing")
+@routes.endpoint("POST", f"{P}/calculate-shipping", summary="Price shipping to an address",
+                 body=s.ShippingIn, response=s.CheckoutOut, rate_limit="checkout_pricing")
 async def shipping(ctx: Ctx):
     b = ctx.body
     address = None
@@ -47,26 +47,26 @@ async def shipping(ctx: Ctx):
     return _session(session)
 
 
-@endpoint("POST", f"{P}/calculate-tax", summary="Compute tax for the checkout", tag="checkout",
-          body=s.CheckoutIdIn, response=s.CheckoutOut, rate_limit="checkout_pricing")
+@routes.endpoint("POST", f"{P}/calculate-tax", summary="Compute tax for the checkout",
+                 body=s.CheckoutIdIn, response=s.CheckoutOut, rate_limit="checkout_pricing")
 async def tax(ctx: Ctx):
     return _session(await ctx.services.checkout.calculate_tax(ctx.user, ctx.body.checkout_id))
 
 
-@endpoint("POST", f"{P}/apply-coupon", summary="Apply a coupon code", tag="checkout", body=s.CouponIn,
-          response=s.CheckoutOut, rate_limit="checkout_coupon")
+@routes.endpoint("POST", f"{P}/apply-coupon", summary="Apply a coupon code", body=s.CouponIn,
+                 response=s.CheckoutOut, rate_limit="checkout_coupon")
 async def coupon(ctx: Ctx):
     return _session(await ctx.services.checkout.apply_coupon(ctx.user, ctx.body.checkout_id, ctx.body.code))
 
 
-@endpoint("POST", f"{P}/remove-coupon", summary="Remove the checkout's coupon", tag="checkout",
-          body=s.CheckoutIdIn, response=s.CheckoutOut, rate_limit="checkout_coupon")
+@routes.endpoint("POST", f"{P}/remove-coupon", summary="Remove the checkout's coupon",
+                 body=s.CheckoutIdIn, response=s.CheckoutOut, rate_limit="checkout_coupon")
 async def remove_coupon(ctx: Ctx):
     return _session(await ctx.services.checkout.remove_coupon(ctx.user, ctx.body.checkout_id))
 
 
-@endpoint("POST", f"{P}/confirm-order", summary="Confirm the checkout into an order (idempotent per checkout)",
-          tag="checkout", body=s.CheckoutIdIn, response=s.OrderOut, status=201, rate_limit="checkout_confirm")
+@routes.endpoint("POST", f"{P}/confirm-order", summary="Confirm the checkout into an order (idempotent per checkout)",
+                 body=s.CheckoutIdIn, response=s.OrderOut, status=201, rate_limit="checkout_confirm")
 async def confirm(ctx: Ctx):
     order, created = await ctx.services.checkout.confirm(ctx.user, ctx.body.checkout_id)
     return json_response(present.order(order), 201 if created else 200, NO_STORE)

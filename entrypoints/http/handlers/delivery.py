@@ -1,44 +1,37 @@
 """Shipping options (methods, prices, pickup stations per country) and a user's saved addresses."""
 from __future__ import annotations
 
-import re
-
-from domain.errors import InvalidValue
 from domain.places import Address
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import shop_schemas as shop
-from entrypoints.http.endpoint import Ctx, endpoint, json_response
-from entrypoints.http.params import limit_and_cursor, text
+from entrypoints.http.endpoint import Ctx, RouteTable, json_response
+from entrypoints.http.params import Page
+from entrypoints.http.queries import ShippingOptionsQuery
 
 P = "/api/v1"
+routes = RouteTable("delivery")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@endpoint("GET", f"{P}/shipping/options", summary="Shipping methods, prices and pickup stations for a country",
-          tag="delivery", response=shop.ShippingOptionsOut, auth="optional",
-          query=(("country", "ISO code, required"), ("currency", "only prices in this currency")))
+@routes.endpoint("GET", f"{P}/shipping/options", summary="Shipping methods, prices and pickup stations for a country",
+                 response=shop.ShippingOptionsOut, auth="optional",
+                 query=ShippingOptionsQuery)
 async def shipping_options(ctx: Ctx):
-    country, currency = text(ctx.request, "country", 2), text(ctx.request, "currency", 3)
-    if country is None or not re.fullmatch(r"[A-Za-z]{2}", country):
-        raise InvalidValue("country is a two-letter ISO code", field="country")
-    if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
-        raise InvalidValue("currency is a three-letter ISO code", field="currency")
-    options = ctx.services.checkout.shipping_options(country, currency)
+    options = ctx.services.checkout.shipping_options(ctx.query.country, ctx.query.currency)
     options["stations"] = [present.station(st) for st in options["stations"]]
     return json_response(options, headers={"Cache-Control": "public, max-age=300"})
 
 
-@endpoint("GET", f"{P}/addresses", summary="Your saved addresses (newest first)", tag="delivery",
-          response=s.page_of(shop.SavedAddressOut), query=(("limit", "1..100"), ("cursor", "from next_cursor")))
+@routes.endpoint("GET", f"{P}/addresses", summary="Your saved addresses (newest first)",
+                 response=s.page_of(shop.SavedAddressOut), query=Page)
 async def list_addresses(ctx: Ctx):
-    limit, cursor = limit_and_cursor(ctx.request)
-    page = await ctx.services.addresses.list(ctx.user, limit, cursor)
+    page = await ctx.services.addresses.list(ctx.user, ctx.query.limit, ctx.query.cursor)
     return json_response(present.page(page, present.saved_address), headers=NO_STORE)
 
 
-@endpoint("POST", f"{P}/addresses", summary="Save an address (use it at checkout as address_id)", tag="delivery",
-          body=shop.SavedAddressIn, response=shop.SavedAddressOut, status=201)
+@routes.endpoint("POST", f"{P}/addresses", summary="Save an address (use it at checkout as address_id)",
+                 body=shop.SavedAddressIn, response=shop.SavedAddressOut, status=201)
 async def add_address(ctx: Ctx):
     b = ctx.body
     address = Address(b.country.upper(), b.city, b.line1, b.postal_code)
@@ -46,7 +39,7 @@ async def add_address(ctx: Ctx):
     return json_response(present.saved_address(saved), 201, NO_STORE)
 
 
-@endpoint("DELETE", P + "/addresses/{address_id}", summary="Delete a saved address", tag="delivery")
+@routes.endpoint("DELETE", P + "/addresses/{address_id}", summary="Delete a saved address", response=shop.DeletedOut)
 async def delete_address(ctx: Ctx):
     await ctx.services.addresses.delete(ctx.user, ctx.request.match_info["address_id"])
     return json_response({"deleted": True}, headers=NO_STORE)

@@ -5,17 +5,21 @@ import asyncio
 
 from aiohttp import web
 
-from entrypoints.http.endpoint import Ctx, endpoint, json_response
-from entrypoints.http.openapi import DOCS_PAGE, build_spec
+from entrypoints.http import ops_schemas as ops
+from entrypoints.http.endpoint import Ctx, RouteTable, json_response
+from entrypoints.http.keys import OPENAPI
+from entrypoints.http.openapi import DOCS_PAGE
+
+routes = RouteTable("ops")
 
 
-@endpoint("GET", "/health/live", summary="The process is up", tag="ops", auth="none")
+@routes.endpoint("GET", "/health/live", summary="The process is up", auth="none", response=ops.LiveOut)
 async def live(ctx: Ctx):
     return json_response({"status": "ok"})
 
 
-@endpoint("GET", "/health/ready", summary="Every adapter answers (503 names the one that does not)", tag="ops",
-          auth="none")
+@routes.endpoint("GET", "/health/ready", summary="Every adapter answers (503 names the one that does not)",
+                 auth="none", response=ops.ReadyOut)
 async def ready(ctx: Ctx):
     checks = ctx.services.health_checks
     results = await asyncio.gather(*(_check(fn) for fn in checks.values()))
@@ -33,17 +37,18 @@ async def _check(fn) -> str:
         return f"down: {type(exc).__name__}"
 
 
-@endpoint("GET", "/metrics", summary="Prometheus metrics", tag="ops", auth="none", content_type="text/plain")
+@routes.endpoint("GET", "/metrics", summary="Prometheus metrics", auth="none", content_type="text/plain")
 async def metrics(ctx: Ctx):
     return web.Response(body=ctx.services.metrics.render(), content_type="text/plain",
                         headers={"Cache-Control": "no-store"})
 
 
-@endpoint("GET", "/openapi.json", summary="This API's OpenAPI 3.1 description", tag="ops", auth="none")
+@routes.endpoint("GET", "/openapi.json", summary="This API's OpenAPI 3.1 description", auth="none",
+                 response=ops.OpenApiOut)
 async def openapi(ctx: Ctx):
-    return json_response(build_spec())
+    return web.Response(body=ctx.request.app[OPENAPI].body(), content_type="application/json")
 
 
-@endpoint("GET", "/docs", summary="Human-readable API docs", tag="ops", auth="none", content_type="text/html")
+@routes.endpoint("GET", "/docs", summary="Human-readable API docs", auth="none", content_type="text/html")
 async def docs(ctx: Ctx):
     return web.Response(text=DOCS_PAGE, content_type="text/html")

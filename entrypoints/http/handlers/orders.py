@@ -5,10 +5,11 @@ from domain.users import Principal, Role
 from entrypoints.http import cached
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
-from entrypoints.http.endpoint import Ctx, endpoint, json_response
-from entrypoints.http.params import limit_and_cursor, text
+from entrypoints.http.endpoint import Ctx, RouteTable, json_response
+from entrypoints.http.queries import OrdersQuery
 
 P = "/api/v1/payment/orders"
+routes = RouteTable("orders")
 SYSTEM = Principal("system", Role.ADMIN)
 
 
@@ -18,35 +19,33 @@ def owner_segment(principal: Principal | None) -> str:
     return keys.ADMIN if principal.is_admin else principal.id
 
 
-@endpoint("GET", P, summary="List your orders (admins: all)", tag="orders", response=s.page_of(s.OrderOut),
-          query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("status", "order status"),
-                 ("workspace", "workspace id"), ("search", "order number")),
-          cached=cached.page("order_list", "order_list", lambda user: keys.orders(owner_segment(user))))
+@routes.endpoint("GET", P, summary="List your orders (admins: all)", response=s.page_of(s.OrderOut),
+                 query=OrdersQuery,
+                 cached=cached.page("order_list", "order_list", lambda user: keys.orders(owner_segment(user))))
 async def list_orders(ctx: Ctx):
-    limit, cursor = limit_and_cursor(ctx.request)
-    status, workspace, search = (text(ctx.request, n) for n in ("status", "workspace", "search"))
-    page = await ctx.services.orders.list(ctx.user, status=status, workspace_id=workspace, search=search,
-                                          limit=limit, cursor=cursor)
+    q = ctx.query
+    page = await ctx.services.orders.list(ctx.user, status=q.status, workspace_id=q.workspace, search=q.search,
+                                          limit=q.limit, cursor=q.cursor)
     return None, present.page(page, present.order)
 
 
-@endpoint("POST", P, summary="Create an order directly from items", tag="orders", body=s.OrderCreateIn,
-          response=s.OrderOut, status=201)
+@routes.endpoint("POST", P, summary="Create an order directly from items", body=s.OrderCreateIn,
+                 response=s.OrderOut, status=201)
 async def create_order(ctx: Ctx):
     order = await ctx.services.orders.create(ctx.user, [(i.sku, i.quantity) for i in ctx.body.items],
                                              ctx.body.workspace_id, ctx.idempotency_key)
     return json_response(present.order(order), 201)
 
 
-@endpoint("GET", P + "/{order_id}", summary="One order", tag="orders", response=s.OrderOut,
-          cached=cached.one("order", "order", lambda path: keys.order(path["order_id"])))
+@routes.endpoint("GET", P + "/{order_id}", summary="One order", response=s.OrderOut,
+                 cached=cached.one("order", "order", lambda path: keys.order(path["order_id"])))
 async def get_order(ctx: Ctx):
     order = await ctx.services.orders.get(SYSTEM, ctx.request.match_info["order_id"])
     return order.owner_id, present.order(order)
 
 
-@endpoint("POST", P + "/{order_id}/cancel", summary="Cancel a pending order (puts stock back)", tag="orders",
-          response=s.OrderOut)
+@routes.endpoint("POST", P + "/{order_id}/cancel", summary="Cancel a pending order (puts stock back)",
+                 response=s.OrderOut)
 async def cancel_order(ctx: Ctx):
     order = await ctx.services.orders.cancel(ctx.user, ctx.request.match_info["order_id"])
     return json_response(present.order(order))

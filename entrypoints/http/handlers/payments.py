@@ -9,27 +9,28 @@ from domain.errors import InvalidValue
 from entrypoints.http import cached
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
-from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 from entrypoints.http.handlers.orders import SYSTEM, owner_segment
-from entrypoints.http.params import limit_and_cursor, read_form, text
+from entrypoints.http.params import read_form
+from entrypoints.http.queries import CallbackQuery, PaymentsQuery
 
 P = "/api/v1/payment/payments"
+routes = RouteTable("payments")
 
 
-@endpoint("GET", P, summary="List your payments (admins: all)", tag="payments", response=s.page_of(s.PaymentOut),
-          query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("status", "payment status"),
-                 ("order_id", "order id")),
-          cached=cached.page("payment_list", "payment_list", lambda user: keys.payments(owner_segment(user))))
+@routes.endpoint("GET", P, summary="List your payments (admins: all)", response=s.page_of(s.PaymentOut),
+                 query=PaymentsQuery,
+                 cached=cached.page("payment_list", "payment_list", lambda user: keys.payments(owner_segment(user))))
 async def list_payments(ctx: Ctx):
-    limit, cursor = limit_and_cursor(ctx.request)
-    status, order_id = text(ctx.request, "status"), text(ctx.request, "order_id")
-    page = await ctx.services.payments.list(ctx.user, status=status, order_id=order_id, limit=limit, cursor=cursor)
+    q = ctx.query
+    page = await ctx.services.payments.list(ctx.user, status=q.status, order_id=q.order_id, limit=q.limit,
+                                            cursor=q.cursor)
     return None, present.page(page, present.payment)
 
 
-@endpoint("POST", f"{P}/initiate", summary="Start paying an order: returns the intent with authorization_url",
-          tag="payments", body=s.PaymentInitiateIn, response=s.PaymentOut, status=201, idempotency="required",
-          rate_limit="payment_initiate")
+@routes.endpoint("POST", f"{P}/initiate", summary="Start paying an order: returns the intent with authorization_url",
+                 body=s.PaymentInitiateIn, response=s.PaymentOut, status=201, idempotency="required",
+                 rate_limit="payment_initiate")
 async def initiate(ctx: Ctx):
     b = ctx.body
     payment = await ctx.services.initiate_payment(
@@ -39,13 +40,13 @@ async def initiate(ctx: Ctx):
 
 
 async def _callback(ctx: Ctx) -> web.StreamResponse:
-    params = dict(ctx.request.query)
+    params = ctx.query.model_dump(exclude_none=True)
     if ctx.request.method == "POST" and ctx.request.content_type == "application/x-www-form-urlencoded":
         params.update({k: v for k, v in (await read_form(ctx.request)).items() if isinstance(v, str)})
     reference = params.get("reference") or params.get("tx_ref") or params.get("trxref")
     if not reference or len(reference) > 100:
         raise InvalidValue("the callback needs the payment reference", field="reference")
-    payment = await ctx.services.settlement.verify_and_apply(reference)
+    payment = await ctx.services.settlement.verify_and_apply(reference, callback=params)  # the gateway's id, to ask with
     if payment.return_url:
         query = urlencode({"payment_id": payment.id, "status": payment.status.value})
         sep = "&" if "?" in payment.return_url else "?"
@@ -53,27 +54,27 @@ async def _callback(ctx: Ctx) -> web.StreamResponse:
     return json_response(present.payment(payment))
 
 
-@endpoint("GET", f"{P}/callback", summary="Gateway redirect: verify with the gateway, then complete or fail",
-          tag="payments", response=s.PaymentOut, auth="none", query=(("reference", "our payment reference"),))
+@routes.endpoint("GET", f"{P}/callback", summary="Gateway redirect: verify with the gateway, then complete or fail",
+                 response=s.PaymentOut, auth="none", query=CallbackQuery)
 async def callback_get(ctx: Ctx):
     return await _callback(ctx)
 
 
-@endpoint("POST", f"{P}/callback", summary="Gateway redirect (POST form)", tag="payments", response=s.PaymentOut,
-          auth="none", query=(("reference", "our payment reference"),))
+@routes.endpoint("POST", f"{P}/callback", summary="Gateway redirect (POST form)", response=s.PaymentOut,
+                 auth="none", query=CallbackQuery)
 async def callback_post(ctx: Ctx):
     return await _callback(ctx)
 
 
-@endpoint("GET", P + "/{payment_id}", summary="One payment", tag="payments", response=s.PaymentOut,
-          cached=cached.one("payment", "payment", lambda path: keys.payment(path["payment_id"])))
+@routes.endpoint("GET", P + "/{payment_id}", summary="One payment", response=s.PaymentOut,
+                 cached=cached.one("payment", "payment", lambda path: keys.payment(path["payment_id"])))
 async def get_payment(ctx: Ctx):
     payment = await ctx.services.payments.get(SYSTEM, ctx.request.match_info["payment_id"])
     return payment.owner_id, present.payment(payment)
 
 
-@endpoint("GET", P + "/{payment_id}/check-status", summary="Ask the gateway now and update the payment",
-          tag="payments", response=s.PaymentOut)
+@routes.endpoint("GET", P + "/{payment_id}/check-status", summary="Ask the gateway now and update the payment",
+                 response=s.PaymentOut)
 async def check_status(ctx: Ctx):
     payment = await ctx.services.payments.check_status(ctx.user, ctx.request.match_info["payment_id"])
     return json_response(present.payment(payment))

@@ -4,25 +4,25 @@ from application import cache_keys as keys
 from entrypoints.http import cached
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
-from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 from entrypoints.http.handlers.orders import SYSTEM, owner_segment
-from entrypoints.http.params import limit_and_cursor, text
+from entrypoints.http.queries import RefundsQuery
 
 P = "/api/v1/payment/refunds"
+routes = RouteTable("refunds")
 
 
-@endpoint("GET", P, summary="List your refunds (admins: all)", tag="refunds", response=s.page_of(s.RefundOut),
-          query=(("limit", "1..100"), ("cursor", "from next_cursor"), ("payment_id", "payment id")),
-          cached=cached.page("refund", "refund_list", lambda user: keys.refunds(owner_segment(user))))
+@routes.endpoint("GET", P, summary="List your refunds (admins: all)", response=s.page_of(s.RefundOut),
+                 query=RefundsQuery,
+                 cached=cached.page("refund", "refund_list", lambda user: keys.refunds(owner_segment(user))))
 async def list_refunds(ctx: Ctx):
-    limit, cursor = limit_and_cursor(ctx.request)
-    payment_id = text(ctx.request, "payment_id")
-    page = await ctx.services.refunds.list(ctx.user, payment_id=payment_id, limit=limit, cursor=cursor)
+    q = ctx.query
+    page = await ctx.services.refunds.list(ctx.user, payment_id=q.payment_id, limit=q.limit, cursor=q.cursor)
     return None, present.page(page, present.refund)
 
 
-@endpoint("POST", P, summary="Refund a succeeded payment, fully (no amount) or partly", tag="refunds",
-          body=s.RefundIn, response=s.RefundOut, status=201, idempotency="required")
+@routes.endpoint("POST", P, summary="Refund a succeeded payment, fully (no amount) or partly",
+                 body=s.RefundIn, response=s.RefundOut, status=201, idempotency="required")
 async def create_refund(ctx: Ctx):
     b = ctx.body
     refund = await ctx.services.refunds.request(ctx.user, payment_id=b.payment_id, amount=b.amount, reason=b.reason,
@@ -30,8 +30,8 @@ async def create_refund(ctx: Ctx):
     return json_response(present.refund(refund), 201)
 
 
-@endpoint("GET", P + "/{refund_id}", summary="One refund", tag="refunds", response=s.RefundOut,
-          cached=cached.one("refund", "refund", lambda path: keys.refund(path["refund_id"])))
+@routes.endpoint("GET", P + "/{refund_id}", summary="One refund", response=s.RefundOut,
+                 cached=cached.one("refund", "refund", lambda path: keys.refund(path["refund_id"])))
 async def get_refund(ctx: Ctx):
     refund = await ctx.services.refunds.get(SYSTEM, ctx.request.match_info["refund_id"])
     return refund.owner_id, present.refund(refund)

@@ -8,9 +8,12 @@ from aiohttp import web
 
 from application.errors import NotFound
 from domain.money import Money
-from entrypoints.http.endpoint import Ctx, endpoint
+from entrypoints.http.endpoint import Ctx, RouteTable
 from entrypoints.http.params import read_form
 from entrypoints.http.problems import problem
+from entrypoints.http.shop_schemas import SandboxOutcomeIn
+
+routes = RouteTable("sandbox")
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>payport sandbox</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -37,8 +40,8 @@ async def _txn(ctx: Ctx) -> tuple[str, dict]:
     return reference, txn
 
 
-@endpoint("GET", "/sandbox/pay/{reference}", summary="Sandbox hosted payment page", tag="sandbox", auth="none",
-          content_type="text/html")
+@routes.endpoint("GET", "/sandbox/pay/{reference}", summary="Sandbox hosted payment page", auth="none",
+                 content_type="text/html")
 async def page(ctx: Ctx):
     _, txn = await _txn(ctx)
     amount = f"{txn['currency']} {Money(txn['amount'], txn['currency']).to_major():,}"
@@ -47,8 +50,8 @@ async def page(ctx: Ctx):
     return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
-@endpoint("POST", "/sandbox/pay/{reference}", summary="Approve or decline (form field outcome=approve|decline)",
-          tag="sandbox", auth="none", status=303, content_type="application/x-www-form-urlencoded")
+@routes.endpoint("POST", "/sandbox/pay/{reference}", summary="Approve or decline (form field outcome=approve|decline)",
+                 auth="none", status=303, form=SandboxOutcomeIn)
 async def settle(ctx: Ctx):
     reference = _enabled_reference(ctx)  # an unknown reference is a 404 from settle (one read, not two)
     form = await read_form(ctx.request)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from entrypoints.http.endpoint import Ctx, endpoint, json_response
+from entrypoints.http import ops_schemas as ops
+from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 
 P = "/api/v1/payment/webhooks/{gateway}"
+routes = RouteTable("webhooks")
 
 
 async def receive(ctx: Ctx):
@@ -18,6 +20,7 @@ async def receive(ctx: Ctx):
     return json_response({"received": True, "status": status})
 
 
-endpoint("POST", P, summary="Gateway webhook (the gateway's signature is the auth)", tag="webhooks",
-         auth="none")(receive)
-endpoint("PUT", P, summary="Gateway webhook sent with PUT (MTN MoMo)", tag="webhooks", auth="none")(receive)
+routes.endpoint("POST", P, summary="Gateway webhook (the gateway's signature is the auth)", auth="none",
+                response=ops.WebhookReceivedOut)(receive)
+routes.endpoint("PUT", P, summary="Gateway webhook sent with PUT (MTN MoMo)", auth="none",
+                response=ops.WebhookReceivedOut, operation_id="webhooks_receive_put")(receive)
