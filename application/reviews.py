@@ -97,6 +97,12 @@ class Reviews:
                 raise NotFound("no such product", product_id=product_id)
             return await uow.reviews.page(product_id, include_hidden=include_hidden, limit=limit, cursor=cursor)
 
+    async def moderation_list(self, principal: Principal, product_id: str, *, limit: int,
+                              cursor: str | None) -> Page:
+        """Every review of a product, hidden ones too (admins)."""
+        _require_admin(principal)
+        return await self.list(product_id, include_hidden=True, limit=limit, cursor=cursor)
+
     async def seed(self, reviews: list[Review]) -> int:
         """Demo data: add the reviews missing (no purchase check) and rate their products."""
         added = 0
