@@ -47,8 +47,8 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[Inbox]:
-    inbox = Inbox(port=free_port())
+def smtp_server(port: int | None = None) -> Iterator[Inbox]:
+    inbox = Inbox(port=port or free_port())
     controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
     controller.start()
     try:
