@@ -1,4 +1,5 @@
-"""Use cases: a user's own profile (name, phone, default address); the password is ``Auth``'s."""
+"""Use cases: changing a user's own profile (name, phone, default address); reading it is ``Auth.me``,
+the password ``Auth.change_password``."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,13 +13,6 @@ from domain.users import KEEP, Principal, User, Keep
 class Profiles:
     def __init__(self, uow: Callable[[], IdentityUnitOfWork]) -> None:
         self.uow = uow
-
-    async def get(self, principal: Principal) -> User:
-        async with self.uow() as uow:
-            user = await uow.users.get(principal.id)
-        if user is None:
-            raise NotFound("no such user")
-        return user
 
     async def update(self, principal: Principal, *, name: str | Keep = KEEP, phone: str | None | Keep = KEEP,
                      default_address: Address | None | Keep = KEEP) -> User:

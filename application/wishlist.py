@@ -9,10 +9,11 @@ from typing import TypeVar
 import attrs
 
 from application.cart import priced
-from application.errors import ConcurrencyConflict, NotFound
+from application.errors import NotFound
 from application.pagination import decode_cursor, encode_cursor
 from application.ports import Clock, Page
 from application.ports.wishlist import WishlistUnitOfWork
+from application.retrying import on_conflict
 from domain.cart import Cart, PricedCart
 from domain.catalog import Product
 from domain.errors import InvalidValue
@@ -70,20 +71,16 @@ class Wishlists:
         return Page([WishedProduct.of(i.sku, i.added_at, products.get(i.sku)) for i in chunk], next_cursor)
 
     async def _change(self, owner_id: str, change: Callable[[WishlistUnitOfWork, Wishlist], Awaitable[T]]) -> T:
-        for attempt in range(ATTEMPTS):
-            try:
-                async with self.uow() as uow:
-                    wishlist = await uow.wishlists.get(owner_id) or Wishlist.empty(owner_id, self.clock.now())
-                    before = wishlist.version
-                    result = await change(uow, wishlist)
-                    if wishlist.version != before:  # keeping an item kept already writes nothing
-                        await uow.wishlists.save(wishlist)
-                    await uow.commit()
-                return result
-            except ConcurrencyConflict:
-                if attempt == ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+        async def once() -> T:
+            async with self.uow() as uow:
+                wishlist = await uow.wishlists.get(owner_id) or Wishlist.empty(owner_id, self.clock.now())
+                before = wishlist.version
+                result = await change(uow, wishlist)
+                if wishlist.version != before:  # keeping an item kept already writes nothing
+                    await uow.wishlists.save(wishlist)
+                await uow.commit()
+            return result
+        return await on_conflict(ATTEMPTS, once)
 
     async def add(self, principal: Principal, sku: str) -> WishedProduct:
         """Keep ``sku`` (a product on sale); keeping it again changes nothing."""

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 import pg_builders as b
+from test_pg_concurrency import _wait_until_blocked
 from adapters.system import RandomIds
 from application.errors import AlreadyExists
 from application.reviews import Reviews
@@ -111,13 +112,3 @@ async def test_concurrent_reviews_of_one_product_are_all_counted(pg_backend, pg_
         product = await uow.products.get("prd_TEE-1")
         assert product.rating == Rating(2, 7) and product.rating.average == 3.5
 
-
-async def _wait_until_blocked(pool, count: int) -> None:
-    async with pool.acquire() as conn, conn.cursor() as cur:
-        for _ in range(500):
-            await cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                              "AND wait_event_type = 'Lock'")
-            if (await cur.fetchone())[0] >= count:
-                return
-            await asyncio.sleep(0.01)
-    raise AssertionError("the reviews never waited on the product's lock")

@@ -35,7 +35,7 @@ async def test_a_profile_is_changed_field_by_field_and_cleared_with_none(world):
     assert (user.name, user.phone) == ("Ada Obi", "+2348031234567")
     user = await profiles.update(world.principal, phone=None, default_address=None)
     assert (user.phone, user.default_address) == (None, None)
-    assert (await profiles.get(world.principal)).name == "Ada Obi"
+    assert (await world.auth.me(world.principal)).name == "Ada Obi"
 
 
 @pytest.mark.parametrize("change", [{"name": " "}, {"phone": "0803 123 4567"}, {"phone": "+0123456789"},
@@ -45,7 +45,7 @@ async def test_bad_profile_values_are_refused_and_change_nothing(world, change):
     profiles = Profiles(world.uow)
     with pytest.raises(InvalidValue):
         await profiles.update(world.principal, **change)
-    user = await profiles.get(world.principal)
+    user = await world.auth.me(world.principal)
     assert (user.name, user.phone, user.default_address) == ("Ada", None, None)
 
 

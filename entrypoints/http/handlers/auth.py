@@ -56,7 +56,7 @@ async def me(ctx: Ctx):
     if ctx.user.is_guest:
         return json_response({"id": ctx.user.id, "email": None, "name": None, "role": "guest", "phone": None,
                               "default_address": None}, headers=NO_STORE)
-    return json_response(show.profile(await ctx.services.profiles.get(ctx.user)), headers=NO_STORE)
+    return json_response(show.profile(await ctx.services.auth.me(ctx.user)), headers=NO_STORE)
 
 
 @routes.endpoint("PATCH", f"{P}/me", summary="Change your profile: name, phone (international, +...), default "
