@@ -46,6 +46,9 @@ RATE_LIMITS: dict[str, tuple[int, int]] = {
 CACHE_TTLS: dict[str, int] = {
     "gateway_config": 3600, "payment": 900, "payment_list": 900, "refund": 900, "order": 600,
     "order_list": 300, "product": 600, "categories": 900, "analytics": 600,
+    #: a payment, refund or order whose state can still change (not terminal): kept briefly, so a
+    #: lost invalidation can only show it stale this long even before the journal replays it
+    "live": 30,
 }
 #: The fraud rule's largest single payment per currency, in minor units (not configurable today).
 FRAUD_MAX_AMOUNT: dict[str, int] = {"NGN": 500_000_000, "USD": 1_000_000, "GHS": 5_000_000, "KES": 50_000_000}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from adapters.memory import (
+    caching,
     cart,
     catalog,
     checkout,
@@ -24,6 +25,7 @@ CONTEXTS = (
     payments,
     notifications,
     deliveries,
+    caching,
 )
 
 #: Unit-of-work attribute -> factory taking the MemorySession.

@@ -3,6 +3,7 @@ in foreign-key order (a context's tables refer only to those of the contexts abo
 from __future__ import annotations
 
 from adapters.postgres import (
+    caching,
     cart,
     catalog,
     checkout,
@@ -27,6 +28,7 @@ CONTEXTS = (
     delivery,
     checkout,
     deliveries,
+    caching,
 )
 
 #: Modules keeping tables that no repository serves (idempotent replies, the outbox).
