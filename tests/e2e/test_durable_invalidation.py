@@ -11,6 +11,7 @@ import pytest
 from dependency_injector import providers
 
 from adapters.postgres import db
+from application import cache_keys as keys
 from adapters.postgres.caching import forgetter
 from adapters.redis.cache import RedisCache
 from adapters.system import FakeClock
@@ -55,7 +56,7 @@ async def test_an_invalidation_lost_to_redis_is_replayed(clock, api, backend, co
     monkeypatch.setattr(RedisCache, "invalidate", real)
     assert (await api.json("GET", path, h))["status"] == "requires_action"  # stale, as far as the TTL allows
     staged = await _journal(container)
-    assert staged and any(f"transaction:{payment['id']}" in row["keys"] for row in staged)
+    assert staged and any(keys.payment(payment["id"]) in row["keys"] for row in staged)
 
     clock.advance(31)  # the replayer leaves the process that committed a moment to apply it itself
     assert await _replay(container) == len(staged)
@@ -91,7 +92,7 @@ async def test_a_live_payment_is_cached_briefly_and_a_settled_one_long(api, back
     redis = (await resolve(container.cache.raw_cache)).redis
     prefix = container.config()["redis_prefix"]
     await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
-    assert 0 < await redis.pttl(f"{prefix}transaction:{payment['id']}") <= 30_000  # requires_action: live
+    assert 0 < await redis.pttl(prefix + keys.payment(payment["id"])) <= 30_000  # requires_action: live
     await api.sandbox(payment, "approve")
     await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
-    assert 30_000 < await redis.pttl(f"{prefix}transaction:{payment['id']}") <= 900_000  # succeeded
+    assert 30_000 < await redis.pttl(prefix + keys.payment(payment["id"])) <= 900_000  # succeeded
