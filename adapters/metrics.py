@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bisect
+import os
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
@@ -102,6 +103,9 @@ class Metrics:
                                          "Refunds flagged for a person (unresolved, or the gateway needs action)",
                                          ["gateway"], registry=r)
         self.webhooks = Counter("payport_webhooks_total", "Webhooks received", ["gateway", "outcome"], registry=r)
+        #: which serving process answered (``payport serve --workers N`` runs several)
+        self.process = Gauge("payport_process", "The process these figures are from", ["pid"], registry=r)
+        self.process.labels(str(os.getpid())).set(1)
         self.events_published = Counter("payport_events_published_total", "Domain events published", ["event"], registry=r)
         self.event_handler_failures = Counter("payport_event_handler_failures_total", "Event handler failures", ["event"], registry=r)
 

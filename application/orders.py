@@ -70,8 +70,8 @@ class Orders:
                 tax=tax.amount, total=total, now=now, workspace_id=workspace_id,
             )
             await uow.orders.add(order)
+            await invalidation.stage(uow, self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
             await uow.commit()
-        await invalidation.changed(self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
         return order
 
     def _id_for(self, scope: str, idempotency_key: str | None) -> str:
@@ -107,8 +107,8 @@ class Orders:
                 product.release_stock(quantity)
                 await uow.products.save(product)
             await uow.orders.save(order)
+            await invalidation.stage(uow, self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
             await uow.commit()
-        await invalidation.changed(self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
         return order
 
     async def expire_stale(self, limit: int = 100) -> int:
@@ -136,6 +136,6 @@ class Orders:
                 product.release_stock(quantity)
                 await uow.products.save(product)
             await uow.orders.save(order)
+            await invalidation.stage(uow, self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
             await uow.commit()
-        await invalidation.changed(self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
         return True

@@ -48,6 +48,9 @@ RATE_LIMITS: dict[str, tuple[int, int]] = {
 CACHE_TTLS: dict[str, int] = {
     "gateway_config": 3600, "payment": 900, "payment_list": 900, "refund": 900, "order": 600,
     "order_list": 300, "product": 600, "categories": 900, "analytics": 600,
+    #: a payment, refund or order whose state can still change (not terminal): kept briefly, so a
+    #: lost invalidation can only show it stale this long even before the journal replays it
+    "live": 30,
     # issue 18
     "tags": 900, "faq": 900, "reviews": 300,
 }

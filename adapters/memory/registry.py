@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from adapters.memory import (
+    caching,
     cart,
     catalog,
     checkout,
@@ -27,6 +28,7 @@ CONTEXTS = (
     payments,
     notifications,
     deliveries,
+    caching,
     wishlist,
     reviews,
     support,

@@ -3,6 +3,7 @@ in foreign-key order (a context's tables refer only to those of the contexts abo
 from __future__ import annotations
 
 from adapters.postgres import (
+    caching,
     cart,
     catalog,
     checkout,
@@ -30,6 +31,7 @@ CONTEXTS = (
     delivery,
     checkout,
     deliveries,
+    caching,
     wishlist,
     reviews,
     support,

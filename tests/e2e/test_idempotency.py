@@ -128,7 +128,6 @@ async def test_a_key_stays_held_while_its_handler_runs_past_the_lock(api, contai
     extended while it runs, so a retry with the same key is told to wait, never run beside it."""
     from adapters.system import FakeClock
     from entrypoints.http import idempotency
-    from dependency_injector import providers
 
     clock = FakeClock()
     store = api.services.idempotency
