@@ -19,10 +19,17 @@ def _tag(name: str) -> str:
 
 CATEGORIES = _tag("categories")
 PRODUCTS = _tag("products")
+FAQ = _tag("faq")
+TAGS = _tag("tags")
 
 
 def product(product_id: str) -> str:
     return _tag(f"product:{product_id}")
+
+
+def product_reviews(product_id: str) -> str:
+    """The group of a product's cached review pages."""
+    return _tag(f"reviews:{product_id}")
 
 
 def order(order_id: str) -> str:

@@ -19,7 +19,8 @@ from domain.payments import PaymentIntent, Refund
 
 def stale_keys(*, orders: Iterable[Order] = (), payments: Iterable[PaymentIntent] = (),
                refunds: Iterable[Refund] = (), product_ids: Iterable[str] = (),
-               categories: bool = False) -> tuple[list[str], list[str]]:
+               categories: bool = False, tags: bool = False, reviewed: Iterable[str] = (),
+               faq: bool = False) -> tuple[list[str], list[str]]:
     """(keys, groups) the change makes stale."""
     stale: dict[str, None] = {}  # ordered sets
     groups: dict[str, None] = {}
@@ -35,8 +36,15 @@ def stale_keys(*, orders: Iterable[Order] = (), payments: Iterable[PaymentIntent
     for product_id in product_ids:
         stale[keys.product(product_id)] = None
         groups[keys.PRODUCTS] = None
+    for product_id in reviewed:  # the product shows its rating; its review pages are a group
+        stale[keys.product(product_id)] = None
+        groups.update(dict.fromkeys((keys.PRODUCTS, keys.product_reviews(product_id))))
     if categories:
         stale[keys.CATEGORIES] = None
+    if tags:
+        stale[keys.TAGS] = None
+    if faq:
+        stale[keys.FAQ] = None
     return list(stale), list(groups)
 
 

@@ -41,6 +41,8 @@ RATE_LIMITS: dict[str, tuple[int, int]] = {
     "checkout_initiate": (10, 300), "checkout_pricing": (20, 60), "checkout_coupon": (10, 60),
     "checkout_confirm": (5, 300), "payment_initiate": (10, 60), "login_email": (5, 60), "login_ip": (60, 60),
     "register": (10, 60), "guest": (30, 60),
+    # issue 18: where abuse is cheap (the contact form is counted per client IP)
+    "contact": (5, 600), "review_write": (10, 3600), "ticket_open": (10, 3600), "ticket_reply": (60, 600),
 }
 #: Cache TTLs in seconds, DESIGN.md §3. Override with PAYPORT_TTL_<NAME>.
 CACHE_TTLS: dict[str, int] = {
@@ -49,6 +51,8 @@ CACHE_TTLS: dict[str, int] = {
     #: a payment, refund or order whose state can still change (not terminal): kept briefly, so a
     #: lost invalidation can only show it stale this long even before the journal replays it
     "live": 30,
+    # issue 18
+    "tags": 900, "faq": 900, "reviews": 300,
 }
 #: The fraud rule's largest single payment per currency, in minor units (not configurable today).
 FRAUD_MAX_AMOUNT: dict[str, int] = {"NGN": 500_000_000, "USD": 1_000_000, "GHS": 5_000_000, "KES": 50_000_000}
@@ -145,6 +149,11 @@ class FraudSettings(BaseModel):
     max_amount: dict[str, int] = Field(default_factory=lambda: dict(FRAUD_MAX_AMOUNT))
 
 
+class MailSettings(BaseModel):
+    #: ``smtp[s]://user:password@host:port?from=...`` (``adapters/smtp.py``); unset: no e-mail is sent
+    smtp_url: OptionalSecret = env("SMTP_URL")
+
+
 class WorkerSettings(BaseModel):
     #: seconds between runs of the frequent jobs (``payport worker --interval``)
     interval: float = env("PAYPORT_WORKER_INTERVAL", 5.0)
@@ -168,6 +177,7 @@ class Settings(BaseSettings):
     pricing_file: OptionalText = env("PAYPORT_PRICING_FILE")
     fraud: FraudSettings = Field(default_factory=FraudSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
     #: the real gateways' settings (``adapters.gateways.config``), from the same environment
     gateways: dict[str, Any] = Field(default_factory=dict, repr=False)
     #: no PAYPORT_JWT_SECRET: tokens are signed with a random key that dies with this process
@@ -274,6 +284,7 @@ FLAT: dict[str, tuple[str, ...]] = {
     "refund_window_days": ("refunds", "window_days"), "pricing_file": ("pricing_file",),
     "order_pending_minutes": ("checkout", "order_pending_minutes"),
     "fraud_max_amount": ("fraud", "max_amount"), "worker_interval": ("worker", "interval"),
+    "smtp_url": ("mail", "smtp_url"),
     "ephemeral_jwt_secret": ("ephemeral_jwt_secret",),
     # computed
     "storage": ("storage_backend",), "kv": ("kv",), "value_cache": ("value_cache",),

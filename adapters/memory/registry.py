@@ -12,6 +12,9 @@ from adapters.memory import (
     notifications,
     orders,
     payments,
+    reviews,
+    support,
+    wishlist,
 )
 from adapters.unit_of_work import merge_repositories
 
@@ -26,6 +29,9 @@ CONTEXTS = (
     notifications,
     deliveries,
     caching,
+    wishlist,
+    reviews,
+    support,
 )
 
 #: Unit-of-work attribute -> factory taking the MemorySession.

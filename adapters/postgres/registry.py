@@ -15,6 +15,9 @@ from adapters.postgres import (
     orders,
     outbox,
     payments,
+    reviews,
+    support,
+    wishlist,
 )
 from adapters.unit_of_work import merge_repositories
 
@@ -29,6 +32,9 @@ CONTEXTS = (
     checkout,
     deliveries,
     caching,
+    wishlist,
+    reviews,
+    support,
 )
 
 #: Modules keeping tables that no repository serves (idempotent replies, the outbox).

@@ -20,8 +20,11 @@ from entrypoints.http.handlers import (
     orders,
     payments,
     refunds,
+    reviews,
     sandbox,
+    support,
     webhooks,
+    wishlist,
 )
 
 ROUTE_TABLES: tuple[RouteTable, ...] = (
@@ -39,4 +42,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     refunds.routes,
     sandbox.routes,
     webhooks.routes,
+    wishlist.routes,
+    reviews.routes,
+    support.routes,
 )
