@@ -38,12 +38,13 @@ class Catalog:
             raise InvalidValue(f"unknown tags {', '.join(unknown)}; create them first", field="tags", tags=unknown)
 
     async def create_product(self, principal: Principal, *, sku: str, name: str, price: int, currency: str,
-                             stock: int, category: str, active: bool = True, tags: Iterable[str] = ()) -> Product:
+                             stock: int, category: str, active: bool = True, tags: Iterable[str] = (),
+                             shippable: bool = True) -> Product:
         require_admin(principal)
         assert self.ids is not None
         await self._check_category(category)
         product = Product.create(self.ids.new_id("prd"), sku, name, Money(price, currency), stock, category, active,
-                                 tags)
+                                 tags, shippable)
         async with self.uow() as uow:
             await self._check_tags(uow, product.tags)
             await uow.products.add(product)
@@ -54,7 +55,8 @@ class Catalog:
     async def update_product(self, principal: Principal, product_id: str, *, version: int | None = None,
                              name: str | None = None, price: int | None = None, currency: str | None = None,
                              stock: int | None = None, category: str | None = None,
-                             active: bool | None = None, tags: Iterable[str] | None = None) -> Product:
+                             active: bool | None = None, tags: Iterable[str] | None = None,
+                             shippable: bool | None = None) -> Product:
         """An admin's edit; ``version`` (optional) must be the one the admin last saw, else 409."""
         require_admin(principal)
         if category is not None:
@@ -71,7 +73,8 @@ class Catalog:
                 new_price = Money(product.price.amount if price is None else price,
                                   currency or product.price.currency)
             await self._check_tags(uow, tags)
-            product.revise(name=name, price=new_price, stock=stock, category=category, active=active, tags=tags)
+            product.revise(name=name, price=new_price, stock=stock, category=category, active=active, tags=tags,
+                           shippable=shippable)
             await uow.products.save(product)
             await uow.commit()
         await invalidation.products_changed(self.cache, [product.id])

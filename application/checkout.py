@@ -116,6 +116,7 @@ class Checkout:
         now = self.clock.now()
         if not principal.may_see(session.owner_id) or session.is_expired(now):
             raise NotFound("this checkout does not exist or has expired", checkout_id=checkout_id)
+        session.check_ready()
         if session.tax_country is None:  # never an order without its tax: priced as calculate-tax would
             session.calculate_tax(self.taxes, now)
         try:

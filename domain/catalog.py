@@ -70,6 +70,8 @@ class Product:
     active: bool = True
     version: int = 0
     tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: sent to the customer (goods); False for what needs no delivery (a download, a service)
+    shippable: bool = True
     #: Kept by the reviews (under this product's row lock), never by an edit of the product.
     rating: Rating = Rating()
 
@@ -83,15 +85,16 @@ class Product:
 
     @classmethod
     def create(cls, id: str, sku: str, name: str, price: Money, stock: int, category: str,
-               active: bool = True, tags: Iterable[str] = ()) -> Product:
+               active: bool = True, tags: Iterable[str] = (), shippable: bool = True) -> Product:
         product = cls(id=id, sku=sku, name=name, price=price, stock=0, category=category, active=active)
-        product.revise(name=name, price=price, stock=stock, category=category, active=active, tags=tags)
+        product.revise(name=name, price=price, stock=stock, category=category, active=active, tags=tags,
+                       shippable=shippable)
         product.version = 0
         return product
 
     def revise(self, *, name: str | None = None, price: Money | None = None, stock: int | None = None,
                category: str | None = None, active: bool | None = None,
-               tags: Iterable[str] | None = None) -> None:
+               tags: Iterable[str] | None = None, shippable: bool | None = None) -> None:
         """An admin's edit: each given field replaces the current one (None leaves it)."""
         if name is not None and not name.strip():
             raise InvalidValue("a product needs a name", field="name")
@@ -106,6 +109,7 @@ class Product:
         self.category = category if category is not None else self.category
         self.active = active if active is not None else self.active
         self.tags = new_tags
+        self.shippable = shippable if shippable is not None else self.shippable
         self.version += 1
 
     def take_stock(self, quantity: int) -> None:

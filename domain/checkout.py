@@ -59,6 +59,8 @@ class CheckoutSession:
     order_id: str | None = None
     station_id: str | None = None
     from_cart: bool = False
+    #: some item is sent to the customer: confirming needs a shipping decision (calculate-shipping)
+    ships: bool = True
 
     @classmethod
     def start(cls, id: str, owner_id: str, lines: list[tuple[Product, int]], now: datetime) -> CheckoutSession:
@@ -82,7 +84,14 @@ class CheckoutSession:
         return cls(
             id=id, owner_id=owner_id, currency=currencies.pop(), items=items,
             created_at=now, updated_at=now, expires_at=now + SESSION_TTL,
+            ships=any(product.shippable for product, _ in merged.values()),
         )
+
+    def check_ready(self) -> None:
+        """What confirming needs: where the goods go, when there are goods to send."""
+        if self.ships and self.shipping_method is None:
+            raise InvalidValue("choose how the items reach you first (POST /checkout/calculate-shipping: an "
+                               "address, a saved address or a pickup station)", field="checkout_id")
 
     # -- pricing -----------------------------------------------------------------------------
     @property

@@ -21,7 +21,7 @@ def user(u: User) -> dict:
 
 def product(p: Product) -> dict:
     return {"id": p.id, "sku": p.sku, "name": p.name, "price": p.price.amount, "currency": p.price.currency,
-            "stock": p.stock, "category": p.category, "active": p.active, "tags": list(p.tags),
+            "stock": p.stock, "category": p.category, "active": p.active, "tags": list(p.tags), "shippable": p.shippable,
             "rating": {"average": p.rating.average, "count": p.rating.count}}
 
 

@@ -90,6 +90,7 @@ class ProductOut(Out):
     category: str
     active: bool
     tags: list[str]
+    shippable: bool
     rating: RatingOut
 
 

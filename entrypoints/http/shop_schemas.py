@@ -47,6 +47,8 @@ class ProductCreateIn(Strict):
     category: Slug
     active: bool = True
     tags: Annotated[list[Slug], Field(max_length=20)] = []
+    #: false for what needs no delivery (a download, a service): its checkout needs no shipping
+    shippable: bool = True
 
 
 class ProductUpdateIn(Strict):
@@ -59,6 +61,7 @@ class ProductUpdateIn(Strict):
     active: bool | None = None
     #: replaces the product's tags (each one a tag that exists)
     tags: Annotated[list[Slug], Field(max_length=20)] | None = None
+    shippable: bool | None = None
 
 
 class CategoryIn(Strict):

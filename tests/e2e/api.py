@@ -10,6 +10,8 @@ from aiohttp.test_utils import make_mocked_request
 from pydantic import BaseModel, RootModel, ValidationError
 
 _emails = itertools.count(1)
+#: where a checkout's goods go when a test does not say
+HOME = {"NGN": "NG", "GHS": "GH", "KES": "KE", "USD": "US"}
 
 
 async def ledger(container, payment_id: str) -> list:
@@ -106,16 +108,24 @@ class Api:
         return {"Authorization": f"Bearer {body['access']}"}
 
     async def order(self, h: dict, items=(("NG-RICE-5KG", 2),), coupon: str | None = None, ship_to: str | None = "NG") -> dict:
+        """An order through a checkout. ``ship_to``: the delivery country (None: the home country of
+        the items' currency); goods need a shipping decision before the checkout confirms."""
         co = await self.json("POST", "/api/v1/checkout/initiate", h,
                              json={"items": [{"sku": s, "quantity": q} for s, q in items]}, expect=201)
         cid = co["checkout_id"]
         if coupon:
             await self.json("POST", "/api/v1/checkout/apply-coupon", h, json={"checkout_id": cid, "code": coupon}, expect=200)
+        ship_to = ship_to or HOME.get(co["summary"]["currency"], "US")
         if ship_to:
             await self.json("POST", "/api/v1/checkout/calculate-shipping", h, expect=200, json={
                 "checkout_id": cid, "address": {"country": ship_to, "city": "Lagos", "line1": "1 Marina"}})
         await self.json("POST", "/api/v1/checkout/calculate-tax", h, json={"checkout_id": cid}, expect=200)
         return await self.json("POST", "/api/v1/checkout/confirm-order", h, json={"checkout_id": cid}, expect=201)
+
+    async def ship(self, h: dict, checkout_id: str, country: str = "NG", expect: int | None = 200) -> dict:
+        """The shipping decision a checkout of goods needs before it confirms."""
+        return await self.json("POST", "/api/v1/checkout/calculate-shipping", h, expect=expect, json={
+            "checkout_id": checkout_id, "address": {"country": country, "city": "Lagos", "line1": "1 Marina"}})
 
     async def initiate(self, h: dict, order_id: str, key: str, expect: int | None = 201, **extra) -> dict:
         return await self.json("POST", "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": key},

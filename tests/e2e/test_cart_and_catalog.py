@@ -85,6 +85,7 @@ async def test_checkout_from_the_cart_empties_it_at_confirmation(api):
     assert [(i["sku"], i["quantity"]) for i in co["items"]] == [(RICE, 2)]
     assert co["summary"]["subtotal"] == 1_700_000
     await api.json("POST", f"{API}/cart/items", h, json={"sku": RICE, "quantity": 1}, expect=200)  # added later
+    await api.ship(h, co["checkout_id"])
     order = await api.json("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": co["checkout_id"]},
                            expect=201)
     assert order["subtotal"] == 1_700_000
@@ -163,6 +164,8 @@ async def test_a_deactivated_or_repriced_product_is_reported_at_confirmation(api
                              expect=201)
     co_tea = await api.json("POST", f"{API}/checkout/initiate", h, json={"items": [{"sku": TEA, "quantity": 1}]},
                             expect=201)
+    await api.ship(h, co_rice["checkout_id"])
+    await api.ship(h, co_tea["checkout_id"], "KE")
     await api.json("PATCH", f"{API}/products/{rice['id']}", admin, json={"price": 1}, expect=200)
     await api.json("PATCH", f"{API}/products/{tea['id']}", admin, json={"active": False}, expect=200)
     repriced = await api.json("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": co_rice["checkout_id"]},

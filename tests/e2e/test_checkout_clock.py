@@ -100,6 +100,7 @@ async def test_initiate_pricing_and_confirm_limits(api, clock):
     await api.call("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": cids[0]}, expect=201)
     await api.call("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": cids[1]}, expect=429)
     clock.advance(300)
+    await api.ship(h, cids[1])
     await api.call("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": cids[1]}, expect=201)
     await api.call("POST", f"{API}/checkout/initiate", h, expect=201,
                    json={"items": [{"sku": "NG-RICE-5KG", "quantity": 1}]})

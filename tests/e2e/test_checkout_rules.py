@@ -136,6 +136,8 @@ async def test_per_user_and_global_limits_are_counted_at_confirmation(api, admin
     first, second = await _checkout(api, ada), await _checkout(api, ada)
     await _apply(api, ada, first, "ONCE")
     await _apply(api, ada, second, "ONCE")  # not used yet: both may carry it
+    for cid in (first, second):
+        await api.ship(ada, cid)
     order = await api.json("POST", f"{API}/checkout/confirm-order", ada, json={"checkout_id": first}, expect=201)
     assert order["discount"] == 85_000 and order["coupon"] == "ONCE"
     refused = await api.json("POST", f"{API}/checkout/confirm-order", ada, json={"checkout_id": second}, expect=422)
@@ -145,6 +147,8 @@ async def test_per_user_and_global_limits_are_counted_at_confirmation(api, admin
     bob_cid, cy_cid = await _checkout(api, bob), await _checkout(api, cy)
     await _apply(api, bob, bob_cid, "ONCE")
     await _apply(api, cy, cy_cid, "ONCE")
+    await api.ship(bob, bob_cid)
+    await api.ship(cy, cy_cid)
     await api.json("POST", f"{API}/checkout/confirm-order", bob, json={"checkout_id": bob_cid}, expect=201)
     used_up = await api.json("POST", f"{API}/checkout/confirm-order", cy, json={"checkout_id": cy_cid}, expect=422)
     assert "used up" in used_up["detail"]
@@ -155,7 +159,7 @@ async def test_per_user_and_global_limits_are_counted_at_confirmation(api, admin
 async def test_zero_decimal_currency_end_to_end(api, admin):
     created = await api.json("POST", f"{API}/products", admin, expect=201, json={
         "sku": "UG-COFFEE", "name": "Bugisu coffee", "price": 12_345, "currency": "UGX", "stock": 3,
-        "category": "groceries"})
+        "category": "groceries", "shippable": False})  # collected at the roastery: no shipping decision
     h = await api.user()
     cid = await _checkout(api, h, created["sku"])
     await _apply(api, h, cid, "WELCOME10")
@@ -172,8 +176,29 @@ async def test_a_checkout_confirmed_without_calculate_tax_is_taxed_like_a_direct
     tax was never asked for carries the same tax as a direct order of the same items."""
     h = await api.user()
     cid = await _checkout(api, h, quantity=2)
+    await api.ship(h, cid)
     confirmed = await api.json("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": cid}, expect=201)
     direct = await api.json("POST", f"{API}/payment/orders", h, json={"items": [{"sku": RICE, "quantity": 2}]},
                             expect=201)
     assert confirmed["tax"] == direct["tax"] > 0
-    assert confirmed["total"] == direct["total"] == confirmed["subtotal"] + confirmed["tax"]
+    assert confirmed["total"] == confirmed["subtotal"] + confirmed["shipping"] + confirmed["tax"]
+
+
+async def test_goods_need_a_shipping_decision_before_they_confirm(api, admin):
+    """A checkout of goods does not confirm until calculate-shipping chose where they go; one of
+    things nobody ships (a download) confirms without it."""
+    h = await api.user()
+    cid = await _checkout(api, h)
+    refused = await api.json("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": cid}, expect=422)
+    assert refused["code"] == "invalid_value" and "calculate-shipping" in refused["detail"]
+    assert (await api.json("GET", f"{API}/payment/orders", h))["results"] == []  # nothing was placed
+    await api.ship(h, cid)
+    assert (await api.json("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": cid},
+                           expect=201))["shipping"] > 0
+    ebook = await api.json("POST", f"{API}/products", admin, expect=201, json={
+        "sku": "NG-EBOOK-01", "name": "Cooking with rice (e-book)", "price": 250_000, "currency": "NGN",
+        "stock": 1000, "category": "books", "shippable": False})
+    assert ebook["shippable"] is False
+    digital = await _checkout(api, h, ebook["sku"])
+    order = await api.json("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": digital}, expect=201)
+    assert order["shipping"] == 0 and order["tax"] > 0

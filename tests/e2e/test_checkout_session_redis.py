@@ -44,6 +44,7 @@ async def test_confirmation_deletes_the_session(api, settings):
                             json={"items": [{"sku": "NG-RICE-5KG", "quantity": 1}]})
         key = f"{settings['redis_prefix']}checkout:session:{co['checkout_id']}"
         assert 1_700_000 < await redis.pttl(key) <= 1_800_000  # 30 minutes by default
+        await api.ship(h, co["checkout_id"])
         await api.json("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": co["checkout_id"]},
                        expect=201)
         assert await redis.exists(key) == 0

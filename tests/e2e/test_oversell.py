@@ -33,6 +33,7 @@ async def _checkouts(api, buyers: list[dict], sku: str, coupon: str | None = Non
         if coupon:
             await api.json("POST", f"{API}/checkout/apply-coupon", h, expect=200,
                            json={"checkout_id": co["checkout_id"], "code": coupon})
+        await api.ship(h, co["checkout_id"])
         ids.append(co["checkout_id"])
     return ids
 

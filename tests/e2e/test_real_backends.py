@@ -33,6 +33,7 @@ async def test_checkout_sessions_and_orders_survive_a_restart(aiohttp_client, se
     assert (await second.json("GET", f"/api/v1/payment/orders/{order['id']}", h, expect=200))["status"] == "pending"
     again = await second.json("GET", f"/api/v1/checkout/{open_checkout['checkout_id']}", h, expect=200)
     assert again["summary"] == open_checkout["summary"]
+    await second.ship(h, open_checkout["checkout_id"], "KE")
     confirmed = await second.json("POST", "/api/v1/checkout/confirm-order", h,
                                   json={"checkout_id": open_checkout["checkout_id"]}, expect=201)
     payment = await second.initiate(h, confirmed["id"], "after-restart")

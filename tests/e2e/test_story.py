@@ -119,6 +119,7 @@ async def test_cancel_is_refused_while_a_payment_is_in_progress(api):
 async def test_confirming_a_checkout_twice_gives_the_same_order(api):
     h = await api.user()
     co = await api.json("POST", "/api/v1/checkout/initiate", h, json={"items": [{"sku": "NG-PHONE-01", "quantity": 1}]})
+    await api.ship(h, co["checkout_id"])
     first = await api.json("POST", "/api/v1/checkout/confirm-order", h, json={"checkout_id": co["checkout_id"]}, expect=201)
     again = await api.json("POST", "/api/v1/checkout/confirm-order", h, json={"checkout_id": co["checkout_id"]}, expect=200)
     assert again["id"] == first["id"]
