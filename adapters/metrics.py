@@ -101,6 +101,10 @@ class Metrics:
         self.refunds_attention = Counter("payport_refunds_needing_attention_total",
                                          "Refunds flagged for a person (unresolved, or the gateway needs action)",
                                          ["gateway"], registry=r)
+        self.fraud_decisions = Counter("payport_fraud_decisions_total", "Payment attempts judged by the fraud rules",
+                                       ["outcome"], registry=r)
+        self.order_transitions = Counter("payport_order_transitions_total", "Orders moved by people (fulfil, "
+                                         "complete, cancel)", ["status"], registry=r)
         self.webhooks = Counter("payport_webhooks_total", "Webhooks received", ["gateway", "outcome"], registry=r)
         self.events_published = Counter("payport_events_published_total", "Domain events published", ["event"], registry=r)
         self.event_handler_failures = Counter("payport_event_handler_failures_total", "Event handler failures", ["event"], registry=r)

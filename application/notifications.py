@@ -27,7 +27,7 @@ from domain.users import Principal
 log = logging.getLogger(__name__)
 
 NOTIFIED = (events.OrderCreated, events.PaymentInitiated, events.PaymentCompleted, events.PaymentFailed,
-            events.RefundRequested, events.RefundCompleted)
+            events.RefundRequested, events.RefundCompleted, events.OrderProcessing, events.OrderCompleted)
 
 
 def event_key(event: events.OrderEvent) -> str:

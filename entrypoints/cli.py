@@ -42,7 +42,9 @@ def _serve(args: argparse.Namespace) -> int:
             asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
         except ImportError:
             log.info("uvloop is not installed: using the standard asyncio loop")
-    app = create_app(c)
+    if settings.embedded_worker_enabled:
+        log.info("the worker's jobs run in this process (PAYPORT_EMBEDDED_WORKER=%s)", settings.worker.embedded)
+    app = create_app(c, jobs=settings.embedded_worker_enabled)
     app.on_startup.append(_settle_gc)  # after the container's own start-up: all that lives for good exists now
     web.run_app(app, host=host, port=port, print=None, access_log=None)
     return 0

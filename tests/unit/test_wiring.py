@@ -88,7 +88,9 @@ async def test_the_services_are_those_of_before():
             "auth", "catalog", "cart", "addresses", "checkout", "orders", "initiate_payment", "payments",
             "settlement", "refunds", "webhooks", "notifications", "maintenance", "sandbox", "gateways",
             "gateway_settings", "cache", "rate_limiter", "idempotency", "metrics", "rate_limits", "ttls",
-            "trusted_proxies", "health_checks"}
+            "trusted_proxies", "health_checks",
+            # issue 17: the back office
+            "fulfilment", "order_cancellation", "backoffice", "analytics", "gateway_config", "fraud_rules"}
     finally:
         await composition.stop(container)
 
