@@ -199,3 +199,7 @@ class PostgresVerificationLog:
         marks = ", ".join(["%s"] * len(_VERIFICATION_COLUMNS))
         await db.fetch(self.pool, f"INSERT INTO gateway_verifications ({', '.join(_VERIFICATION_COLUMNS)}) "
                                   f"VALUES ({marks}) RETURNING id", [getattr(v, c) for c in _VERIFICATION_COLUMNS])
+
+
+#: This module's tables (no repository serves them).
+TABLES = ("payment_config", "gateway_verifications")

@@ -49,3 +49,7 @@ class PostgresFraudSignals:
         rows = await db.fetch(self.pool, "WITH gone AS (DELETE FROM fraud_attempts WHERE at < %s RETURNING 1) "
                                          "SELECT count(*) AS n FROM gone", [older_than])
         return rows[0]["n"]
+
+
+#: This module's tables (truncated by the tests with the others).
+TABLES = ("fraud_attempts",)
