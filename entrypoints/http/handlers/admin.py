@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from application.errors import Forbidden
+from application.errors import Forbidden, Unauthorized
 from entrypoints.http import ops_schemas as ops
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 from entrypoints.http.presenters import ts
@@ -11,6 +11,9 @@ routes = RouteTable("admin")
 
 
 def require_admin(ctx: Ctx) -> None:
+    """Admins only: a guest is no signed-in user (401), a customer is not allowed (403)."""
+    if ctx.user.is_guest:
+        raise Unauthorized("sign in as an administrator")
     if not ctx.user.is_admin:
         raise Forbidden("administrators only")
 

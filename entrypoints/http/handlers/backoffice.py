@@ -7,25 +7,17 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from application.errors import Forbidden, Unauthorized
 from application.ports.backoffice import AdminFilters
 from entrypoints.http import backoffice_schemas as b
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
+from entrypoints.http.handlers.admin import require_admin
 from entrypoints.http.params import Page
 from entrypoints.http.presenters import ts
 
 P = "/api/v1/admin"
 routes = RouteTable("backoffice", tag="admin")
-
-
-def require_admin(ctx: Ctx) -> None:
-    """Admins only: a guest is no signed-in user (401), a customer is not allowed (403)."""
-    if ctx.user.is_guest:
-        raise Unauthorized("sign in as an administrator")
-    if not ctx.user.is_admin:
-        raise Forbidden("administrators only")
 
 
 def _utc(value: datetime | None) -> datetime | None:
