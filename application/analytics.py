@@ -99,6 +99,7 @@ class Analytics:
         refund_count = sum(r[4] for r in rows.refunded)
         paid_count = sum(count for _, count, _ in rows.paid_orders)
         paid_total = converted((cur, amount) for cur, _, amount in rows.paid_orders)
+        averaged = sum(count for cur, count, _ in rows.paid_orders if self.rates.knows(cur))
         products: dict[str, dict] = {}
         for sku, name, cur, quantity, revenue in rows.products:
             entry = products.setdefault(sku, {"sku": sku, "name": name, "quantity": 0, "revenue": 0})
@@ -122,7 +123,7 @@ class Analytics:
                         "rate": _ratio(total["refunded"], total["captured"]),
                         "count_rate": _ratio(refund_count, succeeded_count)},
             "orders": {"by_status": dict(sorted(rows.orders.items())), "paid": paid_count,
-                       "average_order_value": round(Fraction(paid_total, paid_count)) if paid_count else None},
+                       "average_order_value": round(Fraction(paid_total, averaged)) if averaged else None},
             "top_products": sorted(products.values(), key=lambda p: (-p["revenue"], p["sku"]))[:self.top],
             "unconverted": sorted(unconverted),
         }

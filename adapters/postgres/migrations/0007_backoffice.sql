@@ -41,8 +41,8 @@ CREATE INDEX refunds_status_list_idx ON refunds (status, created_at DESC, id DES
 CREATE INDEX refunds_currency_list_idx ON refunds (currency, created_at DESC, id DESC);
 CREATE INDEX refunds_order_list_idx ON refunds (order_id, created_at DESC, id DESC);
 CREATE INDEX webhook_events_failed_list_idx ON webhook_events (received_at DESC, id DESC) WHERE status = 'failed';
--- The analytics: ledger rows by the day they were processed, by type.
-CREATE INDEX transactions_type_processed_idx ON transactions (type, processed_at) INCLUDE (amount, currency, gateway, status);
+-- The analytics read the ledger by processed_at (transactions_processed_at_idx, 0001) and orders
+-- and intents by created_at (their list indexes): nothing new is needed for them.
 
 -- What the fraud rules saw: one row per assessed attempt (velocity is counted over these, and
 -- repeated declines by joining their payment references). Rows older than the longest window
