@@ -130,7 +130,9 @@ class GatewayConfiguration:
     # -- changing --------------------------------------------------------------------------------
     async def set_routes(self, principal: Principal, routes: Mapping[str, Sequence[str]] | None,
                          version: int | None = None) -> dict[str, Any]:
-        """Replace the routing table (None: back to the built-in one)."""
+        """Replace the routing table (None: back to the built-in one). As in the built-in table, a
+        gateway that is not configured here, or does not take the key's currency, is skipped when
+        routing (so the same table serves every deployment)."""
         admin_only(principal)
         table = None if routes is None else self._checked_routes(routes)
         await self._save(principal, ROUTES, {"routes": table if table is not None else self.registry.default_routes()},
@@ -156,10 +158,8 @@ class GatewayConfiguration:
                 if name == SANDBOX:
                     raise InvalidValue("the sandbox is never routed to: it serves only currencies no real "
                                        "gateway takes", field=f"routes.{key}")
-                if name not in known:
+                if name not in known:  # one that does not take the currency is skipped when routing
                     raise InvalidValue(f"unknown gateway {name!r}", field=f"routes.{key}", known=sorted(known))
-                if currency not in self._currencies(name):
-                    raise InvalidValue(f"{name} does not take {currency}", field=f"routes.{key}")
             table[key] = list(names)
         return table
 
