@@ -12,6 +12,7 @@ import container as composition
 from adapters.system import FakeClock
 from entrypoints.http.app import create_app
 from entrypoints.settings import load_settings
+from entrypoints.worker import registered_jobs
 from tests.e2e.api import Api
 
 
@@ -54,3 +55,31 @@ async def test_the_metrics_promised_move(api, admin):
                  'payport_order_transitions_total{status="processing"} 1.0'):
         assert line in text, line
     assert "payport_webhooks_total" in text and "payport_http_requests_total" in text
+
+
+@pytest.fixture
+def clock(container) -> FakeClock:
+    fake = FakeClock()
+    container.core.clock.override(providers.Object(fake))
+    return fake
+
+
+async def test_the_webhook_retries_job_claims_and_processes_what_is_due(clock, api, container, monkeypatch):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k1")
+    settlement = api.services.settlement
+    real_apply = settlement.apply
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("the settlement broke")
+    monkeypatch.setattr(settlement, "apply", broken)
+    _, headers, body = await api.services.sandbox.settle(payment["reference"], approve=True)
+    assert (await api.json("POST", "/api/v1/payment/webhooks/sandbox", headers, data=body))["status"] == "failed"
+    monkeypatch.setattr(settlement, "apply", real_apply)
+    [job] = [j for j in await registered_jobs(container) if j.name == "webhook_retries"]
+    assert await job.run_once() == 0  # its retry is 30 s away
+    clock.advance(31)
+    assert await job.run_once() == 1
+    assert await job.run_once() == 0
+    assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "succeeded"
