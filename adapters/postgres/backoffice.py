@@ -19,66 +19,47 @@ from application.pagination import decode_cursor, encode_cursor
 from application.ports import Page
 from application.ports.backoffice import AdminFilters, AnalyticsRows, ConfigEntry, Verification
 
+#: rows whose payment (``column``) is one of the gateway's
+_BY_GATEWAY = "{column} IN (SELECT p.id FROM payment_intents p WHERE p.gateway = %s)"
 _VERIFICATION_COLUMNS = ("reference", "gateway", "operation", "at", "found", "status", "raw_status", "amount",
                          "currency", "gateway_reference", "payment_method", "error")
+
+
+def _where(clauses: list[tuple[str, Any]]) -> tuple[list[str], list[Any]]:
+    """The clauses whose value is given (not None), each with its one parameter."""
+    given = [(clause, value) for clause, value in clauses if value is not None]
+    return [clause for clause, _ in given], [value for _, value in given]
 
 
 class PostgresAdminReadModel(PostgresReadModel):
     """``AdminReadModel``: everyone's rows, newest first by (created_at, id), with the admin filters."""
 
-    def _common(self, f: AdminFilters) -> tuple[list[str], list[Any]]:
-        where, params = [], []
-        for column, value in (("status", f.status), ("currency", f.currency)):
-            if value is not None:
-                where.append(f"t.{column} = %s")
-                params.append(value)
-        if f.created_from is not None:
-            where.append("t.created_at >= %s")
-            params.append(f.created_from)
-        if f.created_to is not None:
-            where.append("t.created_at < %s")
-            params.append(f.created_to)
-        return where, params
-
-    def _customer(self, f: AdminFilters, where: list[str], params: list[Any], column: str = "t.order_id") -> None:
-        """The customer's e-mail and the order number, through the order."""
-        if f.email is not None:
-            where.append(f"{column} IN (SELECT o.id FROM orders o WHERE lower(o.customer_email) = lower(%s))")
-            params.append(f.email)
-        if f.order_number is not None:
-            where.append(f"{column} IN (SELECT o.id FROM orders o WHERE o.order_number = %s)")
-            params.append(f.order_number)
+    def _filters(self, f: AdminFilters, *more: tuple[str, Any], via_order: str | None = "t.order_id"
+                 ) -> tuple[list[str], list[Any]]:
+        """Status, currency and the creation range on the row itself; the customer's e-mail and the
+        order number through its order (``via_order``: the column naming it; None: the row is one)."""
+        if via_order is None:
+            customer = [("lower(t.customer_email) = lower(%s)", f.email), ("t.order_number = %s", f.order_number)]
+        else:
+            orders = f"{via_order} IN (SELECT o.id FROM orders o WHERE "
+            customer = [(orders + "lower(o.customer_email) = lower(%s))", f.email),
+                        (orders + "o.order_number = %s)", f.order_number)]
+        return _where([("t.status = %s", f.status), ("t.currency = %s", f.currency),
+                       ("t.created_at >= %s", f.created_from), ("t.created_at < %s", f.created_to),
+                       *customer, *more])
 
     async def list_orders(self, filters, *, limit, cursor) -> Page:  # type: ignore[override]
-        where, params = self._common(filters)
-        if filters.email is not None:
-            where.append("lower(t.customer_email) = lower(%s)")
-            params.append(filters.email)
-        if filters.order_number is not None:
-            where.append("t.order_number = %s")
-            params.append(filters.order_number)
-        if filters.gateway is not None:
-            where.append("t.payment_id IN (SELECT p.id FROM payment_intents p WHERE p.gateway = %s)")
-            params.append(filters.gateway)
+        where, params = self._filters(filters, (_BY_GATEWAY.format(column="t.payment_id"), filters.gateway),
+                                      via_order=None)
         return await self._page(ORDERS, where, params, limit, cursor)
 
     async def list_payments(self, filters, *, limit, cursor) -> Page:  # type: ignore[override]
-        where, params = self._common(filters)
-        if filters.gateway is not None:
-            where.append("t.gateway = %s")
-            params.append(filters.gateway)
-        self._customer(filters, where, params)
+        where, params = self._filters(filters, ("t.gateway = %s", filters.gateway))
         return await self._page(PAYMENTS, where, params, limit, cursor)
 
     async def list_refunds(self, filters, *, limit, cursor) -> Page:  # type: ignore[override]
-        where, params = self._common(filters)
-        if filters.gateway is not None:
-            where.append("t.payment_id IN (SELECT p.id FROM payment_intents p WHERE p.gateway = %s)")
-            params.append(filters.gateway)
-        if filters.needs_attention is not None:
-            where.append("t.needs_attention = %s")
-            params.append(filters.needs_attention)
-        self._customer(filters, where, params)
+        where, params = self._filters(filters, (_BY_GATEWAY.format(column="t.payment_id"), filters.gateway),
+                                      ("t.needs_attention = %s", filters.needs_attention))
         return await self._page(REFUNDS, where, params, limit, cursor)
 
     async def _keyset(self, table: Table, where: str, column: str, limit: int, cursor: str | None,
