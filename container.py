@@ -57,7 +57,7 @@ class Container(containers.DeclarativeContainer):
     ops = providers.Container(OpsContainer, config=config, core=core, storage=storage, cache=cache,
                               gateways=gateways, payments=payments)
     backoffice = providers.Container(BackofficeContainer, config=config, core=core, storage=storage, cache=cache,
-                                     gateways=gateways, orders=orders, payments=payments)
+                                     gateways=gateways, orders=orders, payments=payments, fraud=fraud)
 
 
 async def start(container: Container) -> None:

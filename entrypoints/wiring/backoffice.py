@@ -26,6 +26,7 @@ from adapters.postgres.backoffice import (
 from application.analytics import Analytics
 from application.backoffice import Backoffice
 from application.cancellation import OrderCancellation
+from application.fraud import RiskRules
 from application.fulfilment import Fulfilment
 from application.gateway_config import GatewayAnswers, GatewayConfiguration
 from application.jobs import Every, Job
@@ -61,9 +62,14 @@ async def watched(configuration: GatewayConfiguration, answers: GatewayAnswers) 
         configuration.registry.observe(None)
 
 
-def backoffice_jobs(cancellation: OrderCancellation, interval: float) -> list[Job]:
-    """Cancellations whose refund a crash or an error left unrequested are finished."""
-    return [Every("cancellation_refunds", interval, cancellation.finish_due, 100)]
+HOURLY = 3600.0
+
+
+def backoffice_jobs(cancellation: OrderCancellation, risk: RiskRules, interval: float) -> list[Job]:
+    """Cancellations whose refund a crash or an error left unrequested are finished; the fraud
+    rules' attempts older than their longest window are forgotten, hourly."""
+    return [Every("cancellation_refunds", interval, cancellation.finish_due, 100),
+            Every("fraud_attempt_reaping", HOURLY, risk.reap)]
 
 
 def _window(hours: float) -> timedelta | None:
@@ -81,6 +87,7 @@ class BackofficeContainer(containers.DeclarativeContainer):
     gateways = providers.DependenciesContainer()
     orders = providers.DependenciesContainer()
     payments = providers.DependenciesContainer()
+    fraud = providers.DependenciesContainer()
 
     settings = providers.Callable(lambda s: s.backoffice, core.settings)
 
@@ -115,4 +122,4 @@ class BackofficeContainer(containers.DeclarativeContainer):
     gateway_config = providers.Resource(watched, configuration,
                                         providers.Singleton(GatewayAnswers, verification_log, core.clock))
 
-    jobs = providers.Callable(backoffice_jobs, cancellation, config.worker_interval)
+    jobs = providers.Callable(backoffice_jobs, cancellation, fraud.checker, config.worker_interval)

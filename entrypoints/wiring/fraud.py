@@ -1,18 +1,11 @@
-"""fraud: the rules every payment attempt is judged by (``FraudChecker``), and their record of attempts."""
+"""fraud: the rules every payment attempt is judged by (``FraudChecker``), and their record of attempts
+(reaped by the back office's jobs)."""
 from dependency_injector import containers, providers
 
 from adapters.backoffice_files import load_fraud_rules
 from adapters.memory.fraud import MemoryFraudSignals
 from adapters.postgres.fraud import PostgresFraudSignals
 from application.fraud import RiskRules
-from application.jobs import Every, Job
-
-HOURLY = 3600.0
-
-
-def fraud_jobs(checker: RiskRules) -> list[Job]:
-    """Attempts older than the longest window are forgotten, hourly."""
-    return [Every("fraud_attempt_reaping", HOURLY, checker.reap)]
 
 
 class FraudContainer(containers.DeclarativeContainer):
@@ -30,5 +23,3 @@ class FraudContainer(containers.DeclarativeContainer):
     checker = providers.Singleton(
         RiskRules, rules, signals, core.clock, core.ids, bus=storage.bus,
         on_decision=providers.Callable(lambda m: lambda outcome: m.fraud_decisions.labels(outcome).inc(), core.metrics))
-
-    jobs = providers.Callable(fraud_jobs, checker)
