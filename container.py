@@ -30,7 +30,10 @@ from entrypoints.wiring.notifications import NotificationsContainer
 from entrypoints.wiring.ops import OpsContainer
 from entrypoints.wiring.orders import OrdersContainer
 from entrypoints.wiring.payments import PaymentsContainer
+from entrypoints.wiring.reviews import ReviewsContainer
 from entrypoints.wiring.storage import Storage
+from entrypoints.wiring.support import SupportContainer
+from entrypoints.wiring.wishlist import WishlistContainer
 
 __all__ = ["CACHE_TTLS", "RATE_LIMITS", "STRICT_RATE_POLICIES", "Container", "build_container", "resolve",
            "settings_from_env", "start", "stop"]
@@ -49,13 +52,16 @@ class Container(containers.DeclarativeContainer):
     cart = providers.Container(CartContainer, core=core, storage=storage)
     delivery = providers.Container(DeliveryContainer, core=core, storage=storage)
     checkout = providers.Container(CheckoutContainer, config=config, core=core, storage=storage, cache=cache)
-    orders = providers.Container(OrdersContainer, core=core, storage=storage, cache=cache)
+    orders = providers.Container(OrdersContainer, config=config, core=core, storage=storage, cache=cache)
     fraud = providers.Container(FraudContainer, config=config, core=core, storage=storage)
     payments = providers.Container(PaymentsContainer, config=config, core=core, storage=storage, cache=cache,
                                    gateways=gateways, fraud=fraud)
-    notifications = providers.Container(NotificationsContainer, core=core, storage=storage)
+    notifications = providers.Container(NotificationsContainer, config=config, core=core, storage=storage)
     ops = providers.Container(OpsContainer, config=config, core=core, storage=storage, cache=cache,
                               gateways=gateways, payments=payments)
+    wishlist = providers.Container(WishlistContainer, core=core, storage=storage)
+    reviews = providers.Container(ReviewsContainer, core=core, storage=storage, cache=cache)
+    support = providers.Container(SupportContainer, core=core, storage=storage, cache=cache)
     backoffice = providers.Container(BackofficeContainer, config=config, core=core, storage=storage, cache=cache,
                                      gateways=gateways, orders=orders, payments=payments, fraud=fraud)
 

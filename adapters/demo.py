@@ -1,16 +1,19 @@
-"""Demo data for the embedded default: a small catalog in NGN, USD, GHS and KES, coupon WELCOME10,
-and the default shipping, pickup-station and tax tables (overridable with PAYPORT_PRICING_FILE, a JSON
+"""Demo data for the embedded default: a small catalog in NGN, USD, GHS and KES with a few tags,
+coupon WELCOME10, a few reviews, an FAQ, and the default shipping, pickup-station and tax tables (overridable with PAYPORT_PRICING_FILE, a JSON
 file of the same shape as DEFAULT_PRICING: ``shipping.rates``, ``shipping.free_over``,
 ``shipping.stations`` {country: [{id, name, city, line1?}]}, ``tax`` {country: {rate_bps, inclusive?}})."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from domain.catalog import Category, Coupon, CouponKind, Product
+from domain.catalog import Category, Coupon, CouponKind, Product, Tag
+from domain.faq import FaqEntry, FaqSection
 from domain.money import Money
 from domain.places import Station
 from domain.pricing import ShippingRates, TaxRule, TaxRules
+from domain.reviews import Review
 
 CATEGORIES = [Category("electronics", "Electronics"), Category("fashion", "Fashion"),
               Category("groceries", "Groceries"), Category("books", "Books")]
@@ -29,9 +32,66 @@ _PRODUCTS = [
 ]
 
 
+TAGS = [Tag("bestseller", "Bestsellers"), Tag("gift-ideas", "Gift ideas"), Tag("made-in-africa", "Made in Africa"),
+        Tag("staples", "Kitchen staples")]
+_TAGGED = {
+    "NG-PHONE-01": ("bestseller",), "NG-ANKARA-01": ("made-in-africa", "gift-ideas"), "NG-RICE-5KG": ("staples",),
+    "US-HEADPHONES": ("bestseller", "gift-ideas"), "US-BOOK-DDD": ("gift-ideas",),
+    "GH-KENTE-01": ("made-in-africa", "gift-ideas"), "GH-COCOA-1KG": ("made-in-africa", "staples"),
+    "KE-TEA-500G": ("made-in-africa", "staples", "bestseller"), "KE-KIKOY-01": ("made-in-africa",),
+}
+
+
+def _product_id(sku: str) -> str:
+    return f"prd_{sku.lower().replace('-', '_')}"
+
+
 def demo_products() -> list[Product]:
-    return [Product(id=f"prd_{sku.lower().replace('-', '_')}", sku=sku, name=name, price=Money(price, currency),
-                    stock=stock, category=category) for sku, name, price, currency, stock, category in _PRODUCTS]
+    return [Product(id=_product_id(sku), sku=sku, name=name, price=Money(price, currency), stock=stock,
+                    category=category, tags=_TAGGED.get(sku, ()))
+            for sku, name, price, currency, stock, category in _PRODUCTS]
+
+
+_SINCE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+_REVIEWS = [
+    # sku, author, stars, words
+    ("NG-PHONE-01", "Chidi", 5, "Battery lasts two days and the camera is better than I expected."),
+    ("NG-PHONE-01", "Funmi", 4, "Good value. The charger that came with it is slow."),
+    ("KE-TEA-500G", "Wanjiru", 5, "Strong and bright, exactly like the tea at home in Kericho."),
+    ("GH-KENTE-01", "Akosua", 5, "Beautiful weave, worn to my sister's wedding."),
+    ("US-HEADPHONES", "Sam", 3, "Comfortable, but the noise cancelling is only average."),
+]
+
+
+def demo_reviews() -> list[Review]:
+    """Reviews by demo customers (they bought before the demo began: no order is needed)."""
+    return [Review.write(id=f"rev_demo_{n}", product_id=_product_id(sku), author_id=f"usr_demo_{author.lower()}",
+                         author_name=author, rating=stars, body=words, now=_SINCE + timedelta(days=n))
+            for n, (sku, author, stars, words) in enumerate(_REVIEWS)]
+
+
+FAQ_SECTIONS = [FaqSection("ordering", "Ordering", 0), FaqSection("payments", "Payments", 1),
+                FaqSection("delivery", "Delivery", 2), FaqSection("returns", "Returns and refunds", 3)]
+_FAQ = [
+    ("ordering", "Do I need an account to order?",
+     "No. You can check out as a guest; an account keeps your cart, wishlist and orders between visits."),
+    ("ordering", "Can I change an order after placing it?",
+     "While it is unpaid you can cancel it and order again. Once paid, open a support ticket about it."),
+    ("payments", "Which ways to pay do you take?",
+     "Cards through Stripe and Paystack, Flutterwave, and MTN Mobile Money, depending on your currency."),
+    ("payments", "Is it safe to pay twice if the page froze?",
+     "Yes: a payment retried with the same request is never charged twice."),
+    ("delivery", "How long does delivery take?",
+     "Standard delivery takes 2 to 5 working days, express 1 to 2. Pickup stations are ready the next day."),
+    ("returns", "How do refunds work?",
+     "Refunds go back to the way you paid, usually within 5 to 10 working days."),
+]
+
+
+def demo_faq() -> tuple[list[FaqSection], list[FaqEntry]]:
+    entries = [FaqEntry(id=f"faq_demo_{n}", section=section, question=question, answer=answer, position=n,
+                        updated_at=_SINCE) for n, (section, question, answer) in enumerate(_FAQ)]
+    return FAQ_SECTIONS, entries
 
 
 def demo_coupons() -> list[Coupon]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bisect
+import os
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
@@ -106,6 +107,9 @@ class Metrics:
         self.order_transitions = Counter("payport_order_transitions_total", "Orders moved by people (fulfil, "
                                          "complete, cancel)", ["status"], registry=r)
         self.webhooks = Counter("payport_webhooks_total", "Webhooks received", ["gateway", "outcome"], registry=r)
+        #: which serving process answered (``payport serve --workers N`` runs several)
+        self.process = Gauge("payport_process", "The process these figures are from", ["pid"], registry=r)
+        self.process.labels(str(os.getpid())).set(1)
         self.events_published = Counter("payport_events_published_total", "Domain events published", ["event"], registry=r)
         self.event_handler_failures = Counter("payport_event_handler_failures_total", "Event handler failures", ["event"], registry=r)
 

@@ -1,4 +1,4 @@
-"""Use cases: register, log in, guest tokens, refresh, who am I, bootstrap admin."""
+"""Use cases: register, log in, guest tokens, refresh, who am I, change the password, bootstrap admin."""
 from __future__ import annotations
 
 import re
@@ -59,7 +59,7 @@ class Auth:
         ok = await self.hasher.verify(password, user.password_hash if user else _DUMMY_HASH)
         if user is None or not ok:
             raise Unauthorized("wrong email or password")
-        return self._pair(principal_of(user))
+        return self._pair(user)
 
     def guest(self) -> tuple[str, str]:
         guest_id = self.ids.new_id("gst")
@@ -72,7 +72,9 @@ class Auth:
             user = await uow.users.get(claims["sub"])
         if user is None:
             raise Unauthorized("the account no longer exists")
-        return self._pair(principal_of(user))
+        if claims.get("gen", 0) != user.token_generation:  # issued before the password last changed
+            raise Unauthorized("this refresh token was revoked; log in again")
+        return self._pair(user)
 
     async def me(self, principal: Principal) -> User:
         async with self.uow() as uow:
@@ -80,6 +82,30 @@ class Auth:
         if user is None:
             raise NotFound("no such user")
         return user
+
+    async def change_password(self, principal: Principal, old_password: str, new_password: str) -> dict:
+        """The old password proves it is the owner; the refresh tokens of every other session are
+        revoked (their generation is past) and this session gets a new pair. Access tokens already
+        issued run out on their own (they are short-lived)."""
+        if principal.is_guest:
+            raise Unauthorized("guests have no password")
+        if len(new_password) < MIN_PASSWORD:
+            raise InvalidValue(f"the password needs at least {MIN_PASSWORD} characters", field="new_password")
+        async with self.uow() as uow:
+            user = await uow.users.get(principal.id)
+        if user is None:
+            raise NotFound("no such user")
+        if not await self.hasher.verify(old_password, user.password_hash):
+            raise InvalidValue("the old password is wrong", field="old_password")
+        new_hash = await self.hasher.hash(new_password)  # slow: outside the transaction
+        async with self.uow() as uow:
+            user = await uow.users.lock(principal.id)
+            if user is None:
+                raise NotFound("no such user")
+            user.change_password(new_hash)
+            await uow.users.save(user)
+            await uow.commit()
+        return self._pair(user)
 
     def principal_from_token(self, token: str) -> Principal:
         """The caller an access token names. A token verified once is remembered until it expires
@@ -101,11 +127,10 @@ class Auth:
             self._verified.popitem(last=False)
         return principal
 
-    def _pair(self, principal: Principal) -> dict:
-        claims = {"sub": principal.id, "role": principal.role.value, "email": principal.email,
-                  "name": principal.name}
+    def _pair(self, user: User) -> dict:
+        claims = {"sub": user.id, "role": user.role.value, "email": user.email, "name": user.name}
         access, ttl = self.tokens.issue(claims, "access")
-        refresh, _ = self.tokens.issue({"sub": principal.id}, "refresh")
+        refresh, _ = self.tokens.issue({"sub": user.id, "gen": user.token_generation}, "refresh")
         return {"access": access, "refresh": refresh, "token_type": "Bearer", "expires_in": ttl}
 
     async def bootstrap_admin(self, spec: str) -> User | None:

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 
-from application.ports import Cache
+from application.ports import Cache, Clock, IdGenerator
+from application.ports.caching import CachingUnitOfWork, InvalidationJournal, StagedInvalidation
 
 log = logging.getLogger(__name__)
 _UNKNOWN = object()
@@ -34,8 +36,11 @@ _UNKNOWN = object()
 
 class CacheAside:
     def __init__(self, cache: Cache, on_result: Callable[[str, str], None] | None = None,
-                 on_error: Callable[[str], None] | None = None, control: Cache | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, control: Cache | None = None,
+                 journaled: bool = False, ids: IdGenerator | None = None, clock: Clock | None = None) -> None:
         self.cache = cache
+        #: the cache can lose an invalidation (Redis): stage each in the journal, with its commit
+        self.journaled, self.ids, self.clock = journaled and ids is not None and clock is not None, ids, clock
         #: where generation counters live: never an in-process tier (they must be seen at once)
         self.control = control or cache
         self._inflight: dict[str, asyncio.Future] = {}
@@ -77,8 +82,9 @@ class CacheAside:
             self._on_result(namespace, "hit")
         return hit
 
-    async def get(self, key: str, ttl: float, load: Callable[[], Awaitable[bytes]],
+    async def get(self, key: str, ttl: float | Callable[[], float], load: Callable[[], Awaitable[bytes]],
                   namespace: str = "default", group: str | None = None) -> bytes:
+        """``ttl`` may be a callable, read once the value is loaded (a TTL that depends on it)."""
         if group is not None:  # read like the entries (an in-process tier may hold it): same staleness bound
             version = await self._counter(f"{group}:ver", self.cache)
             if version is _UNKNOWN:
@@ -102,6 +108,8 @@ class CacheAside:
         try:
             before = _UNKNOWN if group is not None else await self._counter(f"{key}:gen")
             value = await load()
+            if callable(ttl):
+                ttl = ttl()
             if group is not None:  # a version bump meanwhile leaves this under a key nobody reads
                 await self._safe("set", self.cache.set(key, value, ttl))
             elif before is not _UNKNOWN:  # stored only if no invalidation came meanwhile, atomically
@@ -115,9 +123,50 @@ class CacheAside:
         finally:
             self._inflight.pop(key, None)
 
-    async def invalidate(self, *keys: str, groups: tuple[str, ...] = ()) -> None:
+    async def invalidate(self, *keys: str, groups: tuple[str, ...] = ()) -> bool:
         """Bump each key's generation and each group's version, then delete the keys: one call to
-        the cache (one round trip on Redis, its in-process tier's announcement included)."""
-        counters = [f"{key}:gen" for key in keys] + [f"{group}:ver" for group in groups]
-        if counters:
-            await self._safe("invalidate", self.cache.invalidate(keys, counters))
+        the cache (one round trip on Redis, its in-process tier's announcement included). False
+        when the cache failed (the journal replays a staged one)."""
+        return await self._invalidate(keys, _counters(keys, groups))
+
+    async def _invalidate(self, keys, counters) -> bool:
+        if not counters:
+            return True
+        try:
+            await self.cache.invalidate(keys, counters)
+            return True
+        except Exception:  # noqa: BLE001 - same policy as _safe
+            self._on_error("invalidate")
+            log.warning("cache invalidate failed%s", "; it will be replayed" if self.journaled else "", exc_info=True)
+            return False
+
+    async def stage(self, uow: CachingUnitOfWork, keys: Sequence[str], groups: Sequence[str] = ()) -> None:
+        """Invalidate ``keys`` and ``groups`` once ``uow`` commits (never if it rolls back). Where
+        the cache can lose it (Redis), the invalidation is first written to the journal with the
+        commit, and forgotten once applied: one lost to a Redis blip or a crash is replayed."""
+        counters = _counters(keys, groups)
+        if not counters:
+            return
+        if not self.journaled:
+            uow.after_commit(lambda: self._invalidate(tuple(keys), counters))
+            return
+        entry = StagedInvalidation(self.ids.new_id("inv"), tuple(keys), tuple(counters), self.clock.now())
+
+        async def apply() -> None:
+            if await self._invalidate(entry.keys, list(entry.counters)):
+                uow.cache_journal.applied(entry.id)
+        await uow.cache_journal.record(entry)
+        uow.after_commit(apply)
+
+    async def replay(self, journal: InvalidationJournal, older_than: float = 30.0, limit: int = 500) -> int:
+        """The worker's job: apply the staged invalidations no process confirmed (Redis failed, or
+        the process died between its commit and the cache), then forget them."""
+        assert self.clock is not None
+        entries = await journal.unapplied(older_than=self.clock.now() - timedelta(seconds=older_than), limit=limit)
+        done = [e.id for e in entries if await self._invalidate(e.keys, list(e.counters))]
+        await journal.forget(done)
+        return len(done)
+
+
+def _counters(keys: Sequence[str], groups: Sequence[str]) -> list[str]:
+    return [f"{key}:gen" for key in keys] + [f"{group}:ver" for group in groups]

@@ -65,8 +65,8 @@ class OrderCancellation:
             order.cancel(now, reason, by=principal.id)  # the table refuses what cannot be cancelled
             restocked = await restock(uow, order)
             await uow.orders.save(order)
+            await invalidation.stage(uow, self.cache, product_ids=restocked, orders=(order,))
             await uow.commit()
-        await invalidation.changed(self.cache, product_ids=restocked, orders=(order,))
         return await self.finish(order.id) if order.refund_pending else order
 
     def _within_window(self, order: Order) -> None:
@@ -97,8 +97,8 @@ class OrderCancellation:
             order = await uow.orders.lock(order_id)
             order.cancellation_refunded(refund_id, self.clock.now())
             await uow.orders.save(order)
+            await invalidation.stage(uow, self.cache, orders=(order,))
             await uow.commit()
-        await invalidation.changed(self.cache, orders=(order,))
         return order
 
     async def finish_due(self, limit: int = 100) -> int:

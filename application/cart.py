@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from application.errors import ConcurrencyConflict
 from application.ports import Clock
+from application.retrying import on_conflict
 from application.ports.cart import CartUnitOfWork
 from application.ports.catalog import ProductsUnitOfWork
 from domain.cart import Cart, PricedCart, price_cart
@@ -38,19 +38,15 @@ class Carts:
             return await priced(uow, cart)
 
     async def _change(self, owner_id: str, change: Callable[[CartUnitOfWork, Cart], Awaitable[None]]) -> PricedCart:
-        for attempt in range(ATTEMPTS):
-            try:
-                async with self.uow() as uow:
-                    cart = await uow.carts.get(owner_id) or Cart.empty(owner_id, self.clock.now())
-                    await change(uow, cart)
-                    await uow.carts.save(cart)
-                    result = await priced(uow, cart)
-                    await uow.commit()
-                return result
-            except ConcurrencyConflict:
-                if attempt == ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+        async def once() -> PricedCart:
+            async with self.uow() as uow:
+                cart = await uow.carts.get(owner_id) or Cart.empty(owner_id, self.clock.now())
+                await change(uow, cart)
+                await uow.carts.save(cart)
+                result = await priced(uow, cart)
+                await uow.commit()
+            return result
+        return await on_conflict(ATTEMPTS, once)
 
     async def add(self, principal: Principal, sku: str, quantity: int) -> PricedCart:
         async def change(uow: CartUnitOfWork, cart: Cart) -> None:

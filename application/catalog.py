@@ -1,14 +1,14 @@
-"""Use cases: catalog reads, admin writes (products, categories, coupons), loading a catalog (demo data)."""
+"""Use cases: catalog reads, admin writes (products, categories, tags, coupons), loading a catalog (demo data)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from application import invalidation
 from application.caching import CacheAside
 from application.errors import AlreadyExists, ConcurrencyConflict, Forbidden, NotFound
 from application.ports import IdGenerator, Page, ReadModel
 from application.ports.catalog import CatalogUnitOfWork
-from domain.catalog import Category, Coupon, Product
+from domain.catalog import Category, Coupon, Product, Tag, check_tags
 from domain.errors import InvalidValue
 from domain.money import Money
 from domain.users import Principal
@@ -28,13 +28,24 @@ class Catalog:
         if slug not in {c.slug for c in await self.read_model.list_categories()}:
             raise InvalidValue(f"unknown category {slug!r}; create it first", field="category")
 
+    @staticmethod
+    async def _check_tags(uow: CatalogUnitOfWork, tags: Iterable[str] | None) -> None:
+        if tags is None:
+            return
+        known = {t.slug for t in await uow.tags.all()}
+        unknown = [tag for tag in check_tags(tags) if tag not in known]
+        if unknown:
+            raise InvalidValue(f"unknown tags {', '.join(unknown)}; create them first", field="tags", tags=unknown)
+
     async def create_product(self, principal: Principal, *, sku: str, name: str, price: int, currency: str,
-                             stock: int, category: str, active: bool = True) -> Product:
+                             stock: int, category: str, active: bool = True, tags: Iterable[str] = ()) -> Product:
         require_admin(principal)
         assert self.ids is not None
         await self._check_category(category)
-        product = Product.create(self.ids.new_id("prd"), sku, name, Money(price, currency), stock, category, active)
+        product = Product.create(self.ids.new_id("prd"), sku, name, Money(price, currency), stock, category, active,
+                                 tags)
         async with self.uow() as uow:
+            await self._check_tags(uow, product.tags)
             await uow.products.add(product)
             await uow.commit()
         await invalidation.products_changed(self.cache, [product.id])
@@ -43,7 +54,7 @@ class Catalog:
     async def update_product(self, principal: Principal, product_id: str, *, version: int | None = None,
                              name: str | None = None, price: int | None = None, currency: str | None = None,
                              stock: int | None = None, category: str | None = None,
-                             active: bool | None = None) -> Product:
+                             active: bool | None = None, tags: Iterable[str] | None = None) -> Product:
         """An admin's edit; ``version`` (optional) must be the one the admin last saw, else 409."""
         require_admin(principal)
         if category is not None:
@@ -59,7 +70,8 @@ class Catalog:
             if price is not None or currency is not None:
                 new_price = Money(product.price.amount if price is None else price,
                                   currency or product.price.currency)
-            product.revise(name=name, price=new_price, stock=stock, category=category, active=active)
+            await self._check_tags(uow, tags)
+            product.revise(name=name, price=new_price, stock=stock, category=category, active=active, tags=tags)
             await uow.products.save(product)
             await uow.commit()
         await invalidation.products_changed(self.cache, [product.id])
@@ -76,6 +88,31 @@ class Catalog:
         await invalidation.categories_changed(self.cache)
         return category
 
+    async def put_tag(self, principal: Principal, slug: str, name: str) -> Tag:
+        """Create a tag, or rename it (products carry slugs: they are unchanged)."""
+        require_admin(principal)
+        tag = Tag.create(slug, name)
+        async with self.uow() as uow:
+            await uow.tags.save(tag)
+            await uow.commit()
+        await invalidation.changed(self.cache, tags=True)
+        return tag
+
+    async def delete_tag(self, principal: Principal, slug: str) -> None:
+        """Delete a tag and take it off every product that carried it."""
+        require_admin(principal)
+        async with self.uow() as uow:
+            if await uow.tags.get(slug) is None:
+                raise NotFound("no such tag", tag=slug)
+            untagged = await uow.products.untag(slug)
+            await uow.tags.delete(slug)
+            await uow.commit()
+        await invalidation.changed(self.cache, tags=True, product_ids=untagged)
+
+    async def tags(self) -> list[Tag]:
+        async with self.uow() as uow:
+            return await uow.tags.all()
+
     async def create_coupon(self, principal: Principal, coupon: Coupon) -> Coupon:
         require_admin(principal)
         async with self.uow() as uow:
@@ -91,14 +128,16 @@ class Catalog:
         return product
 
     async def products(self, *, category: str | None, search: str | None, include_inactive: bool,
-                       limit: int, cursor: str | None) -> Page:
+                       limit: int, cursor: str | None, tag: str | None = None) -> Page:
         return await self.read_model.list_products(category=category, search=search,
-                                                   include_inactive=include_inactive, limit=limit, cursor=cursor)
+                                                   include_inactive=include_inactive, limit=limit, cursor=cursor,
+                                                   tag=tag)
 
     async def categories(self) -> list[Category]:
         return await self.read_model.list_categories()
 
-    async def seed(self, categories: list[Category], products: list[Product], coupons: list[Coupon]) -> int:
+    async def seed(self, categories: list[Category], products: list[Product], coupons: list[Coupon],
+                   tags: Iterable[Tag] = ()) -> int:
         """Add whatever of the given catalog is missing (idempotent: safe on every start)."""
         added = 0
         async with self.uow() as uow:
@@ -106,6 +145,10 @@ class Catalog:
             for category in categories:
                 if category.slug not in known:
                     await uow.products.add_category(category)
+            known_tags = {t.slug for t in await uow.tags.all()}
+            for tag in tags:
+                if tag.slug not in known_tags:
+                    await uow.tags.save(tag)
             existing = await uow.products.get_by_skus([p.sku for p in products])
             for product in products:
                 if product.sku not in existing:

@@ -152,11 +152,11 @@ class Checkout:
                                        sku=product.sku, was=item.unit_price, now=product.price.amount)
                     product.take_stock(quantity)
                     await uow.products.save(product)
+                await invalidation.stage(uow, self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
                 await uow.commit()
         except AlreadyExists:  # a concurrent confirm of the same checkout won the race
             return await self._already_confirmed(principal, checkout_id), False
         await self.sessions.delete(checkout_id)
-        await invalidation.changed(self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
         return order, True
 
     async def _already_confirmed(self, principal: Principal, checkout_id: str) -> Order:

@@ -46,10 +46,12 @@ class ConcurrencyConflict(Conflict):
 
     code = "concurrent_update"
     title = "Concurrent update"
+    transient = True
 
 
 class RateLimited(ApplicationError):
     code = "rate_limited"
+    transient = True
     kind = Kind.RATE_LIMITED
 
     def __init__(self, message: str, retry_after: float, **details: object) -> None:
@@ -75,6 +77,7 @@ class GatewayUnavailable(GatewayError):
     """Circuit open, disabled, or no answer: nothing was (knowingly) done at the gateway."""
 
     code = "gateway_unavailable"
+    transient = True
     kind = Kind.UNAVAILABLE
     title = "Payment gateway unavailable"
 
@@ -83,6 +86,7 @@ class GatewayTimeout(GatewayError):
     """Sent but no answer: the outcome is unknown and must be settled by a status query."""
 
     code = "gateway_timeout"
+    transient = True
     kind = Kind.TIMED_OUT
     title = "Payment gateway timed out"
 
@@ -91,6 +95,7 @@ class DependencyUnavailable(ApplicationError):
     """A backing service (database, cache) is down; the request may be retried later."""
 
     code = "dependency_unavailable"
+    transient = True
     kind = Kind.UNAVAILABLE
 
     def __init__(self, message: str, dependency: str, retry_after: float = 5) -> None:

@@ -40,8 +40,8 @@ class Fulfilment:
                 raise NotFound("no such order", order_id=order_id)
             change(order)
             await uow.orders.save(order)
+            await invalidation.stage(uow, self.cache, orders=(order,))
             await uow.commit()
-        await invalidation.changed(self.cache, orders=(order,))
         return order
 
     async def fulfil(self, principal: Principal, order_id: str, *, carrier: str | None = None,

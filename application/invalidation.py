@@ -1,7 +1,10 @@
-"""Which cache keys a committed change makes stale (called after commit, never before).
+"""Which cache keys a change makes stale.
 
-``changed`` takes everything one use case changed and invalidates it in one cache call (one
-round trip on Redis); the one-entity helpers are shorthands for it.
+``stage`` is what a use case calls inside its unit of work, before the commit: the invalidation
+runs once the change is committed (never if it rolls back), and where the cache can lose it
+(Redis) it is written to the journal with the commit and replayed if it is lost (a Redis blip, a
+crash between the commit and the cache). ``changed`` invalidates at once (for callers with no
+unit of work). Both take everything one use case changed and invalidate it in one cache call.
 """
 from __future__ import annotations
 
@@ -9,14 +12,16 @@ from collections.abc import Iterable
 
 from application import cache_keys as keys
 from application.caching import CacheAside
+from application.ports.caching import CachingUnitOfWork
 from domain.orders import Order
 from domain.payments import PaymentIntent, Refund
 
 
-async def changed(cache: CacheAside | None, *, orders: Iterable[Order] = (), payments: Iterable[PaymentIntent] = (),
-                  refunds: Iterable[Refund] = (), product_ids: Iterable[str] = (), categories: bool = False) -> None:
-    if cache is None:
-        return
+def stale_keys(*, orders: Iterable[Order] = (), payments: Iterable[PaymentIntent] = (),
+               refunds: Iterable[Refund] = (), product_ids: Iterable[str] = (),
+               categories: bool = False, tags: bool = False, reviewed: Iterable[str] = (),
+               faq: bool = False) -> tuple[list[str], list[str]]:
+    """(keys, groups) the change makes stale."""
     stale: dict[str, None] = {}  # ordered sets
     groups: dict[str, None] = {}
     for order in orders:
@@ -31,10 +36,31 @@ async def changed(cache: CacheAside | None, *, orders: Iterable[Order] = (), pay
     for product_id in product_ids:
         stale[keys.product(product_id)] = None
         groups[keys.PRODUCTS] = None
+    for product_id in reviewed:  # the product shows its rating; its review pages are a group
+        stale[keys.product(product_id)] = None
+        groups.update(dict.fromkeys((keys.PRODUCTS, keys.product_reviews(product_id))))
     if categories:
         stale[keys.CATEGORIES] = None
-    if stale or groups:
-        await cache.invalidate(*stale, groups=tuple(groups))
+    if tags:
+        stale[keys.TAGS] = None
+    if faq:
+        stale[keys.FAQ] = None
+    return list(stale), list(groups)
+
+
+async def stage(uow: CachingUnitOfWork, cache: CacheAside | None, **changes) -> None:
+    """Invalidate what ``changes`` make stale once ``uow`` commits (durably where it matters)."""
+    if cache is not None:
+        stale, groups = stale_keys(**changes)
+        await cache.stage(uow, stale, groups)
+
+
+async def changed(cache: CacheAside | None, **changes) -> None:
+    """Invalidate what ``changes`` made stale, now (the change is committed)."""
+    if cache is not None:
+        stale, groups = stale_keys(**changes)
+        if stale or groups:
+            await cache.invalidate(*stale, groups=tuple(groups))
 
 
 async def payment_changed(cache: CacheAside | None, payment: PaymentIntent) -> None:

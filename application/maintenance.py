@@ -150,8 +150,8 @@ class Maintenance:
                 if problem:
                     payment.last_error = problem
             await uow.payments.save(payment)
+            await invalidation.stage(uow, self.cache, payments=(payment,))
             await uow.commit()
-        await invalidation.payment_changed(self.cache, payment)
 
     # -- open refunds ---------------------------------------------------------------------------
     async def retry_pending_refunds(self, limit: int) -> int:

@@ -2,7 +2,10 @@
 
 It subscribes in the transaction that raised the event (``TransactionSubscribers``), not after
 commit on the bus: the notification commits or rolls back with the change it reports, and costs
-no transaction of its own. Delivery to the ``Notifier`` happens after that commit.
+no transaction of its own. Delivery to the ``Notifier`` happens after that commit. Where e-mail is
+on (``mail``), the e-mail to a customer whose address the event names is queued in the same
+transaction, on the durable delivery queue, and sent after it (``application.mail``): it never
+holds the in-app one back.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from collections.abc import Callable
 from functools import partial
 
 from application.errors import NotFound
+from application.mail import Mail
 from application.ownership import visible
 from application.ports import (
     IdGenerator,
@@ -19,32 +23,36 @@ from application.ports import (
     ReadModel,
     TransactionSubscribers,
 )
+from application.ports.mail import NotifyingUnitOfWork
 from application.ports.notifications import NotificationsUnitOfWork
 from domain import events
 from domain.notifications import Notification, compose
+from domain.support import SupportReplied
 from domain.users import Principal
 
 log = logging.getLogger(__name__)
 
 NOTIFIED = (events.OrderCreated, events.PaymentInitiated, events.PaymentCompleted, events.PaymentFailed,
-            events.RefundRequested, events.RefundCompleted, events.OrderProcessing, events.OrderCompleted)
+            events.RefundRequested, events.RefundCompleted, SupportReplied, events.OrderProcessing,
+            events.OrderCompleted)
 
 
-def event_key(event: events.OrderEvent) -> str:
+def event_key(event: events.DomainEvent) -> str:
     """One notification per event occurrence, however often the event is delivered."""
-    subject = getattr(event, "refund_id", None) or getattr(event, "payment_id", None) or event.order_id
+    subject = (getattr(event, "message_id", None) or getattr(event, "refund_id", None)
+               or getattr(event, "payment_id", None) or getattr(event, "order_id"))
     return f"{event.name}:{subject}"
 
 
 class Notifications:
     def __init__(self, uow: Callable[[], NotificationsUnitOfWork], read_model: ReadModel, ids: IdGenerator,
-                 notifier: Notifier) -> None:
-        self.uow, self.read_model, self.ids, self.notifier = uow, read_model, ids, notifier
+                 notifier: Notifier, mail: Mail | None = None) -> None:
+        self.uow, self.read_model, self.ids, self.notifier, self.mail = uow, read_model, ids, notifier, mail
 
     def subscribe_to(self, transactions: TransactionSubscribers) -> None:
         transactions.subscribe(self.record)
 
-    async def record(self, uow: NotificationsUnitOfWork, raised: list[events.DomainEvent]) -> None:
+    async def record(self, uow: NotifyingUnitOfWork, raised: list[events.DomainEvent]) -> None:
         """Inside ``uow``'s commit: one notification per notified event, written with the commit
         (deduplicated by event key), and told to the ``Notifier`` once it is committed. An event
         raised in a committing unit of work happens once (it comes with a state change under the
@@ -64,6 +72,10 @@ class Notifications:
                                 created_at=event.timestamp, event_key=event_key(event))
             await uow.notifications.add_at_commit(note)
             uow.after_commit(partial(self.notifier.send, user_id=event.user_id, kind=kind, title=title, body=body))
+            address = getattr(event, "user_email", None)
+            if self.mail is not None and address:
+                await self.mail.queue(uow, user_id=event.user_id, to=address, name=getattr(event, "user_name", None),
+                                      kind=kind, title=title, body=body, event_key=note.event_key)
 
     async def list(self, principal: Principal, *, unread_only: bool, limit: int, cursor: str | None) -> Page:
         return await self.read_model.list_notifications(user_id=principal.id, unread_only=unread_only,

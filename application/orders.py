@@ -1,15 +1,18 @@
-"""Use cases: create an order directly, read orders, cancel a pending one."""
+"""Use cases: create an order directly, read orders, cancel a pending one, expire stale pending ones."""
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from application import invalidation
 from application.caching import CacheAside
 from application.checkout import load_products
 from application.errors import Conflict
+from application.jobs import each_isolated
 from application.ownership import visible
 from application.ports import Clock, IdGenerator, Page, ReadModel
+from application.ports.maintenance import MaintenanceQueries
 from application.ports.orders import OrdersUnitOfWork
 from domain.catalog import check_quantity
 from domain.checkout import LineItem
@@ -22,9 +25,11 @@ from domain.users import Principal
 
 class Orders:
     def __init__(self, uow: Callable[[], OrdersUnitOfWork], read_model: ReadModel, clock: Clock, ids: IdGenerator,
-                 tax_rules: TaxRules, cache: CacheAside | None = None) -> None:
+                 tax_rules: TaxRules, cache: CacheAside | None = None, queries: MaintenanceQueries | None = None,
+                 pending_window: timedelta = timedelta(hours=1)) -> None:
         self.uow, self.read_model, self.clock, self.ids = uow, read_model, clock, ids
         self.taxes, self.cache = tax_rules, cache
+        self.queries, self.pending_window = queries, pending_window
 
     async def create(self, principal: Principal, items: Sequence[tuple[str, int]],
                      workspace_id: str | None = None, idempotency_key: str | None = None) -> Order:
@@ -65,8 +70,8 @@ class Orders:
                 tax=tax.amount, total=total, now=now, workspace_id=workspace_id,
             )
             await uow.orders.add(order)
+            await invalidation.stage(uow, self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
             await uow.commit()
-        await invalidation.changed(self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
         return order
 
     def _id_for(self, scope: str, idempotency_key: str | None) -> str:
@@ -103,13 +108,39 @@ class Orders:
             order.cancel(now, by=principal.id)
             restocked = await restock(uow, order)
             await uow.orders.save(order)
+            await invalidation.stage(uow, self.cache, product_ids=restocked, orders=(order,))
             await uow.commit()
-        await invalidation.changed(self.cache, product_ids=restocked, orders=(order,))
         return order
+
+    async def expire_stale(self, limit: int = 100) -> int:
+        """The worker's job: pending orders placed more than ``pending_window`` ago give their stock
+        back and end ``failed``. An order with a live payment waits: that payment's own expiry
+        (which closes its page at the gateway first) comes before, and a success it brings still
+        pays the order. Returns how many orders expired."""
+        if self.queries is None:
+            return 0
+        stale = await self.queries.stale_pending_orders(created_before=self.clock.now() - self.pending_window,
+                                                        limit=limit)
+        return await each_isolated(stale, lambda order: self._expire(order.id), "expiring order")
+
+    async def _expire(self, order_id: str) -> bool:
+        now = self.clock.now()
+        async with self.uow() as uow:
+            order = await uow.orders.lock(order_id)
+            if order is None or order.status is not OrderStatus.PENDING:
+                return False
+            if await uow.payments.active_for_order(order.id) is not None:
+                return False
+            order.fail(now)
+            restocked = await restock(uow, order)
+            await uow.orders.save(order)
+            await invalidation.stage(uow, self.cache, product_ids=restocked, orders=(order,))
+            await uow.commit()
+        return True
 
 
 async def restock(uow: OrdersUnitOfWork, order: Order) -> list[str]:
-    """Put a cancelled order's items back in stock (products locked); the ids of the products."""
+    """Put a cancelled or expired order's items back in stock (products locked); the products' ids."""
     lines = await load_products(uow, [(i.sku, i.quantity) for i in order.items], lock=True)
     for product, quantity in lines:
         product.release_stock(quantity)

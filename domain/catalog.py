@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
@@ -10,6 +12,51 @@ from domain.errors import CouponInvalid, CurrencyMismatch, InsufficientStock, In
 from domain.money import Money, exponent
 
 MAX_QUANTITY = 1000
+MAX_TAGS_PER_PRODUCT = 20
+TAG_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+@attrs.frozen
+class Tag:
+    """A label products carry (``summer``, ``gift-ideas``): a slug and a display name."""
+
+    slug: str
+    name: str
+
+    @classmethod
+    def create(cls, slug: str, name: str) -> Tag:
+        slug = check_tag_slug(slug)
+        if not name.strip() or len(name.strip()) > 80:
+            raise InvalidValue("a tag needs a name of 1 to 80 characters", field="name")
+        return cls(slug, name.strip())
+
+
+def check_tag_slug(slug: str) -> str:
+    if not isinstance(slug, str) or not TAG_SLUG.match(slug):
+        raise InvalidValue("a tag slug is 1 to 40 lower-case letters, digits and inner hyphens", field="tags",
+                           tag=str(slug)[:50])
+    return slug
+
+
+def check_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """A product's tags: valid slugs, each once (in the order given), at most MAX_TAGS_PER_PRODUCT."""
+    unique = tuple(dict.fromkeys(check_tag_slug(tag) for tag in tags))
+    if len(unique) > MAX_TAGS_PER_PRODUCT:
+        raise InvalidValue(f"a product carries at most {MAX_TAGS_PER_PRODUCT} tags", field="tags")
+    return unique
+
+
+@attrs.frozen
+class Rating:
+    """What a product's visible reviews add up to: how many, and their stars summed (exact; the
+    average is derived)."""
+
+    count: int = 0
+    total: int = 0
+
+    @property
+    def average(self) -> float | None:
+        return round(self.total / self.count, 2) if self.count else None
 
 
 @attrs.define
@@ -22,6 +69,9 @@ class Product:
     category: str
     active: bool = True
     version: int = 0
+    tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: Kept by the reviews (under this product's row lock), never by an edit of the product.
+    rating: Rating = Rating()
 
     def check_available(self, quantity: int) -> None:
         if not self.active:
@@ -33,14 +83,15 @@ class Product:
 
     @classmethod
     def create(cls, id: str, sku: str, name: str, price: Money, stock: int, category: str,
-               active: bool = True) -> Product:
+               active: bool = True, tags: Iterable[str] = ()) -> Product:
         product = cls(id=id, sku=sku, name=name, price=price, stock=0, category=category, active=active)
-        product.revise(name=name, price=price, stock=stock, category=category, active=active)
+        product.revise(name=name, price=price, stock=stock, category=category, active=active, tags=tags)
         product.version = 0
         return product
 
     def revise(self, *, name: str | None = None, price: Money | None = None, stock: int | None = None,
-               category: str | None = None, active: bool | None = None) -> None:
+               category: str | None = None, active: bool | None = None,
+               tags: Iterable[str] | None = None) -> None:
         """An admin's edit: each given field replaces the current one (None leaves it)."""
         if name is not None and not name.strip():
             raise InvalidValue("a product needs a name", field="name")
@@ -48,11 +99,13 @@ class Product:
             raise InvalidValue("a price is >= 0", field="price")
         if stock is not None and (type(stock) is not int or stock < 0):
             raise InvalidValue("stock is a whole number >= 0", field="stock")
+        new_tags = check_tags(tags) if tags is not None else self.tags
         self.name = name.strip() if name is not None else self.name
         self.price = price if price is not None else self.price
         self.stock = stock if stock is not None else self.stock
         self.category = category if category is not None else self.category
         self.active = active if active is not None else self.active
+        self.tags = new_tags
         self.version += 1
 
     def take_stock(self, quantity: int) -> None:

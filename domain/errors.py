@@ -33,6 +33,9 @@ class Failure(Exception):
     kind = Kind.INVALID
     #: A short summary of the problem type when its kind's title says too little (None: the kind's).
     title: str | None = None
+    #: True when the same request may well succeed if sent again (a race lost, a service down):
+    #: never stored as an Idempotency-Key's final answer.
+    transient: bool = False
 
     def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)

@@ -7,6 +7,7 @@ import attrs
 
 from domain import events
 from domain.money import Money
+from domain.support import SupportReplied
 
 
 @attrs.define
@@ -54,4 +55,6 @@ def compose(event: events.DomainEvent) -> tuple[str, str, str] | None:
     if isinstance(e, events.RefundCompleted):
         return ("refund_completed", "Refund completed",
                 f"{_money(e.amount, e.currency)} for order {e.order_number} was refunded.")
+    if isinstance(e, SupportReplied):
+        return "support_reply", "New reply to your ticket", f'Support replied to "{e.subject}": {e.excerpt}'
     return None

@@ -1,16 +1,56 @@
-"""Users and the identity of whoever is calling."""
+"""Users, their profile, and the identity of whoever is calling."""
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime
 
 import attrs
+
+from domain.errors import InvalidValue
+from domain.places import Address
+
+MAX_NAME = 200
+PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")
 
 
 class Role(str, enum.Enum):
     CUSTOMER = "customer"
     ADMIN = "admin"
     GUEST = "guest"
+
+
+class Keep(enum.Enum):
+    KEEP = "keep"
+
+
+#: "Leave this field as it is" in a profile change (None clears a field that may be empty).
+KEEP = Keep.KEEP
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise InvalidValue(f"a name is 1 to {MAX_NAME} characters", field="name")
+    return name
+
+
+def normalise_phone(phone: str) -> str:
+    """An international number in E.164 (``+2348031234567``); spaces, dots, dashes and brackets go."""
+    compact = _PHONE_SEPARATORS.sub("", phone)
+    if not PHONE.match(compact):
+        raise InvalidValue("phone is an international number: + country code and 7 to 15 digits", field="phone")
+    return compact
+
+
+def check_address(address: Address) -> Address:
+    if len(address.country) != 2 or not address.country.isalpha():
+        raise InvalidValue("country is a two-letter ISO code", field="default_address.country")
+    if not address.city.strip() or not address.line1.strip():
+        raise InvalidValue("an address needs a city and a first line", field="default_address")
+    return Address(address.country.upper(), address.city.strip(), address.line1.strip(),
+                   (address.postal_code or "").strip() or None)
 
 
 @attrs.define
@@ -21,6 +61,24 @@ class User:
     password_hash: str
     role: Role
     created_at: datetime
+    phone: str | None = None
+    default_address: Address | None = None
+    #: Goes up when the password changes: refresh tokens issued before name an older one and are refused.
+    token_generation: int = 0
+
+    def revise_profile(self, *, name: str | Keep = KEEP, phone: str | None | Keep = KEEP,
+                       default_address: Address | None | Keep = KEEP) -> None:
+        """The user's own edit: each field given replaces the current one (None clears phone or address)."""
+        new_name = self.name if name is KEEP else check_name(name)
+        new_phone = self.phone if phone is KEEP else None if phone is None else normalise_phone(phone)
+        new_address = (self.default_address if default_address is KEEP else
+                       None if default_address is None else check_address(default_address))
+        self.name, self.phone, self.default_address = new_name, new_phone, new_address
+
+    def change_password(self, password_hash: str) -> None:
+        """A new password: every refresh token issued before is void."""
+        self.password_hash = password_hash
+        self.token_generation += 1
 
 
 @attrs.frozen

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from adapters.demo import CATEGORIES, demo_coupons, demo_products
+from adapters.demo import CATEGORIES, TAGS, demo_coupons, demo_faq, demo_products, demo_reviews
 from application.errors import DependencyUnavailable
 from container import resolve
 from container import start as start_container
@@ -48,9 +48,12 @@ async def prepare(container) -> Services:
     settings = await resolve(container.core.settings)
     try:
         if settings.demo_data_enabled:
-            added = await services.catalog.seed(CATEGORIES, demo_products(), demo_coupons())
+            added = await services.catalog.seed(CATEGORIES, demo_products(), demo_coupons(), TAGS)
+            reviewed = await services.reviews.seed(demo_reviews())
+            await services.faq.seed(*demo_faq())
             if added:
-                log.info("loaded the demo catalog (%d products, coupon WELCOME10)", added)
+                log.info("loaded the demo catalog (%d products, %d reviews, coupon WELCOME10, an FAQ)", added,
+                         reviewed)
         if settings.security.bootstrap_admin:
             if await services.auth.bootstrap_admin(settings.security.bootstrap_admin.get_secret_value()):
                 log.info("created the bootstrap admin")

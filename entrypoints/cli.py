@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -34,7 +35,12 @@ def _serve(args: argparse.Namespace) -> int:
     enabled = sorted(name for name, gateway in settings.gateways.items() if gateway.enabled)
     log.info("gateways: %s", ", ".join([*enabled, *(["sandbox"] if settings.sandbox_enabled else [])]) or "none")
     host, port = settings.http.host, settings.http.port
-    log.info("payport on http://%s:%s  (docs: /docs)", host, port)
+    workers = args.workers or 1
+    if workers > 1 and settings.storage_backend == "memory":
+        log.error("--workers %d needs DATABASE_URL (and REDIS_URL): the embedded default's data lives in one "
+                  "process", workers)
+        return 2
+    log.info("payport on http://%s:%s  (docs: /docs)%s", host, port, f", {workers} processes" if workers > 1 else "")
     if os.environ.get("PAYPORT_UVLOOP", "on") != "off":
         try:
             import uvloop
@@ -43,11 +49,39 @@ def _serve(args: argparse.Namespace) -> int:
         except ImportError:
             log.info("uvloop is not installed: using the standard asyncio loop")
     if settings.embedded_worker_enabled:
-        log.info("the worker's jobs run in this process (PAYPORT_EMBEDDED_WORKER=%s)", settings.worker.embedded)
-    app = create_app(c, jobs=settings.embedded_worker_enabled)
-    app.on_startup.append(_settle_gc)  # after the container's own start-up: all that lives for good exists now
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+        log.info("the worker's jobs run in %s (PAYPORT_EMBEDDED_WORKER=%s)",
+                 "each process" if workers > 1 else "this process", settings.worker.embedded)
+    if workers == 1:
+        _run_one(c, host, port, reuse_port=False, jobs=settings.embedded_worker_enabled)
+        return 0
+    children = []
+    for _ in range(workers - 1):  # forked before any loop or connection exists: each builds its own
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _run_one(composition.container_for(settings), host, port, reuse_port=True,
+                         jobs=settings.embedded_worker_enabled)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    try:
+        _run_one(c, host, port, reuse_port=True, jobs=settings.embedded_worker_enabled)
+    finally:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
     return 0
+
+
+def _run_one(c, host: str, port: int, reuse_port: bool, jobs: bool = False) -> None:
+    """One serving process; with ``reuse_port`` several share the port (the kernel spreads the
+    connections among them: SO_REUSEPORT); with ``jobs`` it runs the worker's jobs too."""
+    app = create_app(c, jobs=jobs)
+    app.on_startup.append(_settle_gc)  # after the container's own start-up: all that lives for good exists now
+    web.run_app(app, host=host, port=port, print=None, access_log=None, reuse_port=reuse_port or None)
 
 
 async def _settle_gc(app: web.Application) -> None:
@@ -121,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the HTTP API")
     serve.add_argument("--host", help="default 127.0.0.1 (PAYPORT_HOST)")
     serve.add_argument("--port", type=int, help="default 8080 (PAYPORT_PORT)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="serving processes sharing the port (SO_REUSEPORT); needs DATABASE_URL and REDIS_URL")
     serve.set_defaults(run=_serve)
     sub.add_parser("migrate", help="apply the Postgres migrations (DATABASE_URL)").set_defaults(run=_migrate)
     worker = sub.add_parser("worker", help="run the background jobs: expire/re-verify intents, retry refunds and "

@@ -41,11 +41,18 @@ RATE_LIMITS: dict[str, tuple[int, int]] = {
     "checkout_initiate": (10, 300), "checkout_pricing": (20, 60), "checkout_coupon": (10, 60),
     "checkout_confirm": (5, 300), "payment_initiate": (10, 60), "login_email": (5, 60), "login_ip": (60, 60),
     "register": (10, 60), "guest": (30, 60),
+    # issue 18: where abuse is cheap (the contact form is counted per client IP)
+    "contact": (5, 600), "review_write": (10, 3600), "ticket_open": (10, 3600), "ticket_reply": (60, 600),
 }
 #: Cache TTLs in seconds, DESIGN.md §3. Override with PAYPORT_TTL_<NAME>.
 CACHE_TTLS: dict[str, int] = {
     "gateway_config": 3600, "payment": 900, "payment_list": 900, "refund": 900, "order": 600,
     "order_list": 300, "product": 600, "categories": 900, "analytics": 600,
+    #: a payment, refund or order whose state can still change (not terminal): kept briefly, so a
+    #: lost invalidation can only show it stale this long even before the journal replays it
+    "live": 30,
+    # issue 18
+    "tags": 900, "faq": 900, "reviews": 300,
 }
 #: The fraud rule's largest single payment per currency, in minor units (not configurable today).
 FRAUD_MAX_AMOUNT: dict[str, int] = {"NGN": 500_000_000, "USD": 1_000_000, "GHS": 5_000_000, "KES": 50_000_000}
@@ -129,6 +136,9 @@ class SandboxSettings(BaseModel):
 
 class CheckoutSettings(BaseModel):
     session_ttl: float = env("PAYPORT_CHECKOUT_SESSION_TTL", 1800.0)
+    #: how long a pending order holds its stock before it expires (failed, stock released); an
+    #: order with a live payment waits for that payment's own expiry first
+    order_pending_minutes: float = env("PAYPORT_ORDER_PENDING_MINUTES", 60.0)
 
 
 class RefundSettings(BaseModel):
@@ -141,6 +151,11 @@ class FraudSettings(BaseModel):
     #: and block levels, velocity, repeated declines, blocklists, country/currency; without it only
     #: the ``max_amount`` block levels apply
     rules_file: OptionalText = env("PAYPORT_FRAUD_FILE")
+
+
+class MailSettings(BaseModel):
+    #: ``smtp[s]://user:password@host:port?from=...`` (``adapters/smtp.py``); unset: no e-mail is sent
+    smtp_url: OptionalSecret = env("SMTP_URL")
 
 
 class WorkerSettings(BaseModel):
@@ -179,6 +194,7 @@ class Settings(BaseSettings):
     fraud: FraudSettings = Field(default_factory=FraudSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     backoffice: BackofficeSettings = Field(default_factory=BackofficeSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
     #: the real gateways' settings (``adapters.gateways.config``), from the same environment
     gateways: dict[str, Any] = Field(default_factory=dict, repr=False)
     #: no PAYPORT_JWT_SECRET: tokens are signed with a random key that dies with this process
@@ -289,7 +305,9 @@ FLAT: dict[str, tuple[str, ...]] = {
     "sandbox": ("sandbox", "mode"), "sandbox_secret": ("sandbox", "webhook_secret"),
     "demo_data": ("demo_data",), "checkout_session_ttl": ("checkout", "session_ttl"),
     "refund_window_days": ("refunds", "window_days"), "pricing_file": ("pricing_file",),
+    "order_pending_minutes": ("checkout", "order_pending_minutes"),
     "fraud_max_amount": ("fraud", "max_amount"), "worker_interval": ("worker", "interval"),
+    "smtp_url": ("mail", "smtp_url"),
     "ephemeral_jwt_secret": ("ephemeral_jwt_secret",),
     # computed
     "storage": ("storage_backend",), "kv": ("kv",), "value_cache": ("value_cache",),

@@ -151,6 +151,11 @@ class MemoryIdempotencyStore:
         if record is not None:
             record["locked_at"] = None
 
+    async def extend(self, scope: str, key: str) -> None:
+        record = self._records.get((scope, key))
+        if record is not None and record["locked_at"] is not None and record["response"] is None:
+            record["locked_at"] = self.clock.now().timestamp()
+
 
 class InMemoryEventBus:
     """Calls subscribers in-process, in order; a failing handler is logged and counted, never raised."""

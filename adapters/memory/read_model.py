@@ -63,11 +63,12 @@ class MemoryReadModel:
                 if n.user_id == user_id and (not unread_only or not n.read)]
         return _page(rows, _created, limit, cursor)
 
-    async def list_products(self, *, category, search, include_inactive, limit, cursor) -> Page:
+    async def list_products(self, *, category, search, include_inactive, limit, cursor, tag=None) -> Page:
         needle = (search or "").lower()
         rows = [p for p in self._rows("products")
                 if (include_inactive or p.active)
                 and (category is None or p.category == category)
+                and (tag is None or tag in p.tags)
                 and (not needle or needle in p.name.lower() or needle in p.sku.lower())]
         return _page(rows, lambda p: p.sku, limit, cursor, newest_first=False)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from adapters.memory import (
+    caching,
     cart,
     catalog,
     checkout,
@@ -11,6 +12,9 @@ from adapters.memory import (
     notifications,
     orders,
     payments,
+    reviews,
+    support,
+    wishlist,
 )
 from adapters.unit_of_work import merge_repositories
 
@@ -24,6 +28,10 @@ CONTEXTS = (
     payments,
     notifications,
     deliveries,
+    caching,
+    wishlist,
+    reviews,
+    support,
 )
 
 #: Unit-of-work attribute -> factory taking the MemorySession.

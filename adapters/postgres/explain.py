@@ -47,6 +47,7 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "products/all": ("list_products", {"category": None, "search": None, "include_inactive": False}),
     "products/category": ("list_products", {"category": "tees", "search": None, "include_inactive": True}),
     "products/search": ("list_products", {"category": None, "search": "tee", "include_inactive": False}),
+    "products/tag": ("list_products", {"category": None, "search": None, "include_inactive": False, "tag": "gift"}),
 }
 
 

@@ -78,6 +78,11 @@ class PostgresIdempotencyStore:
         await self._update("UPDATE idempotency_keys SET locked_at = NULL WHERE scope = %s AND key = %s",
                            (scope, key), scope, key, must_exist=False)
 
+    async def extend(self, scope: str, key: str) -> None:
+        await self._update("UPDATE idempotency_keys SET locked_at = %s WHERE scope = %s AND key = %s "
+                           "AND locked_at IS NOT NULL AND status IS NULL", (self.clock.now(), scope, key),
+                           scope, key, must_exist=False)
+
     async def reap(self, older_than_seconds: float = MIN_RETENTION_SECONDS) -> int:
         """Delete keys completed more than ``older_than_seconds`` ago (at least 24 h); return how many.
         Keys never completed are kept: their recovery point is what makes a late retry safe."""

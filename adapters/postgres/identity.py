@@ -2,14 +2,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+import attrs
+import orjson
 
 from adapters.postgres.mapping import Table, fields_of
 from adapters.postgres.repo_base import Repository
 from adapters.postgres.session import PostgresSession
 from application.errors import AlreadyExists
+from domain.places import Address
 from domain.users import Role, User
 
-USERS = Table("users", User, "id", fields_of(User), {"role": Role})
+
+def _address(value: Any) -> Address | None:
+    return Address(**value) if value else None
+
+
+def _address_json(user: User) -> str | None:
+    return orjson.dumps(attrs.asdict(user.default_address)).decode() if user.default_address else None
+
+
+USERS = Table("users", User, "id", fields_of(User), {"role": Role, "default_address": _address},
+              encoders={"default_address": _address_json})
 
 
 class PostgresUsers(Repository):

@@ -77,10 +77,13 @@ class PostgresReadModel:
             where.append("NOT t.read")
         return await self._page(NOTIFICATIONS, where, params, limit, cursor)
 
-    async def list_products(self, *, category, search, include_inactive, limit, cursor) -> Page:
+    async def list_products(self, *, category, search, include_inactive, limit, cursor, tag=None) -> Page:
         where, params = _filters(category=category)
         if not include_inactive:
             where.append("t.active")
+        if tag is not None:
+            where.append("t.tags @> ARRAY[%s]::text[]")
+            params.append(tag)
         if search:
             where.append("(strpos(lower(t.name), lower(%s)) > 0 OR strpos(lower(t.sku), lower(%s)) > 0)")
             params += [search, search]

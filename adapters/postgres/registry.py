@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.postgres import (
     backoffice,
+    caching,
     cart,
     catalog,
     checkout,
@@ -16,6 +17,9 @@ from adapters.postgres import (
     orders,
     outbox,
     payments,
+    reviews,
+    support,
+    wishlist,
 )
 from adapters.unit_of_work import merge_repositories
 
@@ -29,6 +33,10 @@ CONTEXTS = (
     delivery,
     checkout,
     deliveries,
+    caching,
+    wishlist,
+    reviews,
+    support,
 )
 
 #: Modules keeping tables that no repository serves (idempotent replies, the outbox, the back office's).

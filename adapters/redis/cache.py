@@ -67,8 +67,17 @@ class RedisCache:
         return bool(stored)
 
     async def delete(self, *keys: str) -> None:
-        if keys:
-            await self.redis.unlink(*(self._key(k) for k in keys))
+        if len(keys) == 1:
+            await self.redis.unlink(self._key(keys[0]))
+        elif keys:
+            await self._unlink_each([self._key(k) for k in keys])
+
+    async def _unlink_each(self, names) -> int:
+        """One UNLINK per key, pipelined: one round trip, and no command that spans hash slots."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.unlink(name)
+            return sum(await pipe.execute())
 
     async def delete_pattern(self, pattern: str) -> int:
         head = pattern
@@ -84,10 +93,10 @@ class RedisCache:
             if fnmatch.fnmatchcase(name[len(self.prefix):], pattern):
                 batch.append(raw)
             if len(batch) >= self.scan_count:
-                deleted += await self.redis.unlink(*batch)
+                deleted += await self._unlink_each(batch)
                 batch = []
         if batch:
-            deleted += await self.redis.unlink(*batch)
+            deleted += await self._unlink_each(batch)
         return deleted
 
     async def incr(self, key: str) -> int:
@@ -99,19 +108,20 @@ class RedisCache:
 
     async def invalidate(self, keys: Sequence[str], counters: Sequence[str],
                          publish: tuple[str, bytes] | None = None) -> None:
-        """One pipelined round trip: INCR + EXPIRE per counter, UNLINK the keys, then (for an
+        """One pipelined round trip: INCR + EXPIRE per counter, UNLINK per key, then (for an
         in-process tier in front of this cache) PUBLISH ``publish = (channel, message)``.
 
-        Not a MULTI: each command is atomic on its own, and the order is kept (counters first,
-        so a fill that raced this cannot store what it loaded before the change)."""
+        Not a MULTI: each command is atomic on its own and names one key (cluster-safe), and the
+        order is kept (counters first, so a fill that raced this cannot store what it loaded
+        before the change)."""
         if not keys and not counters and publish is None:
             return
         async with self.redis.pipeline(transaction=False) as pipe:
             for counter in counters:
                 pipe.incr(self._key(counter))
                 pipe.expire(self._key(counter), COUNTER_TTL)
-            if keys:
-                pipe.unlink(*(self._key(k) for k in keys))
+            for key in keys:
+                pipe.unlink(self._key(key))
             if publish is not None:
                 pipe.publish(*publish)
             await pipe.execute()

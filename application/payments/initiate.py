@@ -101,8 +101,8 @@ class InitiatePayment:
             order = await uow.orders.get(payment.order_id)
             payment.fail(order.context(), f"rejected on review: {reason}", now)
             await uow.payments.save(payment)
+            await invalidation.stage(uow, self.cache, payments=(payment,))
             await uow.commit()
-        await invalidation.payment_changed(self.cache, payment)
         return payment
 
     def _routable(self, currency: str) -> list[str]:
@@ -221,8 +221,8 @@ class InitiatePayment:
                     payment.attempts += 1
                     payment.fail(ctx, error.message if error else "no gateway answered", now)
                 await uow.payments.save(payment)
+                await invalidation.stage(uow, self.cache, payments=(payment,))
                 await uow.commit()
-        await invalidation.payment_changed(self.cache, payment)
         if error is not None and not unknown:
             raise error
         return payment

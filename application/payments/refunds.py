@@ -110,8 +110,8 @@ class Refunds:
                 amount=amount, reason=reason, description=description, ctx=order.context(), now=now)
             refund.sending(now, FIRST_LOOK)  # the create call about to go out, counted before it does
             await uow.refunds.add(refund)
+            await invalidation.stage(uow, self.cache, refunds=(refund,))
             await uow.commit()
-        await invalidation.refund_changed(self.cache, refund)
         return refund
 
     async def send(self, refund: Refund) -> Refund:
@@ -239,12 +239,12 @@ class Refunds:
             if outcome.needs_attention and not refund.needs_attention:
                 refund.flag(outcome.error or "the gateway needs someone to act on this refund", now)
             await uow.refunds.save(refund)
+            await invalidation.stage(uow, self.cache, refunds=(refund,), orders=(order,))
             await uow.commit()
         if refund.needs_attention and outcome.needs_attention:
             self.on_attention(payment.gateway)
         if refund.status is not before:
             self.on_status(refund.status.value)
-        await invalidation.changed(self.cache, refunds=(refund,), orders=(order,))
         return refund
 
     async def _succeeded(self, uow: PaymentsUnitOfWork, payment: PaymentIntent, order, refund: Refund, now) -> None:

@@ -134,10 +134,10 @@ class PaymentSettlement:
             await uow.orders.save(order)
             if within is not None:
                 await within(uow)
+            await invalidation.stage(uow, self.cache, payments=(payment,), orders=(order,),
+                                     refunds=(refund,) if refund else ())
             await uow.commit()
         self.on_status(payment.gateway, payment.status.value)
-        await invalidation.changed(self.cache, payments=(payment,), orders=(order,),
-                                   refunds=(refund,) if refund else ())
         if refund is not None and self.refunds is not None:
             await self.refunds.send(refund)  # a failure here leaves it pending: the worker follows it
         return payment

@@ -67,16 +67,22 @@ def answer(request: web.Request, principal: Principal | None, raw: bytes) -> web
     return web.Response(body=raw[end + 1:], headers=headers)
 
 
-async def fill(ctx: Any, load: Callable[[Any], Awaitable[tuple[str | None, object]]], cached: Cached,
+async def fill(ctx: Any, load: Callable[[Any], Awaitable[tuple]], cached: Cached,
                key: str, group: str | None) -> web.Response:
-    """Through the cache (Redis, single-flight), loading from the origin (``load(ctx)``) on a miss."""
+    """Through the cache (Redis, single-flight), loading from the origin (``load(ctx)``) on a miss.
+    ``load`` returns ``(owner, payload)``, or ``(owner, payload, "live")`` for a resource whose state
+    can still change: it is then kept only the ``live`` TTL."""
+    services = ctx.services
+    ttl = [services.ttls[cached.ttl]]
+
     async def render() -> bytes:
-        owner, payload = await load(ctx)
+        owner, payload, *live = await load(ctx)
+        if live and live[0]:
+            ttl[0] = min(ttl[0], services.ttls[live[0]])
         body = orjson.dumps(payload)
         etag = hashlib.blake2b(body, digest_size=10).hexdigest()
         return f"{owner or ''}\n{etag}\n".encode() + body
-    services = ctx.services
-    raw = await services.cache.get(key, services.ttls[cached.ttl], render, cached.namespace, group)
+    raw = await services.cache.get(key, lambda: ttl[0], render, cached.namespace, group)
     return answer(ctx.request, ctx.principal, raw)
 
 

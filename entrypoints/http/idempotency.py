@@ -1,14 +1,27 @@
 """``Idempotency-Key``: the first final answer to a key is stored and replayed byte-for-byte; the
-same key with another request is refused (422), and one still running answers 409."""
+same key with another request is refused (422), and one still running answers 409.
+
+A key is held for ``LOCK_SECONDS`` (after which a retry may take it over: its holder died). A
+handler can run longer than that (two gateway calls with their retries), so while it runs its lock
+is extended every third of that time: a client's retry never runs the same handler beside the
+first. An answer that is not final (5xx, 429, or a transient failure such as a lost race,
+``ConcurrencyConflict``) releases the key instead of being stored for 24 h.
+"""
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from application.ports import StoredResponse
 from entrypoints.http import problems
+
+log = logging.getLogger(__name__)
+#: How long a key stays held without news of its holder (extended while the handler runs).
+LOCK_SECONDS = 60.0
 
 if TYPE_CHECKING:
     from entrypoints.http.endpoint import Ctx, Route
@@ -27,7 +40,7 @@ async def idempotent(route: Route, ctx: Ctx, raw: bytes) -> web.StreamResponse:
     store = ctx.services.idempotency
     scope = f"{ctx.principal.id if ctx.principal else 'anon'}:{route.method}:{route.path}"
     fingerprint = hashlib.sha256(ctx.request.path_qs.encode() + b"\x00" + raw).hexdigest()
-    begun = await store.begin(scope, key, fingerprint, lock_timeout=60)
+    begun = await store.begin(scope, key, fingerprint, lock_timeout=LOCK_SECONDS)
     if begun.state == "replay":
         stored = begun.response
         return web.Response(status=stored.status, body=stored.body, content_type=stored.content_type,
@@ -39,11 +52,13 @@ async def idempotent(route: Route, ctx: Ctx, raw: bytes) -> web.StreamResponse:
         return problems.problem(409, "Request in progress", "a request with this Idempotency-Key is still running",
                                 "idempotency_in_flight", {"Retry-After": "1"})
     try:
-        response = await _run(route, ctx)
+        with _Heartbeat(store, scope, key):
+            response = await _run(route, ctx)
     except BaseException:
         await store.release(scope, key)
         raise
-    if response.status >= 500 or response.status == 429 or not isinstance(response, web.Response):
+    if (response.status >= 500 or response.status == 429 or not isinstance(response, web.Response)
+            or response.get(problems.TRANSIENT)):
         await store.release(scope, key)  # not a final answer: the client may retry with the same key
     else:
         await store.complete(scope, key, StoredResponse(response.status, response.content_type, response.body))
@@ -60,3 +75,37 @@ async def _run(route: Route, ctx: Ctx) -> web.StreamResponse:
         return problems.from_exception(exc)
     except Exception as exc:  # noqa: BLE001
         return problems.from_exception(exc)
+
+
+class _Heartbeat:
+    """Extends the key's lock every third of ``LOCK_SECONDS`` while the handler runs. Nothing is
+    scheduled but one timer: most requests end long before it fires."""
+
+    def __init__(self, store, scope: str, key: str) -> None:
+        self.store, self.scope, self.key = store, scope, key
+        self.loop = asyncio.get_running_loop()
+        self.timer: asyncio.TimerHandle | None = None
+        self.beating: asyncio.Task | None = None
+
+    def __enter__(self) -> _Heartbeat:
+        self._arm()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.beating is not None:
+            self.beating.cancel()
+
+    def _arm(self) -> None:
+        self.timer = self.loop.call_later(LOCK_SECONDS / 3, self._beat)
+
+    def _beat(self) -> None:
+        self.beating = self.loop.create_task(self._extend())
+
+    async def _extend(self) -> None:
+        try:
+            await self.store.extend(self.scope, self.key)
+        except Exception:  # noqa: BLE001 - a missed beat shortens the lock; the handler goes on
+            log.warning("could not extend the lock of an Idempotency-Key", exc_info=True)
+        self._arm()

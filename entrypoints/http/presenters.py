@@ -21,7 +21,8 @@ def user(u: User) -> dict:
 
 def product(p: Product) -> dict:
     return {"id": p.id, "sku": p.sku, "name": p.name, "price": p.price.amount, "currency": p.price.currency,
-            "stock": p.stock, "category": p.category, "active": p.active}
+            "stock": p.stock, "category": p.category, "active": p.active, "tags": list(p.tags),
+            "rating": {"average": p.rating.average, "count": p.rating.count}}
 
 
 def category(c: Category) -> dict:

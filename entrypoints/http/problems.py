@@ -10,6 +10,9 @@ from domain.errors import Failure, Kind
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/problem+json"
+#: Marks an answer the same request may well not get again (a race lost, a service down): an
+#: Idempotency-Key never stores it as its final answer (``response[TRANSIENT]``).
+TRANSIENT = web.ResponseKey("transient", bool)
 
 #: Every kind of failure -> (HTTP status, title). A failure class with a ``title`` of its own
 #: names its problem type more precisely (409 "Insufficient stock" rather than "Conflict").
@@ -59,7 +62,10 @@ def from_exception(exc: BaseException) -> web.Response:
         extra = {k: v for k, v in exc.details.items() if k not in {"type", "title", "status", "detail", "code"}}
         if "field" in extra and status == 422:
             extra["errors"] = [{"field": extra["field"], "message": exc.message}]
-        return problem(status, title, exc.message, exc.code, headers, **extra)
+        response = problem(status, title, exc.message, exc.code, headers, **extra)
+        if exc.transient:
+            response[TRANSIENT] = True
+        return response
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
         return problem(413, "Request body too large", "request bodies are limited to 1 MiB", "body_too_large")
     if isinstance(exc, web.HTTPMethodNotAllowed):

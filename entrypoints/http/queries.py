@@ -18,6 +18,7 @@ from entrypoints.http.params import BLANK_IS_NONE, Flag, Page, Query, Refusal, T
 class ProductsQuery(Page):
     category: Text = Field(None, description="a category's slug")
     search: Text = Field(None, description="part of a name or SKU")
+    tag: Text = Field(None, description="a tag's slug: only the products carrying it")
 
 
 # -- delivery -----------------------------------------------------------------------------------

@@ -21,8 +21,11 @@ from entrypoints.http.handlers import (
     orders,
     payments,
     refunds,
+    reviews,
     sandbox,
+    support,
     webhooks,
+    wishlist,
 )
 
 ROUTE_TABLES: tuple[RouteTable, ...] = (
@@ -41,4 +44,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     refunds.routes,
     sandbox.routes,
     webhooks.routes,
+    wishlist.routes,
+    reviews.routes,
+    support.routes,
 )

@@ -64,6 +64,8 @@ class TokensOut(Out):
     expires_in: int
     #: only when logging in with a guest_token
     cart_merge: CartMergeOut | None = None
+    #: only when logging in with a guest_token: the SKUs of the guest's wishlist that did not fit
+    wishlist_merge: CartMergeOut | None = None
 
 
 class GuestOut(Out):
@@ -72,6 +74,12 @@ class GuestOut(Out):
 
 
 # -- catalog ------------------------------------------------------------------------------------
+class RatingOut(Out):
+    #: of the visible reviews, two decimals; None without any
+    average: float | None
+    count: int
+
+
 class ProductOut(Out):
     id: str
     sku: str
@@ -81,6 +89,8 @@ class ProductOut(Out):
     stock: int
     category: str
     active: bool
+    tags: list[str]
+    rating: RatingOut
 
 
 class ProductAdminOut(ProductOut):

@@ -46,6 +46,7 @@ class ProductCreateIn(Strict):
     stock: Stock
     category: Slug
     active: bool = True
+    tags: Annotated[list[Slug], Field(max_length=20)] = []
 
 
 class ProductUpdateIn(Strict):
@@ -56,6 +57,8 @@ class ProductUpdateIn(Strict):
     stock: Stock | None = None
     category: Slug | None = None
     active: bool | None = None
+    #: replaces the product's tags (each one a tag that exists)
+    tags: Annotated[list[Slug], Field(max_length=20)] | None = None
 
 
 class CategoryIn(Strict):

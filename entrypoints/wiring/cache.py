@@ -84,6 +84,10 @@ class Cache(containers.DeclarativeContainer):
         CacheAside, value_cache, control=raw_cache,
         on_result=providers.Callable(lambda m: m.cache.record, core.metrics),
         on_error=providers.Callable(lambda m: lambda op: m.cache_errors.labels(op).inc(), core.metrics),
+        # Redis can lose an invalidation: with Postgres, each is journaled with its commit (replayed)
+        journaled=providers.Callable(lambda kv, storage: kv == "redis" and storage == "postgres",
+                                     config.kv, config.storage),
+        ids=core.ids, clock=core.clock,
     )
     health_check = providers.Callable(lambda kv, cache: ("redis" if kv == "redis" else "memory_cache",
                                                          lambda: cache.get("health")), config.kv, raw_cache)

@@ -1,7 +1,8 @@
-"""identity: users, sign-up, login, tokens."""
+"""identity: users, sign-up, login, tokens, profiles."""
 from dependency_injector import containers, providers
 
 from application.auth import Auth
+from application.profiles import Profiles
 
 
 class IdentityContainer(containers.DeclarativeContainer):
@@ -9,3 +10,4 @@ class IdentityContainer(containers.DeclarativeContainer):
     storage = providers.DependenciesContainer()
 
     auth = providers.Singleton(Auth, storage.uow, core.hasher, core.tokens, core.ids, core.clock)
+    profiles = providers.Singleton(Profiles, storage.uow)

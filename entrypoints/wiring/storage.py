@@ -10,6 +10,7 @@ from adapters.memory.maintenance import MemoryMaintenanceQueries
 from adapters.memory.read_model import MemoryReadModel
 from adapters.memory.store import MemoryStore
 from adapters.memory.uow import MemoryUnitOfWorkFactory
+from adapters.postgres.caching import PostgresInvalidationJournal
 from adapters.postgres.db import fetch
 from adapters.postgres.deliveries import PostgresDeliveryQueue
 from adapters.postgres.idempotency import PostgresIdempotencyStore
@@ -19,6 +20,7 @@ from adapters.postgres.pool import create_pool
 from adapters.postgres.read_model import PostgresReadModel
 from adapters.postgres.uow import PostgresUnitOfWorkFactory
 from adapters.redis import RedisStreamsEventBus
+from application.caching import CacheAside
 from application.deliveries import DeliveryDispatcher
 from application.jobs import Every, Job
 from entrypoints.wiring import resolve
@@ -38,12 +40,16 @@ def health_check(storage: str, pool_provider) -> tuple[str, object]:
 
 
 def postgres_jobs(relay: OutboxRelay, idempotency: PostgresIdempotencyStore, dispatcher: DeliveryDispatcher,
-                  interval: float) -> list[Job]:
+                  cache: CacheAside, journal: PostgresInvalidationJournal, interval: float) -> list[Job]:
     """The outbox relay on its own; completed Idempotency-Keys (kept >= 24 h) and published outbox
-    rows (kept 7 days) reaped hourly; the delivery dispatcher."""
-    return [Every("outbox_relay", interval, relay.relay_once, 500),
-            Every("idempotency_reaping", HOURLY, idempotency.reap, 86400),
-            Every("outbox_purge", HOURLY, relay.purge), dispatcher]
+    rows (kept 7 days) reaped hourly; the delivery dispatcher; the cache invalidations that no
+    process confirmed, replayed."""
+    jobs: list[Job] = [Every("outbox_relay", interval, relay.relay_once, 500),
+                       Every("idempotency_reaping", HOURLY, idempotency.reap, 86400),
+                       Every("outbox_purge", HOURLY, relay.purge), dispatcher]
+    if cache.journaled:
+        jobs.append(Every("cache_invalidation_replay", interval, cache.replay, journal))
+    return jobs
 
 
 class Storage(containers.DeclarativeContainer):
@@ -85,5 +91,6 @@ class Storage(containers.DeclarativeContainer):
     health_check = providers.Callable(health_check, config.storage, pg_pool.provider)
     jobs = providers.Selector(
         config.storage, memory=providers.List(delivery_dispatcher),
-        postgres=providers.Callable(postgres_jobs, outbox_relay, idempotency, delivery_dispatcher,
+        postgres=providers.Callable(postgres_jobs, outbox_relay, idempotency, delivery_dispatcher, cache.cache,
+                                    providers.Singleton(PostgresInvalidationJournal, pg_pool),
                                     config.worker_interval))

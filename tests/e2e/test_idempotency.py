@@ -121,3 +121,68 @@ async def test_fifty_parallel_partial_refunds_never_exceed_what_was_captured(api
     assert statuses.count(201) == len(listed["results"]) == payment["amount"] // amount
     assert refunded <= payment["amount"] and payment["amount"] - refunded < amount
     assert (await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h))["status"] == "partially_refunded"
+
+
+async def test_a_key_stays_held_while_its_handler_runs_past_the_lock(api, container, monkeypatch):
+    """A handler may run longer than the key's lock (two gateway calls with retries): its lock is
+    extended while it runs, so a retry with the same key is told to wait, never run beside it."""
+    from adapters.system import FakeClock
+    from entrypoints.http import idempotency
+
+    clock = FakeClock()
+    store = api.services.idempotency
+    store.clock = clock
+    monkeypatch.setattr(idempotency, "LOCK_SECONDS", 0.03)  # a beat every 10 ms (real time)
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    sandbox = api.services.sandbox
+    real_initialize, release, calls = sandbox.initialize_payment, asyncio.Event(), []
+
+    async def slow(request):
+        calls.append(request.reference)
+        await release.wait()  # the gateway takes its time
+        return await real_initialize(request)
+    monkeypatch.setattr(sandbox, "initialize_payment", slow)
+    path, headers = "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": "slow"}
+    first = asyncio.ensure_future(api.call("POST", path, headers, json={"order_id": order["id"]}))
+    while not calls:
+        await asyncio.sleep(0.005)
+    clock.advance(3600)  # far past the lock: only a heartbeat since then keeps it held
+    beat = asyncio.Event()
+    real_extend = store.extend
+
+    async def extend(scope, key):
+        await real_extend(scope, key)
+        beat.set()
+    monkeypatch.setattr(store, "extend", extend)
+    await asyncio.wait_for(beat.wait(), timeout=5)
+    retry = await api.json("POST", path, headers, json={"order_id": order["id"]}, expect=409)
+    assert retry["code"] == "idempotency_in_flight" and calls == [calls[0]]
+    release.set()
+    resp, body = await first
+    assert resp.status == 201
+    again, replayed = await api.call("POST", path, headers, json={"order_id": order["id"]}, expect=201)
+    assert replayed == body and again.headers["Idempotent-Replayed"] == "true" and len(calls) == 1
+
+
+async def test_a_lost_race_is_not_stored_as_the_keys_answer(api, monkeypatch):
+    """A transient failure (a version check lost to a concurrent write) is not the final answer to
+    its key: the same key sent again runs again, and succeeds."""
+    from application.errors import ConcurrencyConflict
+
+    h = await api.user()
+    orders = api.services.orders
+    real_create, tries = orders.create, []
+
+    async def racy(*args, **kwargs):
+        tries.append(1)
+        if len(tries) == 1:
+            raise ConcurrencyConflict("products prd_x was changed by another request")
+        return await real_create(*args, **kwargs)
+    monkeypatch.setattr(orders, "create", racy)
+    headers = {**h, "Idempotency-Key": "order-1"}
+    body = {"items": [{"sku": "NG-RICE-5KG", "quantity": 1}]}
+    lost = await api.json("POST", "/api/v1/payment/orders", headers, json=body, expect=409)
+    assert lost["code"] == "concurrent_update"
+    made, _ = await api.call("POST", "/api/v1/payment/orders", headers, json=body, expect=201)
+    assert "Idempotent-Replayed" not in made.headers and len(tries) == 2

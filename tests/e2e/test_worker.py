@@ -285,3 +285,28 @@ async def test_reconcile_reports_a_check_that_failed_and_checks_the_rest(clock, 
     by_kind = sorted((f.kind, f.repaired) for f in findings)
     assert by_kind == [("check_failed", False), ("success_webhook_not_applied", True)]
     assert store.tables["payments"][payments[1]["id"]].status is PaymentStatus.SUCCEEDED
+
+
+async def test_an_unpaid_order_gives_its_stock_back_after_its_window(clock, api):
+    """Unpaid orders do not hold stock for ever: past PAYPORT_ORDER_PENDING_MINUTES (60) a pending
+    order fails and its stock returns; one with a live payment waits for that payment's expiry."""
+    h = await api.user()
+    stock = lambda: api.json("GET", "/api/v1/products?search=NG-RICE-5KG")  # noqa: E731
+    before = (await stock())["results"][0]["stock"]
+    idle = await api.order(h, ship_to=None)                      # 2 bags, never paid for
+    paying = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, paying["id"], "k1")
+    assert (await stock())["results"][0]["stock"] == before - 4
+    s = await services(api)
+    clock.advance(59 * 60)
+    assert await s.orders.expire_stale() == 0                    # not yet
+    clock.advance(2 * 60)
+    assert await s.orders.expire_stale() == 1                    # the idle one; the other has a live payment
+    assert (await api.json("GET", f"/api/v1/payment/orders/{idle['id']}", h))["status"] == "failed"
+    assert (await api.json("GET", f"/api/v1/payment/orders/{paying['id']}", h))["status"] == "pending"
+    assert (await stock())["results"][0]["stock"] == before - 2
+    await s.maintenance.settle_open_payments(100)                 # its window passed: the payment expires
+    assert (await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h))["status"] == "expired"
+    assert await s.orders.expire_stale() == 1
+    assert (await stock())["results"][0]["stock"] == before
+    await api.initiate(h, idle["id"], "k2", expect=409)          # a failed order takes no payment

@@ -75,8 +75,8 @@ def test_migrate_needs_a_database_and_is_idempotent():
     once = subprocess.run([*PAYPORT, "worker", "--once"], env=env, capture_output=True, text=True, timeout=60)
     assert once.returncode == 0, once.stderr
     assert ("one pass of each job: {'outbox_relay': 0, 'idempotency_reaping': 0, 'outbox_purge': 0, 'deliveries': 0, "
-            "'webhook_retries': 0, 'open_payment_settlement': 0, 'pending_refund_retries': 0, "
-            "'cancellation_refunds': 0, 'fraud_attempt_reaping': 0}") in once.stderr  # + the back office's (issue 17)
+            "'pending_order_expiry': 0, 'webhook_retries': 0, 'open_payment_settlement': 0, "
+            "'pending_refund_retries': 0, 'cancellation_refunds': 0, 'fraud_attempt_reaping': 0}") in once.stderr
 
 
 def test_a_setting_that_cannot_work_stops_the_start_with_a_clear_message():
@@ -121,5 +121,45 @@ def test_config_prints_the_effective_configuration_with_secrets_masked():
 def test_worker_once_runs_each_job_once_on_the_embedded_default():
     done = subprocess.run([*PAYPORT, "worker", "--once"], env=clean_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert ("one pass of each job: {'deliveries': 0, 'webhook_retries': 0, 'open_payment_settlement': 0, "
-            "'pending_refund_retries': 0, 'cancellation_refunds': 0, 'fraud_attempt_reaping': 0}") in done.stderr
+    assert ("one pass of each job: {'deliveries': 0, 'pending_order_expiry': 0, 'webhook_retries': 0, "
+            "'open_payment_settlement': 0, 'pending_refund_retries': 0, 'cancellation_refunds': 0, "
+            "'fraud_attempt_reaping': 0}") in done.stderr  # + the back office's (issue 17)
+
+
+def test_serve_workers_runs_several_processes_on_one_port():
+    """``payport serve --workers 2``: two processes share the port (SO_REUSEPORT) and one store;
+    the embedded default refuses it (its data lives in one process)."""
+    refused = subprocess.run([*PAYPORT, "serve", "--workers", "2", "--port", str(free_port())], env=clean_env(),
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2 and "needs DATABASE_URL" in refused.stderr
+    name = f"payport_cli_workers{SUFFIX}"
+    admin = psycopg2.connect(with_dbname(TEST_DSN, "postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    env = clean_env(DATABASE_URL=with_dbname(TEST_DSN, name), REDIS_URL="redis://127.0.0.1:6379/12",
+                    PAYPORT_REDIS_PREFIX=f"cli-workers{SUFFIX}:", PAYPORT_JWT_SECRET="w" * 40, PAYPORT_DEMO_DATA="on")
+    assert subprocess.run([*PAYPORT, "migrate"], env=env, capture_output=True, text=True).returncode == 0
+    port = free_port()
+    proc = subprocess.Popen([*PAYPORT, "serve", "--workers", "2", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        pids: set[str] = set()
+        while len(pids) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "two serving processes did not answer"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                    text = resp.read().decode()
+            except OSError:
+                time.sleep(0.2)
+                continue
+            pids |= {line for line in text.splitlines() if line.startswith("payport_process{")}
+        _, products = get(f"http://127.0.0.1:{port}/api/v1/products?limit=5")
+        assert products["results"]  # one catalog, whichever process answers
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=20)[0]
+    assert "2 processes" in output

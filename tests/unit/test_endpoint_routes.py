@@ -49,7 +49,9 @@ def test_every_cacheable_detail_and_list_is_declared_cached():
             ("GET", "/api/v1/payment/payments/{payment_id}"), ("GET", "/api/v1/payment/payments"),
             ("GET", "/api/v1/payment/refunds/{refund_id}"), ("GET", "/api/v1/payment/refunds"),
             ("GET", "/api/v1/products/{product_id}"), ("GET", "/api/v1/products"),
-            ("GET", "/api/v1/categories")} == cached
+            ("GET", "/api/v1/categories"),
+            # issue 18: the tags, the FAQ, a product's reviews
+            ("GET", "/api/v1/tags"), ("GET", "/api/v1/faq"), ("GET", "/api/v1/products/{product_id}/reviews")} == cached
 
 
 def test_the_served_tables_pass_every_check_with_the_default_configuration():

@@ -14,8 +14,11 @@ import pytest
 import application
 import domain
 from application import errors as app
+from application.ports.mail import MailUndelivered
+from application.reviews import NotABuyer
 from domain import errors as dom
 from domain.errors import Failure, Kind
+from domain.support import ReopenWindowPassed
 from entrypoints.http import problems
 
 ANSWERED: dict[type[Failure], tuple[int, str]] = {
@@ -45,6 +48,10 @@ ANSWERED: dict[type[Failure], tuple[int, str]] = {
     app.GatewayUnavailable: (503, "Payment gateway unavailable"),
     app.GatewayTimeout: (504, "Payment gateway timed out"),
     app.DependencyUnavailable: (503, "Service temporarily unavailable"),
+    # issue 18
+    NotABuyer: (403, "Only buyers may review"),
+    ReopenWindowPassed: (409, "Too late to reopen"),
+    MailUndelivered: (502, "Upstream service error"),
 }
 
 
@@ -76,7 +83,7 @@ def test_every_failure_class_is_pinned() -> None:
 
 def test_application_errors_are_not_domain_errors() -> None:
     application_classes = [cls for cls in ANSWERED if issubclass(cls, app.ApplicationError)]
-    assert len(application_classes) == 13
+    assert len(application_classes) == 13 + 2  # issue 18: NotABuyer, MailUndelivered
     for cls in application_classes:
         assert not issubclass(cls, dom.DomainError), cls
         assert issubclass(cls, Failure)

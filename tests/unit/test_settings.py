@@ -51,7 +51,8 @@ def test_every_variable_keeps_its_name():
         "PAYPORT_CHECKOUT_SESSION_TTL": "60", "PAYPORT_SCRYPT_N": "1024", "PAYPORT_PG_POOL_MIN": "1",
         "PAYPORT_PG_POOL_MAX": "3", "PAYPORT_PG_PREPARE": "off", "PAYPORT_REFUND_WINDOW_DAYS": "7",
         "PAYPORT_TRUSTED_PROXIES": "10.0.0.1,10.0.0.2", "PAYPORT_RATE_LOGIN_IP": "3/5", "PAYPORT_RATE_GUEST": "7",
-        "PAYPORT_TTL_ORDER": "0", "PAYPORT_WORKER_INTERVAL": "2",
+        "PAYPORT_TTL_ORDER": "0", "PAYPORT_WORKER_INTERVAL": "2", "PAYPORT_ORDER_PENDING_MINUTES": "90",
+        "SMTP_URL": "smtp://mail:25",
     }
     flat = load_settings(environ).flat()
     assert flat | {"rate_limits": None, "ttls": None, "fraud_max_amount": None} == {
@@ -61,6 +62,7 @@ def test_every_variable_keeps_its_name():
         "bootstrap_admin": "a@b.c:pw", "demo_data": "on", "sandbox": "on", "pricing_file": "/p.json",
         "checkout_session_ttl": 60.0, "scrypt_n": 1024, "pg_pool_min": 1, "pg_pool_max": 3, "pg_prepare": False,
         "refund_window_days": 7, "trusted_proxies": ["10.0.0.1", "10.0.0.2"], "worker_interval": 2.0,
+        "order_pending_minutes": 90.0, "smtp_url": "smtp://mail:25",
         "storage": "postgres", "kv": "redis", "value_cache": "redis", "sandbox_enabled": True,
         "ephemeral_jwt_secret": False, "rate_limits": None, "ttls": None, "fraud_max_amount": None}
     assert flat["rate_limits"] == {**RATE_LIMITS, "login_ip": (3, 5), "guest": (7, 60)}

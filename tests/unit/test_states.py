@@ -24,6 +24,7 @@ from domain import transitions
 from domain.errors import DomainError, IllegalTransition
 from domain.orders import EventContext, Order, OrderStatus
 from domain.payments import PaymentIntent, PaymentStatus, Refund, RefundStatus
+from domain.support import TicketStatus
 from domain.transitions import can_transition, check_transition
 from domain.users import Principal, Role
 from domain.webhooks import WebhookEvent, WebhookStatus
@@ -64,11 +65,20 @@ WEBHOOK_ALLOWED = {
     ("failed", "processed"), ("failed", "failed"), ("failed", "ignored"),
 }
 
+# issue 18: a ticket goes open -> pending -> resolved -> closed; its customer reopens a settled one
+TICKET_ALLOWED = {
+    ("open", "pending"), ("open", "resolved"), ("open", "closed"),
+    ("pending", "open"), ("pending", "resolved"), ("pending", "closed"),
+    ("resolved", "open"), ("resolved", "closed"),
+    ("closed", "open"),
+}
+
 EXPECTED = {
     OrderStatus: ORDER_ALLOWED,
     PaymentStatus: PAYMENT_ALLOWED,
     RefundStatus: REFUND_ALLOWED,
     WebhookStatus: WEBHOOK_ALLOWED,
+    TicketStatus: TICKET_ALLOWED,
 }
 
 

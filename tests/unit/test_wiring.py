@@ -52,7 +52,7 @@ class SupportContainer(containers.DeclarativeContainer):
 
 
 class WithSupport(composition.Container):
-    support = providers.Container(SupportContainer, core=composition.Container.core,
+    desk = providers.Container(SupportContainer, core=composition.Container.core,
                                   storage=composition.Container.storage)
 
 
@@ -89,6 +89,8 @@ async def test_the_services_are_those_of_before():
             "settlement", "refunds", "webhooks", "notifications", "maintenance", "sandbox", "gateways",
             "gateway_settings", "cache", "rate_limiter", "idempotency", "metrics", "rate_limits", "ttls",
             "trusted_proxies", "health_checks",
+            # issue 18
+            "wishlist", "reviews", "support_tickets", "contact_form", "faq", "profiles", "mail",
             # issue 17: the back office
             "fulfilment", "order_cancellation", "backoffice", "analytics", "gateway_config", "fraud_rules"}
     finally:
@@ -118,13 +120,13 @@ class MoreTickets(containers.DeclarativeContainer):
 
 @pytest.mark.parametrize(("second", "refusal"), [
     (MoreTickets, "two containers provide the service 'tickets'"),
-    (SupportContainer, r"the support container registers delivery_senders \['support_desk'\] again"),
+    (SupportContainer, r"the desk container registers delivery_senders \['support_desk'\] again"),
 ])
 async def test_a_name_registered_twice_is_a_wiring_error(second, refusal):
     class Twice(composition.Container):
         again = providers.Container(second, core=composition.Container.core, storage=composition.Container.storage)
-        support = providers.Container(SupportContainer, core=composition.Container.core,
-                                      storage=composition.Container.storage)
+        desk = providers.Container(SupportContainer, core=composition.Container.core,
+                                   storage=composition.Container.storage)
     container = composition.container_for(load_settings({}, FAST), Twice)
     with pytest.raises(RuntimeError, match=refusal):
         await prepare(container)

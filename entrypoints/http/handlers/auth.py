@@ -3,12 +3,17 @@ from __future__ import annotations
 from application.errors import Unauthorized
 from domain.errors import InvalidValue
 from entrypoints.http import presenters as present
+from domain.places import Address
+from domain.users import KEEP
 from entrypoints.http import schemas as s
+from entrypoints.http import storefront_presenters as show
+from entrypoints.http import storefront_schemas as sf
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 from entrypoints.http.limits import check_rate
 
 P = "/api/v1/auth"
 routes = RouteTable("auth")
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @routes.endpoint("POST", f"{P}/register", summary="Create a customer account", body=s.RegisterIn,
@@ -20,7 +25,7 @@ async def register(ctx: Ctx):
 
 
 @routes.endpoint("POST", f"{P}/login", summary="Log in: access and refresh tokens (send guest_token, a guest's "
-                 "access token, to move that guest's cart into yours)", body=s.LoginIn,
+                 "access token, to move that guest's cart and wishlist into yours)", body=s.LoginIn,
                  response=s.TokensOut, auth="none", rate_limit="login_ip")
 async def login(ctx: Ctx):
     headers = await check_rate(ctx.services, "login_email", ctx.body.email.strip().lower())
@@ -36,6 +41,7 @@ async def login(ctx: Ctx):
     if guest is not None:
         user = ctx.services.auth.principal_from_token(tokens["access"])
         tokens["cart_merge"] = {"skipped": await ctx.services.cart.merge(guest, user)}
+        tokens["wishlist_merge"] = {"skipped": await ctx.services.wishlist.merge(guest, user)}
     return json_response(tokens, headers=headers)
 
 
@@ -45,11 +51,34 @@ async def refresh(ctx: Ctx):
     return json_response(await ctx.services.auth.refresh(ctx.body.refresh))
 
 
-@routes.endpoint("GET", f"{P}/me", summary="The current user", response=s.UserOut)
+@routes.endpoint("GET", f"{P}/me", summary="The current user and their profile", response=sf.ProfileOut)
 async def me(ctx: Ctx):
     if ctx.user.is_guest:
-        return json_response({"id": ctx.user.id, "email": None, "name": None, "role": "guest"})
-    return json_response(present.user(await ctx.services.auth.me(ctx.user)))
+        return json_response({"id": ctx.user.id, "email": None, "name": None, "role": "guest", "phone": None,
+                              "default_address": None}, headers=NO_STORE)
+    return json_response(show.profile(await ctx.services.auth.me(ctx.user)), headers=NO_STORE)
+
+
+@routes.endpoint("PATCH", f"{P}/me", summary="Change your profile: name, phone (international, +...), default "
+                 "address (null clears phone or address)", body=sf.ProfileIn, response=sf.ProfileOut)
+async def update_me(ctx: Ctx):
+    b, sent = ctx.body, ctx.body.model_fields_set
+    if "name" in sent and b.name is None:
+        raise InvalidValue("a name cannot be cleared", field="name")
+    address = b.default_address
+    user = await ctx.services.profiles.update(
+        ctx.user, name=b.name if "name" in sent else KEEP, phone=b.phone if "phone" in sent else KEEP,
+        default_address=(KEEP if "default_address" not in sent else None if address is None else
+                         Address(address.country, address.city, address.line1, address.postal_code)))
+    return json_response(show.profile(user), headers=NO_STORE)
+
+
+@routes.endpoint("POST", f"{P}/change-password", summary="Change your password (the old one is required); the "
+                 "refresh tokens of your other sessions stop working, this session gets new tokens",
+                 body=sf.ChangePasswordIn, response=s.TokensOut, rate_limit="login_email", idempotency="none")
+async def change_password(ctx: Ctx):
+    tokens = await ctx.services.auth.change_password(ctx.user, ctx.body.old_password, ctx.body.new_password)
+    return json_response(tokens, headers=NO_STORE)
 
 
 @routes.endpoint("POST", f"{P}/guest", summary="A guest token (check out without an account)",

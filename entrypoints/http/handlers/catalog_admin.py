@@ -1,6 +1,6 @@
-"""Admin writes to the catalog: products, categories, coupons (403 for anyone but an admin).
+"""Admin writes to the catalog: products, categories, tags, coupons (403 for anyone but an admin).
 
-Product and category caches are invalidated by the use cases after each commit.
+Product, category and tag caches are invalidated by the use cases after each commit.
 """
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from domain.catalog import Coupon, CouponKind
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http import shop_schemas as shop
+from entrypoints.http import storefront_presenters as show
+from entrypoints.http import storefront_schemas as sf
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 
 P = "/api/v1"
@@ -23,7 +25,7 @@ async def create_product(ctx: Ctx):
 
 
 @routes.endpoint("PATCH", P + "/products/{product_id}", summary="Change a product: name, price, stock, category, "
-                 "active (admins; send the version you saw to refuse a lost update)",
+                 "active, tags (admins; send the version you saw to refuse a lost update)",
                  body=shop.ProductUpdateIn, response=s.ProductAdminOut)
 async def update_product(ctx: Ctx):
     changes = ctx.body.model_dump(exclude_none=True)
@@ -36,6 +38,20 @@ async def update_product(ctx: Ctx):
 async def create_category(ctx: Ctx):
     category = await ctx.services.catalog.create_category(ctx.user, ctx.body.slug, ctx.body.name)
     return json_response(present.category(category), 201)
+
+
+@routes.endpoint("PUT", P + "/tags/{slug}", summary="Create or rename a tag (admins)", body=sf.TagIn,
+                 response=sf.TagOut)
+async def put_tag(ctx: Ctx):
+    return json_response(show.tag(await ctx.services.catalog.put_tag(ctx.user, ctx.request.match_info["slug"],
+                                                                     ctx.body.name)))
+
+
+@routes.endpoint("DELETE", P + "/tags/{slug}", summary="Delete a tag: it comes off every product (admins)",
+                 response=shop.DeletedOut)
+async def delete_tag(ctx: Ctx):
+    await ctx.services.catalog.delete_tag(ctx.user, ctx.request.match_info["slug"])
+    return json_response({"deleted": True})
 
 
 @routes.endpoint("POST", f"{P}/coupons", summary="Create a coupon (admins): percent (value in basis points) or fixed "

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from application import cache_keys as keys
+from domain.orders import OrderStatus
 from domain.users import Principal, Role
 from entrypoints.http import cached
 from entrypoints.http import presenters as present
@@ -41,7 +42,7 @@ async def create_order(ctx: Ctx):
                  cached=cached.one("order", "order", lambda path: keys.order(path["order_id"])))
 async def get_order(ctx: Ctx):
     order = await ctx.services.orders.get(SYSTEM, ctx.request.match_info["order_id"])
-    return order.owner_id, present.order(order)
+    return order.owner_id, present.order(order), "live" if order.status is OrderStatus.PENDING else None
 
 
 @routes.endpoint("POST", P + "/{order_id}/cancel", summary="Cancel an order: its stock goes back; a paid or "

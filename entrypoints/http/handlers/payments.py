@@ -73,7 +73,7 @@ async def callback_post(ctx: Ctx):
                  cached=cached.one("payment", "payment", lambda path: keys.payment(path["payment_id"])))
 async def get_payment(ctx: Ctx):
     payment = await ctx.services.payments.get(SYSTEM, ctx.request.match_info["payment_id"])
-    return payment.owner_id, present.payment(payment)
+    return payment.owner_id, present.payment(payment), None if payment.is_terminal else "live"
 
 
 @routes.endpoint("GET", P + "/{payment_id}/check-status", summary="Ask the gateway now and update the payment",

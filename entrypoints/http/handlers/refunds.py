@@ -34,4 +34,4 @@ async def create_refund(ctx: Ctx):
                  cached=cached.one("refund", "refund", lambda path: keys.refund(path["refund_id"])))
 async def get_refund(ctx: Ctx):
     refund = await ctx.services.refunds.get(SYSTEM, ctx.request.match_info["refund_id"])
-    return refund.owner_id, present.refund(refund)
+    return refund.owner_id, present.refund(refund), None if refund.is_final else "live"

@@ -1,0 +1,1 @@
+"""Use cases of the support context: tickets, the contact form, the FAQ."""

@@ -1,0 +1,98 @@
+"""Cache invalidation that survives a Redis blip or a crash, on Postgres + Redis (issue 14 item 7).
+
+Each change's invalidation is written to the journal with its commit and applied after it; one
+lost to Redis (or to a process that died between its commit and the cache) is replayed by the
+worker, so a payment never reads older than what was committed for longer than the replay takes.
+Non-terminal payments and orders are cached only the short ``live`` TTL.
+"""
+from __future__ import annotations
+
+import pytest
+from dependency_injector import providers
+
+from adapters.postgres import db
+from application import cache_keys as keys
+from adapters.postgres.caching import forgetter
+from adapters.redis.cache import RedisCache
+from adapters.system import FakeClock
+from container import resolve
+
+BACKENDS = ("postgres",)
+
+
+@pytest.fixture
+def clock(container) -> FakeClock:
+    fake = FakeClock()
+    container.core.clock.override(providers.Object(fake))
+    return fake
+
+
+async def _journal(container) -> list[dict]:
+    pool = await resolve(container.storage.pg_pool)
+    return await db.fetch(pool, "SELECT id, keys, counters FROM cache_invalidations ORDER BY created_at")
+
+
+async def _replay(container) -> int:
+    from adapters.postgres.caching import PostgresInvalidationJournal
+    return await (await resolve(container.cache.cache)).replay(
+        PostgresInvalidationJournal(await resolve(container.storage.pg_pool)))
+
+
+async def test_an_invalidation_lost_to_redis_is_replayed(clock, api, backend, container, monkeypatch):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k1")
+    path = f"/api/v1/payment/payments/{payment['id']}"
+    assert (await api.json("GET", path, h))["status"] == "requires_action"  # cached now
+    await forgetter(await resolve(container.storage.pg_pool)).flush()
+    assert await _journal(container) == []  # applied invalidations are forgotten
+
+    real = RedisCache.invalidate
+
+    async def blip(self, keys, counters, publish=None):
+        raise ConnectionError("redis went away for a moment")
+    monkeypatch.setattr(RedisCache, "invalidate", blip)
+    await api.sandbox(payment, "approve")  # paid; the invalidation after each commit is lost
+    monkeypatch.setattr(RedisCache, "invalidate", real)
+    assert (await api.json("GET", path, h))["status"] == "requires_action"  # stale, as far as the TTL allows
+    staged = await _journal(container)
+    assert staged and any(keys.payment(payment["id"]) in row["keys"] for row in staged)
+
+    clock.advance(31)  # the replayer leaves the process that committed a moment to apply it itself
+    assert await _replay(container) == len(staged)
+    assert (await api.json("GET", path, h))["status"] == "succeeded"
+    assert (await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h))["status"] == "paid"
+    assert await _journal(container) == []
+
+
+async def test_a_process_that_dies_after_its_commit_leaves_its_invalidation_to_the_replay(
+        clock, api, backend, container, monkeypatch):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    path = f"/api/v1/payment/orders/{order['id']}"
+    assert (await api.json("GET", path, h))["status"] == "pending"
+    cache = await resolve(container.cache.cache)
+
+    async def died(keys, counters):
+        raise SystemExit  # stands for the process dying: nothing after the commit runs
+    monkeypatch.setattr(cache, "_invalidate", died)
+    with pytest.raises(BaseException):
+        await api.services.orders.cancel(api.services.auth.principal_from_token(h["Authorization"][7:]), order["id"])
+    monkeypatch.undo()
+    assert (await api.json("GET", path, h))["status"] == "pending"  # committed cancelled, read stale
+    clock.advance(31)
+    assert await _replay(container) >= 1
+    assert (await api.json("GET", path, h))["status"] == "cancelled"
+
+
+async def test_a_live_payment_is_cached_briefly_and_a_settled_one_long(api, backend, container):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k1")
+    redis = (await resolve(container.cache.raw_cache)).redis
+    prefix = container.config()["redis_prefix"]
+    await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
+    assert 0 < await redis.pttl(prefix + keys.payment(payment["id"])) <= 30_000  # requires_action: live
+    await api.sandbox(payment, "approve")
+    await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
+    assert 30_000 < await redis.pttl(prefix + keys.payment(payment["id"])) <= 900_000  # succeeded
