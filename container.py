@@ -16,12 +16,14 @@ from dependency_injector import containers, providers
 
 from entrypoints.settings import CACHE_TTLS, RATE_LIMITS, Settings, load_settings
 from entrypoints.wiring import gather_dict, resolve
+from entrypoints.wiring.backoffice import BackofficeContainer
 from entrypoints.wiring.cache import STRICT_RATE_POLICIES, Cache
 from entrypoints.wiring.cart import CartContainer
 from entrypoints.wiring.catalog import CatalogContainer
 from entrypoints.wiring.checkout import CheckoutContainer
 from entrypoints.wiring.core import Core
 from entrypoints.wiring.delivery import DeliveryContainer
+from entrypoints.wiring.fraud import FraudContainer
 from entrypoints.wiring.gateways import Gateways
 from entrypoints.wiring.identity import IdentityContainer
 from entrypoints.wiring.notifications import NotificationsContainer
@@ -51,14 +53,17 @@ class Container(containers.DeclarativeContainer):
     delivery = providers.Container(DeliveryContainer, core=core, storage=storage)
     checkout = providers.Container(CheckoutContainer, config=config, core=core, storage=storage, cache=cache)
     orders = providers.Container(OrdersContainer, config=config, core=core, storage=storage, cache=cache)
+    fraud = providers.Container(FraudContainer, config=config, core=core, storage=storage)
     payments = providers.Container(PaymentsContainer, config=config, core=core, storage=storage, cache=cache,
-                                   gateways=gateways)
+                                   gateways=gateways, fraud=fraud)
     notifications = providers.Container(NotificationsContainer, config=config, core=core, storage=storage)
     ops = providers.Container(OpsContainer, config=config, core=core, storage=storage, cache=cache,
                               gateways=gateways, payments=payments)
     wishlist = providers.Container(WishlistContainer, core=core, storage=storage)
     reviews = providers.Container(ReviewsContainer, core=core, storage=storage, cache=cache)
     support = providers.Container(SupportContainer, core=core, storage=storage, cache=cache)
+    backoffice = providers.Container(BackofficeContainer, config=config, core=core, storage=storage, cache=cache,
+                                     gateways=gateways, orders=orders, payments=payments, fraud=fraud)
 
 
 async def start(container: Container) -> None:

@@ -102,6 +102,10 @@ class Metrics:
         self.refunds_attention = Counter("payport_refunds_needing_attention_total",
                                          "Refunds flagged for a person (unresolved, or the gateway needs action)",
                                          ["gateway"], registry=r)
+        self.fraud_decisions = Counter("payport_fraud_decisions_total", "Payment attempts judged by the fraud rules",
+                                       ["outcome"], registry=r)
+        self.order_transitions = Counter("payport_order_transitions_total", "Orders moved by people (fulfil, "
+                                         "complete, cancel)", ["status"], registry=r)
         self.webhooks = Counter("payport_webhooks_total", "Webhooks received", ["gateway", "outcome"], registry=r)
         #: which serving process answered (``payport serve --workers N`` runs several)
         self.process = Gauge("payport_process", "The process these figures are from", ["pid"], registry=r)

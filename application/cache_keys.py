@@ -59,3 +59,8 @@ def refunds(owner_id: str) -> str:
 def in_group(group: str, query: str) -> str:
     """The key of one list (``query``: its canonical query string) within its group."""
     return f"{group}:{query}"
+
+
+def payment_config(name: str) -> str:
+    """One gateway's stored configuration (``name`` a gateway), or the routing table (``routes``)."""
+    return f"payment_config:{name}"

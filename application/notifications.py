@@ -33,7 +33,8 @@ from domain.users import Principal
 log = logging.getLogger(__name__)
 
 NOTIFIED = (events.OrderCreated, events.PaymentInitiated, events.PaymentCompleted, events.PaymentFailed,
-            events.RefundRequested, events.RefundCompleted, SupportReplied)
+            events.RefundRequested, events.RefundCompleted, SupportReplied, events.OrderProcessing,
+            events.OrderCompleted)
 
 
 def event_key(event: events.DomainEvent) -> str:

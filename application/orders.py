@@ -16,7 +16,7 @@ from application.ports.maintenance import MaintenanceQueries
 from application.ports.orders import OrdersUnitOfWork
 from domain.catalog import check_quantity
 from domain.checkout import LineItem
-from domain.errors import CurrencyMismatch, InvalidValue
+from domain.errors import CurrencyMismatch, IllegalTransition, InvalidValue
 from domain.money import Money
 from domain.orders import Order, OrderStatus
 from domain.pricing import HOME_COUNTRY_OF_CURRENCY, TaxRules
@@ -93,21 +93,22 @@ class Orders:
             workspace_id=workspace_id, search=search, limit=limit, cursor=cursor)
 
     async def cancel(self, principal: Principal, order_id: str) -> Order:
-        """Cancel a pending order and put its stock back; refused while a payment is in progress."""
+        """Cancel a pending order and put its stock back; refused while a payment is in progress
+        (a paid one is cancelled with its refund: ``application.cancellation``)."""
         now = self.clock.now()
         async with self.uow() as uow:
             order = visible(await uow.orders.lock(order_id), principal, "order", order_id=order_id)
+            if order.status is not OrderStatus.PENDING:
+                raise IllegalTransition(f"a {order.status.value} order is not cancelled this way",
+                                        entity="order", current=order.status.value, requested="cancelled")
             active = await uow.payments.active_for_order(order.id)
             if active is not None:
                 raise Conflict("a payment for this order is in progress; it cannot be cancelled now",
                                payment_id=active.id)
-            order.cancel(now)
-            lines = await load_products(uow, [(i.sku, i.quantity) for i in order.items], lock=True)
-            for product, quantity in lines:
-                product.release_stock(quantity)
-                await uow.products.save(product)
+            order.cancel(now, by=principal.id)
+            restocked = await restock(uow, order)
             await uow.orders.save(order)
-            await invalidation.stage(uow, self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
+            await invalidation.stage(uow, self.cache, product_ids=restocked, orders=(order,))
             await uow.commit()
         return order
 
@@ -131,11 +132,17 @@ class Orders:
             if await uow.payments.active_for_order(order.id) is not None:
                 return False
             order.fail(now)
-            lines = await load_products(uow, [(i.sku, i.quantity) for i in order.items], lock=True)
-            for product, quantity in lines:
-                product.release_stock(quantity)
-                await uow.products.save(product)
+            restocked = await restock(uow, order)
             await uow.orders.save(order)
-            await invalidation.stage(uow, self.cache, product_ids=[p.id for p, _ in lines], orders=(order,))
+            await invalidation.stage(uow, self.cache, product_ids=restocked, orders=(order,))
             await uow.commit()
         return True
+
+
+async def restock(uow: OrdersUnitOfWork, order: Order) -> list[str]:
+    """Put a cancelled or expired order's items back in stock (products locked); the products' ids."""
+    lines = await load_products(uow, [(i.sku, i.quantity) for i in order.items], lock=True)
+    for product, quantity in lines:
+        product.release_stock(quantity)
+        await uow.products.save(product)
+    return [p.id for p, _ in lines]

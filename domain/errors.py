@@ -100,3 +100,9 @@ class PaymentNotAllowed(DomainError):
     code = "payment_not_allowed"
     kind = Kind.CONFLICT
     title = "Payment not allowed"
+
+
+class CancellationNotAllowed(DomainError):
+    code = "cancellation_not_allowed"
+    kind = Kind.CONFLICT
+    title = "Cancellation not allowed"

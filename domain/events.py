@@ -190,3 +190,27 @@ class RefundFailed(OrderEvent, name="REFUND_FAILED", public="refund.failed"):
     amount: int
     currency: str
     error: str | None
+
+
+@attrs.frozen(kw_only=True)
+class OrderProcessing(OrderEvent, name="ORDER_PROCESSING", public="order.processing"):
+    """Fulfilment began (an admin's ``fulfil``), with the carrier's tracking when given."""
+
+    carrier: str | None
+    tracking_number: str | None
+    note: str | None
+
+
+@attrs.frozen(kw_only=True)
+class OrderCompleted(OrderEvent, name="ORDER_COMPLETED", public="order.completed"):
+    note: str | None
+
+
+@attrs.frozen(kw_only=True)
+class PaymentBlocked(OrderEvent, name="PAYMENT_BLOCKED", public="payment.blocked"):
+    """The risk rules refused an attempt before any intent was made (nothing reached a gateway)."""
+
+    amount: int
+    currency: str
+    #: the rules' reasons, "; "-separated
+    reasons: str

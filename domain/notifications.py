@@ -46,6 +46,12 @@ def compose(event: events.DomainEvent) -> tuple[str, str, str] | None:
     if isinstance(e, events.RefundRequested):
         return ("refund_requested", "Refund requested",
                 f"A refund of {_money(e.amount, e.currency)} for order {e.order_number} was requested.")
+    if isinstance(e, events.OrderProcessing):
+        tracking = f" ({e.carrier or 'tracking'}: {e.tracking_number})" if e.tracking_number else ""
+        return ("order_processing", "Order on its way",
+                f"Order {e.order_number} is being prepared for you{tracking}.")
+    if isinstance(e, events.OrderCompleted):
+        return "order_completed", "Order completed", f"Order {e.order_number} is complete. Thank you!"
     if isinstance(e, events.RefundCompleted):
         return ("refund_completed", "Refund completed",
                 f"{_money(e.amount, e.currency)} for order {e.order_number} was refunded.")

@@ -48,20 +48,24 @@ def _serve(args: argparse.Namespace) -> int:
             asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
         except ImportError:
             log.info("uvloop is not installed: using the standard asyncio loop")
+    if settings.embedded_worker_enabled:
+        log.info("the worker's jobs run in %s (PAYPORT_EMBEDDED_WORKER=%s)",
+                 "each process" if workers > 1 else "this process", settings.worker.embedded)
     if workers == 1:
-        _run_one(c, host, port, reuse_port=False)
+        _run_one(c, host, port, reuse_port=False, jobs=settings.embedded_worker_enabled)
         return 0
     children = []
     for _ in range(workers - 1):  # forked before any loop or connection exists: each builds its own
         pid = os.fork()
         if pid == 0:
             try:
-                _run_one(composition.container_for(settings), host, port, reuse_port=True)
+                _run_one(composition.container_for(settings), host, port, reuse_port=True,
+                         jobs=settings.embedded_worker_enabled)
             finally:
                 os._exit(0)
         children.append(pid)
     try:
-        _run_one(c, host, port, reuse_port=True)
+        _run_one(c, host, port, reuse_port=True, jobs=settings.embedded_worker_enabled)
     finally:
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
@@ -72,10 +76,10 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_one(c, host: str, port: int, reuse_port: bool) -> None:
+def _run_one(c, host: str, port: int, reuse_port: bool, jobs: bool = False) -> None:
     """One serving process; with ``reuse_port`` several share the port (the kernel spreads the
-    connections among them: SO_REUSEPORT)."""
-    app = create_app(c)
+    connections among them: SO_REUSEPORT); with ``jobs`` it runs the worker's jobs too."""
+    app = create_app(c, jobs=jobs)
     app.on_startup.append(_settle_gc)  # after the container's own start-up: all that lives for good exists now
     web.run_app(app, host=host, port=port, print=None, access_log=None, reuse_port=reuse_port or None)
 

@@ -147,6 +147,10 @@ class RefundSettings(BaseModel):
 
 class FraudSettings(BaseModel):
     max_amount: dict[str, int] = Field(default_factory=lambda: dict(FRAUD_MAX_AMOUNT))
+    #: JSON fraud rules (the shape of ``domain/fraud.py``'s ``FraudRules.from_dict``): amount review
+    #: and block levels, velocity, repeated declines, blocklists, country/currency; without it only
+    #: the ``max_amount`` block levels apply
+    rules_file: OptionalText = env("PAYPORT_FRAUD_FILE")
 
 
 class MailSettings(BaseModel):
@@ -157,6 +161,18 @@ class MailSettings(BaseModel):
 class WorkerSettings(BaseModel):
     #: seconds between runs of the frequent jobs (``payport worker --interval``)
     interval: float = env("PAYPORT_WORKER_INTERVAL", 5.0)
+    #: the worker's jobs inside ``payport serve``: auto (on with the embedded default's memory storage)
+    embedded: Mode = env("PAYPORT_EMBEDDED_WORKER", "auto")
+
+
+class BackofficeSettings(BaseModel):
+    #: hours after payment within which a customer may cancel a paid order (and be refunded); 0: never
+    cancel_window_hours: Annotated[float, Field(ge=0)] = env("PAYPORT_CANCEL_WINDOW_HOURS", 24.0)
+    #: JSON exchange-rate table for the analytics' reporting currency ({date, base, rates})
+    exchange_rates_file: OptionalText = env("PAYPORT_EXCHANGE_RATES_FILE")
+    #: seconds between two reads of the gateway configuration in each process (a save applies at once
+    #: in the process that made it, and in the others within this plus the cache's staleness bound)
+    gateway_config_refresh: Annotated[float, Field(gt=0)] = env("PAYPORT_GATEWAY_CONFIG_REFRESH", 5.0)
 
 
 class Settings(BaseSettings):
@@ -177,6 +193,7 @@ class Settings(BaseSettings):
     pricing_file: OptionalText = env("PAYPORT_PRICING_FILE")
     fraud: FraudSettings = Field(default_factory=FraudSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    backoffice: BackofficeSettings = Field(default_factory=BackofficeSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     #: the real gateways' settings (``adapters.gateways.config``), from the same environment
     gateways: dict[str, Any] = Field(default_factory=dict, repr=False)
@@ -243,6 +260,12 @@ class Settings(BaseSettings):
         if self.real_gateways:
             return False
         return self.sandbox.mode == "on" or (self.sandbox.mode == "auto" and not self.storage.database_url)
+
+    @property
+    def embedded_worker_enabled(self) -> bool:
+        """Whether ``payport serve`` runs the worker's jobs itself: on the embedded default there is
+        no other process that could (nothing else sees its memory)."""
+        return self.worker.embedded == "on" or (self.worker.embedded == "auto" and not self.storage.database_url)
 
     @property
     def demo_data_enabled(self) -> bool:

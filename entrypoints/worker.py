@@ -1,4 +1,5 @@
-"""``payport worker``: every registered job on its own interval.
+"""``payport worker``: every registered job on its own interval (``Background``: the same jobs
+inside ``payport serve``, on the embedded default).
 
 The jobs come from the containers (``jobs`` registrations, see ``entrypoints/wiring``). Each job
 runs in a loop of its own, so a slow or failing job never holds up another (the outbox relay goes
@@ -8,6 +9,7 @@ first time, a line while it keeps failing the same way) and tried again on the n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -59,3 +61,32 @@ class Worker:
                 await asyncio.wait_for(stop.wait(), timeout=max(0.0, job.interval - (loop.time() - started)))
             except TimeoutError:
                 pass
+
+
+class Background:
+    """The worker's jobs run inside another process (``payport serve`` on the embedded default,
+    where no separate worker can see its memory): started with the app, stopped before it."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker, self.stopping = worker, asyncio.Event()
+        self.task: asyncio.Task | None = None
+
+    @classmethod
+    async def start(cls, container) -> Background:
+        background = cls(Worker(await registered_jobs(container)))
+        background.task = asyncio.create_task(background.worker.run(background.stopping))
+        log.info("worker jobs running in this process: %s",
+                 ", ".join(f"{job.name} every {job.interval:g}s" for job in background.worker.jobs))
+        return background
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let the passes under way finish (at most ``grace`` seconds), then stop."""
+        self.stopping.set()
+        if self.task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), grace)
+        except TimeoutError:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task

@@ -200,7 +200,8 @@ class RuleFraudChecker:
     def __init__(self, max_amount: dict[str, int]) -> None:
         self.max_amount = max_amount
 
-    async def assess(self, *, user_id: str, amount: int, currency: str, email: str | None) -> FraudDecision:
+    async def assess(self, *, user_id: str, amount: int, currency: str, email: str | None,
+                     **_more: object) -> FraudDecision:
         cap = self.max_amount.get(currency)
         if cap is not None and amount > cap:
             return FraudDecision(False, (f"amount above the {currency} limit of {cap}",))

@@ -1,7 +1,9 @@
 """Memory implementation of the worker's and reconciler's queries."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
 from adapters.memory.store import MemoryStore
@@ -18,22 +20,55 @@ def _by_id(rows: Iterable[Any], keep: Callable[[Any], bool], limit: int, after_i
     return sorted((r for r in rows if keep(r) and (after_id is None or r.id > after_id)), key=lambda r: r.id)[:limit]
 
 
+#: How long a claim holds a row (as on Postgres).
+CLAIM_LEASE = timedelta(minutes=15)
+
+
 class MemoryMaintenanceQueries:
-    def __init__(self, store: MemoryStore) -> None:
-        self.store = store
+    def __init__(self, store: MemoryStore, lease: timedelta = CLAIM_LEASE) -> None:
+        self.store, self.lease = store, lease
+
+    async def _claim(self, choose: Callable[[], list[Any]], column: str, now) -> list[Any]:
+        """Claim the committed rows ``choose()`` picks, under the store's lock (as a unit of work's
+        commit would write them): their next look moves a lease ahead; copies are returned."""
+        async with self.store.lock:
+            rows = choose()
+            for row in rows:
+                setattr(row, column, now + self.lease)
+            return [copy.deepcopy(row) for row in rows]
 
     def _rows(self, table: str) -> list[Any]:
         return [r for r in self.store.tables[table].values() if r is not None]
 
     async def due_payments(self, *, now, limit):
-        rows = [p for p in self._rows("payments")
-                if p.status in _LIVE and p.next_check_at is not None and p.next_check_at <= now]
-        return sorted(rows, key=lambda p: (p.next_check_at, p.id))[:limit]
+        def choose():
+            rows = [p for p in self._rows("payments")
+                    if p.status in _LIVE and p.next_check_at is not None and p.next_check_at <= now]
+            return sorted(rows, key=lambda p: (p.next_check_at, p.id))[:limit]
+        return await self._claim(choose, "next_check_at", now)
 
     async def due_refunds(self, *, now, limit):
-        rows = [r for r in self._rows("refunds")
-                if r.status in _OPEN_REFUND and (r.next_attempt_at or r.created_at) <= now]
-        return sorted(rows, key=lambda r: (r.next_attempt_at or r.created_at, r.id))[:limit]
+        def choose():
+            rows = [r for r in self._rows("refunds")
+                    if r.status in _OPEN_REFUND and (r.next_attempt_at or r.created_at) <= now]
+            return sorted(rows, key=lambda r: (r.next_attempt_at or r.created_at, r.id))[:limit]
+        return await self._claim(choose, "next_attempt_at", now)
+
+    async def due_webhooks(self, *, now, limit, max_attempts, grace):
+        def due_at(w):
+            return w.next_attempt_at or w.received_at + grace
+
+        def choose():
+            rows = [w for w in self._rows("webhooks") if w.status in (WebhookStatus.RECEIVED, WebhookStatus.FAILED)
+                    and w.attempts < max_attempts and due_at(w) <= now]
+            return sorted(rows, key=lambda w: (due_at(w), w.id))[:limit]
+        return await self._claim(choose, "next_attempt_at", now)
+
+    async def due_cancellations(self, *, now, limit):
+        def choose():
+            rows = [o for o in self._rows("orders") if o.refund_due_at is not None and o.refund_due_at <= now]
+            return sorted(rows, key=lambda o: (o.refund_due_at, o.id))[:limit]
+        return await self._claim(choose, "refund_due_at", now)
 
     async def stale_pending_orders(self, *, created_before, limit):
         rows = [o for o in self._rows("orders") if o.status is OrderStatus.PENDING and o.created_at < created_before]

@@ -3,12 +3,14 @@ in foreign-key order (a context's tables refer only to those of the contexts abo
 from __future__ import annotations
 
 from adapters.postgres import (
+    backoffice,
     caching,
     cart,
     catalog,
     checkout,
     deliveries,
     delivery,
+    fraud,
     identity,
     idempotency,
     notifications,
@@ -37,8 +39,8 @@ CONTEXTS = (
     support,
 )
 
-#: Modules keeping tables that no repository serves (idempotent replies, the outbox).
-STORES = (idempotency, outbox)
+#: Modules keeping tables that no repository serves (idempotent replies, the outbox, the back office's).
+STORES = (idempotency, outbox, fraud, backoffice)
 
 #: Unit-of-work attribute -> factory taking the PostgresSession.
 REPOSITORIES = merge_repositories(CONTEXTS)

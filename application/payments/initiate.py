@@ -18,7 +18,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 
-from application import invalidation
+from application import invalidation, request_context
 from application.caching import CacheAside
 from application.errors import Conflict, GatewayError, GatewayTimeout, GatewayUnavailable, NotFound
 from application.ownership import visible
@@ -141,8 +141,10 @@ class InitiatePayment:
                 raise Conflict("a payment for this order is already in progress", payment_id=active.id)
             candidates = self._route(gateway, order.currency, country)
             email = email or order.customer_email
-            decision = await self.fraud.assess(user_id=principal.id, amount=order.total,
-                                               currency=order.currency, email=email)
+            decision = await self.fraud.assess(
+                user_id=principal.id, amount=order.total, currency=order.currency, email=email,
+                client_ip=request_context.client_ip(), country=country,
+                guest_id=principal.id if principal.is_guest else None, reference=reference, context=order.context())
             if not decision.allow and not decision.review:
                 raise PaymentNotAllowed("this payment was refused by our risk rules", reasons=list(decision.reasons))
             payment = PaymentIntent.create(

@@ -149,9 +149,15 @@ class FraudDecision:
 
 
 class FraudChecker(Protocol):
-    """Rules run before a payment is initiated."""
+    """Rules run before a payment is initiated, on what is known of the attempt: who (``user_id``;
+    ``guest_id`` for a guest, a device identity with no account), the amount, the e-mail, the
+    caller's ``client_ip``, the billing ``country`` given, our payment ``reference`` (to match the
+    attempt with its outcome) and the order's event ``context`` (for the event of a blocked one).
+    Everything after ``email`` is optional: a checker uses what it is given."""
 
-    async def assess(self, *, user_id: str, amount: int, currency: str, email: str | None) -> FraudDecision: ...
+    async def assess(self, *, user_id: str, amount: int, currency: str, email: str | None,
+                     client_ip: str | None = None, country: str | None = None, guest_id: str | None = None,
+                     reference: str | None = None, context: Any = None) -> FraudDecision: ...
 
 
 class Notifier(Protocol):

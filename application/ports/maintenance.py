@@ -1,7 +1,7 @@
 """Queries the background worker and the reconciler need (read-only; decisions re-read under locks)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import attrs
@@ -25,14 +25,32 @@ class LedgerView:
 
 class MaintenanceQueries(Protocol):
     """What needs attention, and the ledger for reconciliation. Every scan is keyset-paged by id
-    (``after_id``: the last id of the previous page), so a pass sees every row, not the oldest N."""
+    (``after_id``: the last id of the previous page), so a pass sees every row, not the oldest N.
+
+    The worker's scans (``due_*``) claim what they return, so that several workers at once never
+    work on one row together: each row's next look is pushed a lease ahead (``FOR UPDATE SKIP
+    LOCKED`` on Postgres, in one statement), so another worker's scan skips it until this one has
+    rescheduled it (as following it always does) or the lease has run out (it crashed)."""
 
     async def due_payments(self, *, now: datetime, limit: int) -> list[PaymentIntent]:
-        """Live intents whose next status query is due (``next_check_at <= now``), soonest first."""
+        """Live intents whose next status query is due (``next_check_at <= now``), soonest first,
+        claimed (``next_check_at`` moves a lease ahead)."""
         ...
 
     async def due_refunds(self, *, now: datetime, limit: int) -> list[Refund]:
-        """Refunds still pending or processing whose next look is due, soonest first."""
+        """Refunds still pending or processing whose next look is due, soonest first, claimed
+        (``next_attempt_at`` moves a lease ahead)."""
+        ...
+
+    async def due_webhooks(self, *, now: datetime, limit: int, max_attempts: int,
+                           grace: timedelta) -> list[WebhookEvent]:
+        """Inbox rows to process again (received ``grace`` ago and never processed, or failed and
+        due), below the attempt cap, soonest first, claimed (``next_attempt_at`` moves a lease ahead)."""
+        ...
+
+    async def due_cancellations(self, *, now: datetime, limit: int) -> list[Order]:
+        """Cancelled orders whose refund is still to request and due (``refund_due_at <= now``),
+        soonest first, claimed (``refund_due_at`` moves a lease ahead)."""
         ...
 
     async def stale_pending_orders(self, *, created_before: datetime, limit: int) -> list[Order]:

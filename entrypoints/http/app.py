@@ -13,15 +13,17 @@ from entrypoints.http.keys import OPENAPI, SERVICES, TABLES
 from entrypoints.http.openapi import Document
 from entrypoints.http.pipeline import method_not_allowed_handler, not_found_handler, wrap
 from entrypoints.http.routes import ROUTE_TABLES
+from entrypoints.worker import Background
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 
 
-def create_app(container, tables: Sequence[RouteTable] = ROUTE_TABLES) -> web.Application:
+def create_app(container, tables: Sequence[RouteTable] = ROUTE_TABLES, *, jobs: bool = False) -> web.Application:
     """The app serving ``tables`` (every context's, by default) with the container's services.
     Refuses (RouteDeclarationError) tables whose routes clash or name a rate-limit policy or a
-    cache TTL the configuration does not have."""
+    cache TTL the configuration does not have. ``jobs``: the worker's jobs run in this process,
+    started with the app and stopped before it (``payport serve`` on the embedded default)."""
     config = container.config()
     tables = tuple(tables)
     routes = check_tables(tables, rate_limits=config["rate_limits"], ttls=config["ttls"])
@@ -31,9 +33,12 @@ def create_app(container, tables: Sequence[RouteTable] = ROUTE_TABLES) -> web.Ap
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[SERVICES] = await prepare(container)
+        background = await Background.start(container) if jobs else None
         try:
             yield
         finally:
+            if background is not None:
+                await background.stop()
             await stop_container(container)
 
     app.cleanup_ctx.append(lifecycle)

@@ -61,10 +61,13 @@ class FailedWebhookOut(Out):
     attempts: int
     last_error: str | None
     received_at: str
+    #: when the worker tries it again (null: it waits for a person, after its last attempt)
+    next_attempt_at: str | None
 
 
 class FailedWebhooksOut(Out):
     results: list[FailedWebhookOut]
+    next_cursor: str | None
 
 
 class FindingOut(Out):

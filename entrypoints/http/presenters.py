@@ -51,7 +51,15 @@ def order(o: Order) -> dict:
     return {"id": o.id, "order_number": o.order_number, "status": o.status.value, "items": [line(i) for i in o.items],
             "subtotal": o.subtotal, "discount": o.discount, "shipping": o.shipping, "tax": o.tax, "total": o.total,
             "currency": o.currency, "coupon": o.coupon_code, "workspace_id": o.workspace_id,
-            "created_at": ts(o.created_at), "updated_at": ts(o.updated_at), "version": o.version}
+            "created_at": ts(o.created_at), "updated_at": ts(o.updated_at), "version": o.version,
+            "paid_at": ts(o.paid_at), "completed_at": ts(o.completed_at),
+            "fulfilment": None if o.carrier is None and o.tracking_number is None
+            else {"carrier": o.carrier, "tracking_number": o.tracking_number},
+            "cancellation": None if o.cancelled_at is None
+            else {"at": ts(o.cancelled_at), "by": o.cancelled_by, "reason": o.cancel_reason,
+                  "refund_id": o.cancel_refund_id, "refund_pending": o.refund_pending},
+            "status_history": [{"from": h.from_status, "to": h.to_status, "at": ts(h.at), "by": h.by, "note": h.note}
+                               for h in o.status_history]}
 
 
 def payment(p: PaymentIntent) -> dict:
@@ -59,13 +67,16 @@ def payment(p: PaymentIntent) -> dict:
             "amount": p.amount, "currency": p.currency, "gateway": p.gateway,
             "authorization_url": p.authorization_url, "captured_amount": p.captured_amount,
             "last_error": p.last_error, "expires_at": ts(p.expires_at), "created_at": ts(p.created_at),
-            "updated_at": ts(p.updated_at)}
+            "updated_at": ts(p.updated_at), "gateway_reference": p.gateway_reference, "attempts": p.attempts,
+            "payment_method": p.payment_method, "paid_at": ts(p.paid_at), "late_capture": p.late_capture,
+            "review_reason": p.review_reason}
 
 
 def refund(r: Refund) -> dict:
     return {"id": r.id, "payment_id": r.payment_id, "order_id": r.order_id, "amount": r.amount,
             "currency": r.currency, "reason": r.reason, "description": r.description, "status": r.status.value,
-            "created_at": ts(r.created_at), "updated_at": ts(r.updated_at)}
+            "created_at": ts(r.created_at), "updated_at": ts(r.updated_at), "gateway_refund_id": r.gateway_refund_id,
+            "attempts": r.attempts, "needs_attention": r.needs_attention, "attention": r.attention}
 
 
 def notification(n: Notification) -> dict:

@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints
 
 from domain.orders import OrderStatus
 from domain.payments import PaymentStatus
-from entrypoints.http.params import BLANK_IS_NONE, Cursor, Flag, Page, Query, Refusal, Text, at_most
+from entrypoints.http.params import BLANK_IS_NONE, Flag, Page, Query, Refusal, Text, at_most
 
 
 # -- catalog ------------------------------------------------------------------------------------
@@ -68,4 +68,4 @@ class NotificationsQuery(Page):
 
 # -- admin --------------------------------------------------------------------------------------
 class FailedWebhooksQuery(Page):
-    cursor: Cursor = Field(None, description="not used: this list is one page (checked as every list's is)")
+    """A page of the failed webhooks, newest first (``GET /admin/webhooks/{id}`` shows one)."""

@@ -10,6 +10,7 @@ from entrypoints.http.endpoint import RouteTable
 from entrypoints.http.handlers import (
     admin,
     auth,
+    backoffice,
     cart,
     catalog,
     catalog_admin,
@@ -29,6 +30,7 @@ from entrypoints.http.handlers import (
 
 ROUTE_TABLES: tuple[RouteTable, ...] = (
     admin.routes,
+    backoffice.routes,  # after admin: /admin/webhooks/failed before /admin/webhooks/{webhook_id}
     auth.routes,
     cart.routes,
     catalog.routes,

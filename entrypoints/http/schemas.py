@@ -184,6 +184,31 @@ class OrderCreateIn(Strict):
     workspace_id: Id | None = None
 
 
+class StatusChangeOut(Out):
+    """One move of the order: ``from`` null when it was placed; ``by`` a user's id, or ``system``."""
+
+    from_: OrderStatus | None = Field(alias="from")
+    to: OrderStatus
+    at: str
+    by: str
+    note: str | None
+
+
+class FulfilmentOut(Out):
+    carrier: str | None
+    tracking_number: str | None
+
+
+class CancellationOut(Out):
+    at: str
+    by: str
+    reason: str | None
+    #: the refund of what was captured (null: none was needed, or not requested yet)
+    refund_id: str | None
+    #: true until the refund has been requested (the worker finishes it after a crash)
+    refund_pending: bool
+
+
 class OrderOut(Out):
     id: str
     order_number: str
@@ -200,6 +225,11 @@ class OrderOut(Out):
     created_at: str
     updated_at: str
     version: int
+    paid_at: str | None
+    completed_at: str | None
+    fulfilment: FulfilmentOut | None
+    cancellation: CancellationOut | None
+    status_history: list[StatusChangeOut]
 
 
 # -- payments and refunds -----------------------------------------------------------------------
@@ -226,6 +256,17 @@ class PaymentOut(Out):
     expires_at: str
     created_at: str
     updated_at: str
+    #: the gateway's own id for it
+    gateway_reference: str | None
+    #: initialization calls made
+    attempts: int
+    #: how the customer paid, as the gateway reports it (card, bank_transfer, mobile_money, ...)
+    payment_method: str | None
+    paid_at: str | None
+    #: captured after our window or after we had ended it (applied to the order, or refunded)
+    late_capture: bool
+    #: why it is held for a person (requires_review)
+    review_reason: str | None
 
 
 class RefundIn(Strict):
@@ -246,6 +287,12 @@ class RefundOut(Out):
     status: RefundStatus
     created_at: str
     updated_at: str
+    gateway_refund_id: str | None
+    #: create calls sent to the gateway
+    attempts: int
+    #: a person must look at it (``attention`` says why)
+    needs_attention: bool
+    attention: str | None
 
 
 class NotificationOut(Out):

@@ -1,10 +1,11 @@
-"""Core: configuration, metrics, time, ids, security, fraud rules, the notifier, pricing tables."""
+"""Core: configuration, metrics, time, ids, security, the notifier, pricing tables (the fraud rules
+are the ``fraud`` container's)."""
 from __future__ import annotations
 
 from dependency_injector import containers, providers
 
 from adapters.demo import load_pricing
-from adapters.memory.infrastructure import LogNotifier, RuleFraudChecker
+from adapters.memory.infrastructure import LogNotifier
 from adapters.metrics import Metrics
 from adapters.security import JwtTokens, ScryptHasher
 from adapters.system import RandomIds, SystemClock
@@ -23,7 +24,6 @@ class Core(containers.DeclarativeContainer):
 
     hasher = providers.Singleton(ScryptHasher, n=config.scrypt_n)
     tokens = providers.Singleton(JwtTokens, secret=config.jwt_secret)
-    fraud = providers.Singleton(RuleFraudChecker, max_amount=config.fraud_max_amount)
     notifier = providers.Singleton(LogNotifier)
     #: shipping rates, pickup stations and tax rules (PAYPORT_PRICING_FILE, else the defaults)
     pricing = providers.Singleton(load_pricing, config.pricing_file)

@@ -21,6 +21,6 @@ class Gateways(containers.DeclarativeContainer):
     sandbox = providers.Singleton(SandboxGateway, store=cache.durable_kv, webhook_secret=config.sandbox_secret,
                                   public_url=config.public_url, clock=core.clock)
     registry = providers.Singleton(
-        build_registry, http_session, settings, metrics=core.metrics, clock=core.clock,
+        build_registry, http_session, settings, metrics=core.metrics, clock=core.clock, guard=True,
         extra=providers.Callable(lambda on, sandbox: {"sandbox": sandbox} if on else {},
                                  config.sandbox_enabled, sandbox))

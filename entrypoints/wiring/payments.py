@@ -1,16 +1,18 @@
 """payments: initiation, settlement, refunds, the webhook inbox (and its retry job)."""
 from dependency_injector import containers, providers
 
-from application.jobs import Every, Job
+from application.jobs import Job
 from application.payments.initiate import InitiatePayment
 from application.payments.queries import Payments
 from application.payments.refunds import Refunds
 from application.payments.settle import PaymentSettlement
 from application.payments.webhooks import Webhooks
+from application.webhook_retries import WebhookRetries
 
 
-def payment_jobs(webhooks: Webhooks, interval: float) -> list[Job]:
-    return [Every("webhook_retries", interval, webhooks.process_pending, 100)]
+def payment_jobs(queries, webhooks: Webhooks, clock, interval: float) -> list[Job]:
+    """Webhook retries, claimed (several workers never process one inbox row together)."""
+    return [WebhookRetries(queries, webhooks, clock, interval)]
 
 
 class PaymentsContainer(containers.DeclarativeContainer):
@@ -19,6 +21,7 @@ class PaymentsContainer(containers.DeclarativeContainer):
     storage = providers.DependenciesContainer()
     cache = providers.DependenciesContainer()
     gateways = providers.DependenciesContainer()
+    fraud = providers.DependenciesContainer()
 
     refunds = providers.Singleton(
         Refunds, storage.uow, storage.read_model, gateways.registry, core.clock, core.ids,
@@ -28,11 +31,11 @@ class PaymentsContainer(containers.DeclarativeContainer):
     settlement = providers.Singleton(
         PaymentSettlement, storage.uow, gateways.registry, core.clock, core.ids, cache=cache.cache, refunds=refunds,
         on_status=providers.Callable(lambda m: lambda g, s: m.payments.labels(g, s).inc(), core.metrics))
-    initiate_payment = providers.Singleton(InitiatePayment, storage.uow, gateways.registry, core.fraud, core.clock,
+    initiate_payment = providers.Singleton(InitiatePayment, storage.uow, gateways.registry, fraud.checker, core.clock,
                                            core.ids, public_url=config.public_url, cache=cache.cache)
     payments = providers.Singleton(Payments, storage.uow, storage.read_model, settlement)
     webhooks = providers.Singleton(
         Webhooks, storage.uow, gateways.registry, settlement, refunds, core.clock, core.ids, dedup=cache.webhook_dedup,
         on_outcome=providers.Callable(lambda m: lambda g, o: m.webhooks.labels(g, o).inc(), core.metrics))
 
-    jobs = providers.Callable(payment_jobs, webhooks, config.worker_interval)
+    jobs = providers.Callable(payment_jobs, storage.maintenance_queries, webhooks, core.clock, config.worker_interval)

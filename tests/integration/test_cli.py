@@ -76,7 +76,7 @@ def test_migrate_needs_a_database_and_is_idempotent():
     assert once.returncode == 0, once.stderr
     assert ("one pass of each job: {'outbox_relay': 0, 'idempotency_reaping': 0, 'outbox_purge': 0, 'deliveries': 0, "
             "'pending_order_expiry': 0, 'webhook_retries': 0, 'open_payment_settlement': 0, "
-            "'pending_refund_retries': 0}") in once.stderr
+            "'pending_refund_retries': 0, 'cancellation_refunds': 0, 'fraud_attempt_reaping': 0}") in once.stderr
 
 
 def test_a_setting_that_cannot_work_stops_the_start_with_a_clear_message():
@@ -122,7 +122,8 @@ def test_worker_once_runs_each_job_once_on_the_embedded_default():
     done = subprocess.run([*PAYPORT, "worker", "--once"], env=clean_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert ("one pass of each job: {'deliveries': 0, 'pending_order_expiry': 0, 'webhook_retries': 0, "
-            "'open_payment_settlement': 0, 'pending_refund_retries': 0}") in done.stderr
+            "'open_payment_settlement': 0, 'pending_refund_retries': 0, 'cancellation_refunds': 0, "
+            "'fraud_attempt_reaping': 0}") in done.stderr  # + the back office's (issue 17)
 
 
 def test_serve_workers_runs_several_processes_on_one_port():

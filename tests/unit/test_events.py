@@ -49,6 +49,11 @@ PUBLIC_CONTRACT = {
                              "amount", "currency"}),
     "refund.failed": (1, {"user_id", "workspace_id", "order_id", "order_number", "refund_id", "payment_id",
                           "amount", "currency", "error"}),
+    # issue 17: fulfilment, and an attempt the fraud rules refused
+    "order.processing": (1, {"user_id", "workspace_id", "order_id", "order_number", "carrier", "tracking_number",
+                             "note"}),
+    "order.completed": (1, {"user_id", "workspace_id", "order_id", "order_number", "note"}),
+    "payment.blocked": (1, {"user_id", "workspace_id", "order_id", "order_number", "amount", "currency", "reasons"}),
 }
 
 
@@ -86,6 +91,8 @@ def test_the_events_of_today_are_registered_under_their_names() -> None:
         "PAYMENT_INITIATED": "PaymentInitiated", "PAYMENT_COMPLETED": "PaymentCompleted",
         "PAYMENT_FAILED": "PaymentFailed", "REFUND_REQUESTED": "RefundRequested",
         "REFUND_COMPLETED": "RefundCompleted", "REFUND_FAILED": "RefundFailed",
+        "ORDER_PROCESSING": "OrderProcessing", "ORDER_COMPLETED": "OrderCompleted",  # issue 17
+        "PAYMENT_BLOCKED": "PaymentBlocked",
         "SUPPORT_REPLIED": "SupportReplied",
     }
 

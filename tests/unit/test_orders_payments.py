@@ -338,6 +338,10 @@ SAMPLE_EVENTS = [
     events.RefundCompleted(**COMMON, timestamp=STAMP, refund_id="r1", payment_id="p1", amount=50, currency="NGN"),
     events.RefundFailed(**COMMON, timestamp=STAMP, refund_id="r1", payment_id="p1", amount=50, currency="NGN",
                         error="insufficient balance"),
+    # issue 17
+    events.OrderProcessing(**COMMON, timestamp=STAMP, carrier="GIG Logistics", tracking_number="GIG-123", note=None),
+    events.OrderCompleted(**COMMON, timestamp=STAMP, note="delivered"),
+    events.PaymentBlocked(**COMMON, timestamp=STAMP, amount=107, currency="NGN", reasons="the e-mail is blocklisted"),
 ]
 
 
@@ -392,7 +396,16 @@ def test_compose_gives_the_six_kinds(event, kind: str, title: str, body: str) ->
 def test_compose_kinds_are_exactly_the_six() -> None:
     kinds = {c[0] for c in map(compose, SAMPLE_EVENTS) if c is not None}
     assert kinds == {"order_created", "payment_initiated", "payment_completed", "payment_failed",
-                     "refund_requested", "refund_completed"}
+                     "refund_requested", "refund_completed", "order_processing", "order_completed"}  # + issue 17
+
+
+@pytest.mark.parametrize(("event", "kind", "title", "body"), [
+    (SAMPLE_EVENTS[8], "order_processing", "Order on its way",
+     "Order PP-0001 is being prepared for you (GIG Logistics: GIG-123)."),
+    (SAMPLE_EVENTS[9], "order_completed", "Order completed", "Order PP-0001 is complete. Thank you!"),
+], ids=["order_processing", "order_completed"])
+def test_compose_tells_the_customer_of_fulfilment(event, kind: str, title: str, body: str) -> None:
+    assert compose(event) == (kind, title, body)
 
 
 @pytest.mark.parametrize(("amount", "currency", "shown"), [

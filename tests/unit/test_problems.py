@@ -34,6 +34,7 @@ ANSWERED: dict[type[Failure], tuple[int, str]] = {
     dom.ProductUnavailable: (409, "Product unavailable"),
     dom.RefundNotAllowed: (409, "Refund not allowed"),
     dom.PaymentNotAllowed: (409, "Payment not allowed"),
+    dom.CancellationNotAllowed: (409, "Cancellation not allowed"),  # issue 17
     app.ApplicationError: (422, "Invalid request"),
     app.NotFound: (404, "Not found"),
     app.Unauthorized: (401, "Unauthorized"),

@@ -39,6 +39,7 @@ ORDER_ALLOWED = {
     ("pending", "paid"), ("pending", "cancelled"), ("pending", "failed"),
     ("paid", "processing"), ("paid", "partially_refunded"), ("paid", "refunded"),
     ("processing", "completed"), ("processing", "partially_refunded"), ("processing", "refunded"),
+    ("paid", "cancelled"), ("processing", "cancelled"),  # cancelled and refunded (issue 17)
     ("completed", "partially_refunded"), ("completed", "refunded"),
     ("partially_refunded", "refunded"),
 }

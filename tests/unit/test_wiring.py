@@ -90,7 +90,9 @@ async def test_the_services_are_those_of_before():
             "gateway_settings", "cache", "rate_limiter", "idempotency", "metrics", "rate_limits", "ttls",
             "trusted_proxies", "health_checks",
             # issue 18
-            "wishlist", "reviews", "support_tickets", "contact_form", "faq", "profiles", "mail"}
+            "wishlist", "reviews", "support_tickets", "contact_form", "faq", "profiles", "mail",
+            # issue 17: the back office
+            "fulfilment", "order_cancellation", "backoffice", "analytics", "gateway_config", "fraud_rules"}
     finally:
         await composition.stop(container)
 

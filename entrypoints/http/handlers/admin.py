@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from application.errors import Forbidden
+from application.errors import Forbidden, Unauthorized
 from entrypoints.http import ops_schemas as ops
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 from entrypoints.http.presenters import ts
@@ -11,6 +11,9 @@ routes = RouteTable("admin")
 
 
 def require_admin(ctx: Ctx) -> None:
+    """Admins only: a guest is no signed-in user (401), a customer is not allowed (403)."""
+    if ctx.user.is_guest:
+        raise Unauthorized("sign in as an administrator")
     if not ctx.user.is_admin:
         raise Forbidden("administrators only")
 
@@ -31,14 +34,15 @@ async def gateways(ctx: Ctx):
     return json_response({"gateways": result + disabled})
 
 
-@routes.endpoint("GET", f"{P}/webhooks/failed", summary="Webhooks whose processing failed (retried by the worker)",
-                 response=ops.FailedWebhooksOut, query=FailedWebhooksQuery)
+@routes.endpoint("GET", f"{P}/webhooks/failed", summary="Webhooks whose processing failed (retried by the worker), "
+                 "newest first", response=ops.FailedWebhooksOut, query=FailedWebhooksQuery)
 async def failed_webhooks(ctx: Ctx):
     require_admin(ctx)
-    rows = await ctx.services.maintenance.failed_webhooks(ctx.query.limit)
+    page = await ctx.services.backoffice.failed_webhooks(ctx.user, ctx.query.limit, ctx.query.cursor)
     return json_response({"results": [
         {"id": w.id, "gateway": w.gateway, "event_id": w.event_id, "type": w.type, "reference": w.reference,
-         "attempts": w.attempts, "last_error": w.last_error, "received_at": ts(w.received_at)} for w in rows]})
+         "attempts": w.attempts, "last_error": w.last_error, "received_at": ts(w.received_at),
+         "next_attempt_at": ts(w.next_attempt_at)} for w in page.results], "next_cursor": page.next_cursor})
 
 
 @routes.endpoint("GET", f"{P}/reconciliation", summary="Broken money invariants (what payport reconcile reports)",

@@ -45,8 +45,9 @@ async def get_order(ctx: Ctx):
     return order.owner_id, present.order(order), "live" if order.status is OrderStatus.PENDING else None
 
 
-@routes.endpoint("POST", P + "/{order_id}/cancel", summary="Cancel a pending order (puts stock back)",
-                 response=s.OrderOut)
+@routes.endpoint("POST", P + "/{order_id}/cancel", summary="Cancel an order: its stock goes back; a paid or "
+                 "processing one (the customer within the policy window, an admin always) is refunded what was "
+                 "captured", response=s.OrderOut)
 async def cancel_order(ctx: Ctx):
-    order = await ctx.services.orders.cancel(ctx.user, ctx.request.match_info["order_id"])
+    order = await ctx.services.order_cancellation.cancel(ctx.user, ctx.request.match_info["order_id"])
     return json_response(present.order(order))

@@ -5,12 +5,14 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from application import cache_keys as keys
+from application import request_context
 from domain.errors import InvalidValue
 from entrypoints.http import cached
 from entrypoints.http import presenters as present
 from entrypoints.http import schemas as s
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 from entrypoints.http.handlers.orders import SYSTEM, owner_segment
+from entrypoints.http.limits import client_ip
 from entrypoints.http.params import read_form
 from entrypoints.http.queries import CallbackQuery, PaymentsQuery
 
@@ -33,9 +35,10 @@ async def list_payments(ctx: Ctx):
                  rate_limit="payment_initiate")
 async def initiate(ctx: Ctx):
     b = ctx.body
-    payment = await ctx.services.initiate_payment(
-        ctx.user, order_id=b.order_id, idempotency_key=ctx.idempotency_key, gateway=b.gateway, email=b.email,
-        phone=b.phone, return_url=b.return_url, country=b.country.upper() if b.country else None)
+    with request_context.serving(client_ip(ctx.request, ctx.services.trusted_proxies)):  # for the fraud rules
+        payment = await ctx.services.initiate_payment(
+            ctx.user, order_id=b.order_id, idempotency_key=ctx.idempotency_key, gateway=b.gateway, email=b.email,
+            phone=b.phone, return_url=b.return_url, country=b.country.upper() if b.country else None)
     return json_response(present.payment(payment), 201)
 
 
