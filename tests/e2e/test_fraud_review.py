@@ -12,7 +12,7 @@ from domain import events
 
 BACKENDS = ("memory", "postgres")
 A = "/api/v1/admin"
-RULES = {"amounts": {"NGN": {"review": 1_000_000}},  # NGN 10,000.00
+RULES = {"amounts": {"NGN": {"review": 1_100_000}},  # NGN 11,000.00 (one bag shipped is below it, two above)
          "blocklist": {"emails": ["@blocked.example"]}}
 
 
@@ -41,7 +41,7 @@ async def test_clearing_the_review_queue(api, admin):
     sandbox.initialize_payment = counted
     h, order, payment = await held_payment(api)
     assert payment["status"] == "requires_review" and payment["authorization_url"] is None
-    assert "above the review level 1000000" in payment["review_reason"]
+    assert "above the review level 1100000" in payment["review_reason"]
     assert calls == []  # held before any gateway call
     h2, order2, second = await held_payment(api, "k2")
     queue = await api.json("GET", f"{A}/fraud/reviews", admin, expect=200)
@@ -84,5 +84,5 @@ async def test_a_blocked_attempt_is_refused_with_its_reasons(api, container):
 
 async def test_the_rules_in_force_are_shown_to_admins(api, admin):
     shown = await api.json("GET", f"{A}/fraud/rules", admin, expect=200)
-    assert shown["amounts"]["NGN"] == {"review": 1_000_000, "block": 500_000_000}
+    assert shown["amounts"]["NGN"] == {"review": 1_100_000, "block": 500_000_000}
     assert shown["blocklist"]["emails"] == ["@blocked.example"]
