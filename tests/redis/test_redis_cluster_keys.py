@@ -97,7 +97,7 @@ async def test_the_cache_never_names_two_slots_in_one_command(redis_client, pref
     await cache.set("{a}:x", b"1", 60)
     await cache.delete_pattern("{a}:*")
     scripts = [names for name, names in spy.multi_key() if name in ("EVALSHA", "EVAL")]
-    assert len(scripts) == len(stale)  # the check really saw the fills
+    assert len(scripts) >= len(stale)  # the check really saw the fills (a NOSCRIPT reload adds one)
     assert [(name, names) for name, names in spy.multi_key() if not _one_slot(names)] == []
 
 
