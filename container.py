@@ -47,7 +47,7 @@ class Container(containers.DeclarativeContainer):
     storage = providers.Container(Storage, config=config, core=core, cache=cache)
     gateways = providers.Container(Gateways, config=config, core=core, cache=cache)
 
-    identity = providers.Container(IdentityContainer, core=core, storage=storage)
+    identity = providers.Container(IdentityContainer, config=config, core=core, storage=storage)
     catalog = providers.Container(CatalogContainer, core=core, storage=storage, cache=cache)
     cart = providers.Container(CartContainer, core=core, storage=storage)
     delivery = providers.Container(DeliveryContainer, core=core, storage=storage)

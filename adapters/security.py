@@ -88,18 +88,23 @@ class JwtTokens:
     ALGORITHM = "HS256"
 
     def __init__(self, secret: str, access_ttl: int = 900, refresh_ttl: int = 7 * 86400,
-                 issuer: str = "payport", clock: Clock | None = None) -> None:
+                 issuer: str = "payport", clock: Clock | None = None, guest_ttl: int | None = None) -> None:
         if len(secret) < 32:
             raise ValueError("the JWT secret must be at least 32 characters")
         self.secret, self.issuer = secret, issuer
         self.ttl = {"access": access_ttl, "refresh": refresh_ttl}
+        #: a guest's access token (no refresh token): long enough to pay and come back to the order
+        self.guest_ttl = guest_ttl or access_ttl
         self.clock = clock or SystemClock()
 
-    def issue(self, claims: dict[str, Any], kind: Literal["access", "refresh"]) -> tuple[str, int]:
+    def issue(self, claims: dict[str, Any], kind: Literal["access", "refresh"],
+              ttl: int | None = None) -> tuple[str, int]:
+        """A signed token of ``kind`` living ``ttl`` seconds (default: the kind's); ``claims`` may
+        name its ``jti`` (a refresh token's row), never its times, type or issuer."""
         now = int(self.clock.now().timestamp())
-        ttl = self.ttl[kind]
-        payload = {**claims, "typ": kind, "iat": now, "exp": now + ttl, "iss": self.issuer,
-                   "jti": secrets.token_hex(8)}
+        ttl = ttl or self.ttl[kind]
+        payload = {"jti": secrets.token_hex(8), **claims, "typ": kind, "iat": now, "exp": now + ttl,
+                   "iss": self.issuer}
         return jwt.encode(payload, self.secret, algorithm=self.ALGORITHM), ttl
 
     def decode(self, token: str, kind: Literal["access", "refresh"]) -> dict[str, Any]:

@@ -77,6 +77,8 @@ class Carts:
                 return
             products = await uow.products.get_by_skus([line.sku for line in guest_cart.lines])
             skipped[:] = cart.merge(guest_cart, products, self.clock.now())
-            await uow.carts.delete(guest.id)
+            # only the version merged: a line the guest added meanwhile (another tab) makes this
+            # a ConcurrencyConflict, and the merge runs again with it
+            await uow.carts.delete(guest.id, guest_cart.version)
         await self._change(user.id, change)
         return skipped

@@ -21,6 +21,16 @@ class Unauthorized(ApplicationError):
     kind = Kind.UNAUTHORIZED
 
 
+class TokenRecheckDue(Exception):
+    """An access token whose remembered verification has run out: ``await Auth.authenticate(token)``
+    reads its user again. Not a failure of the request: the HTTP edge awaits that check, and
+    answers 401 (``problems.from_exception``) where something did not expect it."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__("the token must be checked again")
+        self.token = token
+
+
 class Forbidden(ApplicationError):
     code = "forbidden"
     kind = Kind.FORBIDDEN

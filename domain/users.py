@@ -63,8 +63,11 @@ class User:
     created_at: datetime
     phone: str | None = None
     default_address: Address | None = None
-    #: Goes up when the password changes: refresh tokens issued before name an older one and are refused.
+    #: Goes up whenever the tokens issued so far must stop working (password changed, account
+    #: disabled, role changed): a token names the generation it was issued in.
     token_generation: int = 0
+    #: A disabled account signs in no more, and its tokens stop (within the recheck bound).
+    disabled: bool = False
 
     def revise_profile(self, *, name: str | Keep = KEEP, phone: str | None | Keep = KEEP,
                        default_address: Address | None | Keep = KEEP) -> None:
@@ -76,9 +79,27 @@ class User:
         self.name, self.phone, self.default_address = new_name, new_phone, new_address
 
     def change_password(self, password_hash: str) -> None:
-        """A new password: every refresh token issued before is void."""
+        """A new password: every token issued before is void."""
         self.password_hash = password_hash
+        self.revoke_tokens()
+
+    def revoke_tokens(self) -> None:
+        """Every token issued so far stops working."""
         self.token_generation += 1
+
+    def disable(self) -> None:
+        self.disabled = True
+        self.revoke_tokens()
+
+    def change_role(self, role: Role) -> None:
+        """A new role (an admin demoted): tokens naming the old one stop working."""
+        if role is not self.role:
+            self.role = role
+            self.revoke_tokens()
+
+    def rehash(self, password_hash: str) -> None:
+        """The same password under the hasher's current parameters (no token is revoked)."""
+        self.password_hash = password_hash
 
 
 @attrs.frozen

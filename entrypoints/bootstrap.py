@@ -3,16 +3,34 @@ start the container's resources, resolve the use cases, subscribe the in-transac
 load the demo data and the bootstrap admin. Nothing here knows about HTTP."""
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+import attrs
 
 from adapters.demo import CATEGORIES, TAGS, demo_coupons, demo_faq, demo_products, demo_reviews
 from application.errors import DependencyUnavailable
 from container import resolve
 from container import start as start_container
+from entrypoints.settings import origin_of
 from entrypoints.wiring import gather_list, service_providers
 
 log = logging.getLogger(__name__)
+
+
+@attrs.define
+class Edge:
+    """What the edge keeps browsers and callers to: the origins CORS lets read our answers, those a
+    payment may return the customer to, our own, and how long a login past its email's ceiling
+    waits (``sleep``: a test's clock may stand in)."""
+
+    cors_origins: frozenset[str]
+    return_url_origins: frozenset[str]
+    own_origins: frozenset[str]
+    login_slowdown: float
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 
 class Services:
@@ -35,7 +53,11 @@ async def build_services(container) -> Services:
         values[name] = await resolve(provider)
     config = container.config()
     return Services(**values, rate_limits={k: tuple(v) for k, v in config["rate_limits"].items()},
-                    ttls=config["ttls"], trusted_proxies=config["trusted_proxies"])
+                    ttls=config["ttls"], trusted_proxies=config["trusted_proxies"],
+                    edge=Edge(cors_origins=frozenset(config["cors_origins"]),
+                              return_url_origins=frozenset(config["return_url_origins"]),
+                              own_origins=frozenset({origin_of(config["public_url"])}),
+                              login_slowdown=config["login_slowdown"]))
 
 
 async def prepare(container) -> Services:

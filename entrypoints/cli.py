@@ -15,7 +15,7 @@ from aiohttp import web
 
 import container as composition
 from entrypoints.http.app import create_app
-from entrypoints.settings import load_settings
+from entrypoints.settings import SettingsError, load_settings, startup_refusals
 from entrypoints.worker import Worker, registered_jobs
 
 log = logging.getLogger("payport")
@@ -23,7 +23,7 @@ log = logging.getLogger("payport")
 
 def _serve(args: argparse.Namespace) -> int:
     overrides = {key: value for key, value in (("host", args.host), ("port", args.port)) if value}
-    settings = load_settings(os.environ, overrides)  # PAYPORT_PUBLIC_URL defaults to http://HOST:PORT
+    settings = _startable(load_settings(os.environ, overrides))  # PAYPORT_PUBLIC_URL defaults to http://HOST:PORT
     c = composition.container_for(settings)
     if settings.storage_backend == "memory":
         log.warning("storage: in-memory (embedded default). Nothing is kept across restarts; "
@@ -111,10 +111,18 @@ def _config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _startable(settings):
+    """``settings``, unless a process must not start with them (SettingsError says why)."""
+    refusals = startup_refusals(settings)
+    if refusals:
+        raise SettingsError("; ".join(refusals))
+    return settings
+
+
 async def _with_services(job, overrides=None):
     from entrypoints.bootstrap import prepare
 
-    c = composition.build_container(overrides)
+    c = composition.container_for(_startable(load_settings(os.environ, overrides)))
     services = await prepare(c)
     try:
         return await job(c, services)

@@ -16,6 +16,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, computed_field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -33,7 +34,7 @@ from entrypoints.settings_source import (
     variables,
 )
 
-__all__ = ["CACHE_TTLS", "FLAT", "RATE_LIMITS", "READ_ELSEWHERE", "READ_ELSEWHERE_PREFIXES", "Settings",
+__all__ = ["CACHE_TTLS", "FLAT", "startup_refusals", "RATE_LIMITS", "READ_ELSEWHERE", "READ_ELSEWHERE_PREFIXES", "Settings",
            "SettingsError", "load_settings", "parse_rate", "variables"]
 
 #: Per-endpoint limits (requests, window seconds), DESIGN.md §3. Override with PAYPORT_RATE_<NAME>="n/seconds".
@@ -43,6 +44,15 @@ RATE_LIMITS: dict[str, tuple[int, int]] = {
     "register": (10, 60), "guest": (30, 60),
     # issue 18: where abuse is cheap (the contact form is counted per client IP)
     "contact": (5, 600), "review_write": (10, 3600), "ticket_open": (10, 3600), "ticket_reply": (60, 600),
+    # issue 16: money-adjacent routes also count per client IP (fresh guest tokens cannot multiply them)
+    "checkout_initiate_ip": (30, 300), "checkout_pricing_ip": (60, 60), "checkout_coupon_ip": (30, 60),
+    "checkout_confirm_ip": (15, 300), "payment_initiate_ip": (30, 60), "order_create": (10, 60),
+    "order_create_ip": (30, 60), "refund_create": (10, 60), "refund_create_ip": (30, 60),
+    # login: login_email is per (email, client IP); the per-email ceiling slows, it never refuses
+    "login_email_ceiling": (30, 900),
+    # unauthenticated routes that make us call a gateway or store a row
+    "payment_callback_ip": (60, 60), "webhook_ip": (1200, 60), "webhook_store_ip": (600, 3600),
+    "webhook_store_reference": (20, 3600), "sandbox_ip": (60, 60),
 }
 #: Cache TTLs in seconds, DESIGN.md §3. Override with PAYPORT_TTL_<NAME>.
 CACHE_TTLS: dict[str, int] = {
@@ -66,7 +76,22 @@ def _off_means_false(value: Any) -> Any:
 
 
 def _comma_separated(value: Any) -> Any:
-    return [p for p in value.split(",") if p] if isinstance(value, str) else value
+    return [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, lower-cased, default ports dropped; ValueError if it has none."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) origin")
+    port = parts.port
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def _origins(value: Any) -> Any:
+    return [origin_of(v) for v in _comma_separated(value)] if isinstance(value, (str, list)) else value
 
 
 def parse_rate(value: Any) -> Any:
@@ -102,6 +127,15 @@ class HttpSettings(BaseModel):
     trusted_proxies: Annotated[list[str], BeforeValidator(_comma_separated)] = env("PAYPORT_TRUSTED_PROXIES", [])
 
 
+class EdgeSettings(BaseModel):
+    """Where browsers may go and what they may read (issue 16)."""
+
+    #: origins a payment's return_url may point at (default: PAYPORT_PUBLIC_URL's origin only)
+    return_url_origins: Annotated[list[str], BeforeValidator(_origins)] = env("PAYPORT_RETURN_URL_ORIGINS", [])
+    #: origins whose browsers may call the API (CORS; credentials are never allowed); default none
+    cors_origins: Annotated[list[str], BeforeValidator(_origins)] = env("PAYPORT_CORS_ORIGINS", [])
+
+
 class StorageSettings(BaseModel):
     database_url: OptionalText = env("DATABASE_URL", repr=False)  # may carry a password
     pool_min: int = env("PAYPORT_PG_POOL_MIN", 0)
@@ -123,7 +157,21 @@ class CacheSettings(BaseModel):
 
 class SecuritySettings(BaseModel):
     jwt_secret: OptionalSecret = env("PAYPORT_JWT_SECRET")
+    #: legacy: hashes are argon2id now; scrypt hashes of earlier releases carry their own N
     scrypt_n: int = env("PAYPORT_SCRYPT_N", 2**14)
+    #: argon2id cost (OWASP's minimum by default: 19 MiB, 2 passes); hashes carry theirs, and are
+    #: upgraded at the next login when these change
+    argon2_memory_kib: int = env("PAYPORT_ARGON2_MEMORY_KIB", 19_456, ge=8, le=4_194_304)
+    argon2_time_cost: int = env("PAYPORT_ARGON2_TIME_COST", 2, ge=1, le=100)
+    access_token_ttl: int = env("PAYPORT_ACCESS_TOKEN_TTL", 900)
+    refresh_token_ttl: int = env("PAYPORT_REFRESH_TOKEN_TTL", 7 * 86400)
+    #: a guest token lives long enough to pay and to come back to the order (7 days)
+    guest_token_ttl: int = env("PAYPORT_GUEST_TOKEN_TTL", 7 * 86400)
+    #: seconds a verified access token is trusted before its user is read again: a deleted or
+    #: disabled user, a demoted admin or a changed password stops it within this bound
+    token_recheck: float = env("PAYPORT_TOKEN_RECHECK", 60.0)
+    #: seconds each login attempt for an email waits once that email's ceiling is reached
+    login_slowdown: float = env("PAYPORT_LOGIN_SLOWDOWN", 2.0)
     #: ``email:password``: an admin created at start-up
     bootstrap_admin: OptionalSecret = env("PAYPORT_BOOTSTRAP_ADMIN")
 
@@ -181,6 +229,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(arbitrary_types_allowed=True, validate_default=True)
 
     http: HttpSettings = Field(default_factory=HttpSettings)
+    edge: EdgeSettings = Field(default_factory=EdgeSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
@@ -213,6 +262,8 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if self.http.public_url is None:
             self.http.public_url = f"http://{self.http.host}:{self.http.port}"
+        if not self.edge.return_url_origins:
+            self.edge.return_url_origins = [origin_of(self.http.public_url)]
         if self.security.jwt_secret is None:
             self.security.jwt_secret = SecretStr(secrets.token_urlsafe(48))
             self.ephemeral_jwt_secret = True
@@ -294,7 +345,8 @@ class Settings(BaseSettings):
 #: flat configuration key -> where it lives in Settings (the keys tests override)
 FLAT: dict[str, tuple[str, ...]] = {
     "host": ("http", "host"), "port": ("http", "port"), "public_url": ("http", "public_url"),
-    "trusted_proxies": ("http", "trusted_proxies"),
+    "trusted_proxies": ("http", "trusted_proxies"), "return_url_origins": ("edge", "return_url_origins"),
+    "cors_origins": ("edge", "cors_origins"),
     "database_url": ("storage", "database_url"), "pg_pool_min": ("storage", "pool_min"),
     "pg_pool_max": ("storage", "pool_max"), "pg_prepare": ("storage", "pg_prepare"),
     "redis_url": ("redis", "url"), "redis_prefix": ("redis", "prefix"), "event_bus": ("redis", "event_bus"),
@@ -302,6 +354,10 @@ FLAT: dict[str, tuple[str, ...]] = {
     "ttls": ("cache", "ttls"), "rate_limits": ("rate_limits",),
     "jwt_secret": ("security", "jwt_secret"), "scrypt_n": ("security", "scrypt_n"),
     "bootstrap_admin": ("security", "bootstrap_admin"),
+    "argon2_memory_kib": ("security", "argon2_memory_kib"), "argon2_time_cost": ("security", "argon2_time_cost"),
+    "access_token_ttl": ("security", "access_token_ttl"), "refresh_token_ttl": ("security", "refresh_token_ttl"),
+    "guest_token_ttl": ("security", "guest_token_ttl"), "token_recheck": ("security", "token_recheck"),
+    "login_slowdown": ("security", "login_slowdown"),
     "sandbox": ("sandbox", "mode"), "sandbox_secret": ("sandbox", "webhook_secret"),
     "demo_data": ("demo_data",), "checkout_session_ttl": ("checkout", "session_ttl"),
     "refund_window_days": ("refunds", "window_days"), "pricing_file": ("pricing_file",),
@@ -314,6 +370,27 @@ FLAT: dict[str, tuple[str, ...]] = {
     "sandbox_enabled": ("sandbox_enabled",),
 }
 _COMPUTED = frozenset({"storage", "kv", "value_cache", "sandbox_enabled", "ephemeral_jwt_secret"})
+
+
+#: the shortest PAYPORT_JWT_SECRET a deployment on real storage starts with
+MIN_JWT_SECRET = 32
+
+
+def startup_refusals(settings: Settings) -> list[str]:
+    """Why a process must not start with ``settings`` (empty: it may). Checked by ``payport serve``,
+    ``worker`` and ``reconcile``; the embedded default (memory storage) may run on a random key."""
+    refusals = []
+    if settings.storage_backend == "postgres":
+        if settings.ephemeral_jwt_secret:
+            refusals.append("PAYPORT_JWT_SECRET is required with DATABASE_URL: a random key per process makes "
+                            "every token fail on the other processes and after a restart (openssl rand -hex 32)")
+        elif len(settings.security.jwt_secret.get_secret_value().encode()) < MIN_JWT_SECRET:
+            refusals.append(f"PAYPORT_JWT_SECRET is shorter than {MIN_JWT_SECRET} bytes (openssl rand -hex 32)")
+    momo = settings.gateways.get("mtn_momo")
+    if momo is not None and momo.enabled and not momo.callback_secret:
+        refusals.append("MOMO_CALLBACK_SECRET is required when MTN MoMo is enabled: its callbacks are unsigned, "
+                        "and the secret's per-payment token is what authenticates them")
+    return refusals
 
 
 def load_settings(environ: Mapping[str, str] = os.environ, overrides: Mapping[str, Any] | None = None) -> Settings:

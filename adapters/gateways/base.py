@@ -62,8 +62,12 @@ def dumps(payload: Any) -> bytes:
 
 
 def loads(raw: bytes | str) -> Any:
-    """JSON with floats parsed as Decimal, so major-unit amounts stay exact."""
-    return json.loads(raw, parse_float=Decimal)
+    """JSON with floats parsed as Decimal, so major-unit amounts stay exact. A document nested too
+    deeply to parse is a ValueError like any other malformed one (not a RecursionError)."""
+    try:
+        return json.loads(raw, parse_float=Decimal)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def convert_amount(convert: Callable[[Any, str], int], value: Any, currency: str | None) -> int | None:

@@ -11,6 +11,7 @@ import hmac
 import json
 from collections.abc import Mapping
 
+from adapters.gateways.base import loads
 from application.errors import NotFound
 from application.ports import (
     Cache,
@@ -139,7 +140,7 @@ class SandboxGateway:
         return any(hmac.compare_digest(expected, s) for s in signatures)
 
     def parse_webhook_event(self, headers: Mapping[str, str], body: bytes, params: Mapping[str, str]) -> GatewayEvent:
-        payload = json.loads(body)
+        payload = loads(body)
         data = payload["data"]
         status = _STATUS[data["status"]]
         return GatewayEvent(

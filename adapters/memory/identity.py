@@ -1,11 +1,13 @@
-"""Memory repositories of the identity context: users."""
+"""Memory repositories of the identity context: users and their refresh tokens."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from adapters.memory.session import MemorySession
 from adapters.memory.table import MemoryTable
 from application.errors import AlreadyExists
+from domain.sessions import RefreshToken
 from domain.users import User
 
 
@@ -22,4 +24,19 @@ class MemoryUsers(MemoryTable):
         self._insert(user.id, user)
 
 
-REPOSITORIES: dict[str, Callable[[MemorySession], object]] = {"users": MemoryUsers}
+class MemoryRefreshTokens(MemoryTable):
+    table = "refresh_tokens"
+
+    async def add(self, token: RefreshToken) -> None:
+        self._insert(token.id, token)
+
+    async def revoke_family(self, family_id: str, at: datetime) -> int:
+        live = self._find_all(lambda t: t.family_id == family_id and t.revoked_at is None)
+        for token in live:
+            token.revoked_at = at
+            await self.save(token)
+        return len(live)
+
+
+REPOSITORIES: dict[str, Callable[[MemorySession], object]] = {"users": MemoryUsers,
+                                                              "refresh_tokens": MemoryRefreshTokens}

@@ -48,8 +48,12 @@ class PostgresCarts:
             raise ConcurrencyConflict(f"the cart of {cart.owner_id} was changed by another request")
         self._loaded[cart.owner_id] = cart.version
 
-    async def delete(self, owner_id: str) -> None:
-        await self.session.execute("DELETE FROM carts WHERE owner_id = %s", [owner_id])
+    async def delete(self, owner_id: str, version: int | None = None) -> None:
+        if version is None:
+            await self.session.execute("DELETE FROM carts WHERE owner_id = %s", [owner_id])
+        elif not await self.session.execute("DELETE FROM carts WHERE owner_id = %s AND version = %s",
+                                            [owner_id, version]):
+            raise ConcurrencyConflict(f"the cart of {owner_id} was changed by another request")
         self._loaded.pop(owner_id, None)
 
 

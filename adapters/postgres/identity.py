@@ -1,7 +1,8 @@
-"""Postgres repositories of the identity context: users."""
+"""Postgres repositories of the identity context: users and their refresh tokens."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -12,6 +13,7 @@ from adapters.postgres.repo_base import Repository
 from adapters.postgres.session import PostgresSession
 from application.errors import AlreadyExists
 from domain.places import Address
+from domain.sessions import RefreshToken
 from domain.users import Role, User
 
 
@@ -25,6 +27,7 @@ def _address_json(user: User) -> str | None:
 
 USERS = Table("users", User, "id", fields_of(User), {"role": Role, "default_address": _address},
               encoders={"default_address": _address_json})
+REFRESH_TOKENS = Table("refresh_tokens", RefreshToken, "id", fields_of(RefreshToken))
 
 
 class PostgresUsers(Repository):
@@ -42,6 +45,22 @@ class PostgresUsers(Repository):
             raise AlreadyExists(f"users {user.id} exists")
 
 
-REPOSITORIES: dict[str, Callable[[PostgresSession], object]] = {"users": PostgresUsers}
+class PostgresRefreshTokens(Repository):
+    """One row per refresh token issued; a family is one login's chain of rotations."""
+
+    table = REFRESH_TOKENS
+
+    async def add(self, token: RefreshToken) -> None:
+        if not await self._insert(token):
+            raise AlreadyExists(f"refresh token {token.id} exists")
+
+    async def revoke_family(self, family_id: str, at: datetime) -> int:
+        return await self.session.execute(
+            "UPDATE refresh_tokens SET revoked_at = %s WHERE family_id = %s AND revoked_at IS NULL",
+            [at, family_id])
+
+
+REPOSITORIES: dict[str, Callable[[PostgresSession], object]] = {"users": PostgresUsers,
+                                                                "refresh_tokens": PostgresRefreshTokens}
 #: This context's tables, in foreign-key order.
-TABLES = ("users",)
+TABLES = ("users", "refresh_tokens")

@@ -39,7 +39,12 @@ class PasswordHasher(Protocol):
 class TokenIssuer(Protocol):
     """Signs and checks JWTs. ``decode`` raises Unauthorized on anything invalid or expired."""
 
-    def issue(self, claims: dict[str, Any], kind: Literal["access", "refresh"]) -> tuple[str, int]: ...
+    #: seconds each kind lives ("access", "refresh"), and a guest's access token
+    ttl: dict[str, int]
+    guest_ttl: int
+
+    def issue(self, claims: dict[str, Any], kind: Literal["access", "refresh"],
+              ttl: int | None = None) -> tuple[str, int]: ...
     def decode(self, token: str, kind: Literal["access", "refresh"]) -> dict[str, Any]: ...
 
 

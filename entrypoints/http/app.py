@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
@@ -17,6 +18,16 @@ from entrypoints.worker import Background
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
+#: what a path parameter (an id, a sku, a reference, a gateway's name) may be: a path that names
+#: anything else (a NUL byte, a ``:`` that would reach an internal cache key, ``/``, ``%``) matches
+#: no route and answers 404 before any code runs. The OpenAPI document states it (``pattern``).
+PATH_PARAMETER = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+def constrained(path: str) -> str:
+    """``path`` for the router: each ``{name}`` limited to PATH_PARAMETER."""
+    return _PARAMETER.sub(lambda m: "{" + m.group(1) + ":" + PATH_PARAMETER + "}", path)
 
 
 def create_app(container, tables: Sequence[RouteTable] = ROUTE_TABLES, *, jobs: bool = False) -> web.Application:
@@ -46,9 +57,9 @@ def create_app(container, tables: Sequence[RouteTable] = ROUTE_TABLES, *, jobs: 
     for route in routes:
         by_path.setdefault(route.path, []).append(route)
     for path, on_path in by_path.items():
-        resource = app.router.add_resource(path)
+        resource = app.router.add_resource(constrained(path))
         for route in on_path:
             resource.add_route(route.method, wrap(route, app))
         resource.add_route("*", method_not_allowed_handler([r.method for r in on_path]))
-    app.router.add_route("*", "/{tail:.*}", not_found_handler)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", not_found_handler)  # any path, control characters included
     return app

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from application.errors import Unauthorized
+from application.errors import TokenRecheckDue, Unauthorized
 from domain.users import Principal
 
 #: what a route asks of the caller: a valid token, a token if one is sent, or nothing (never read)
@@ -14,6 +14,8 @@ Auth = Literal["required", "optional", "none"]
 
 
 def principal_of(request: web.Request, services: Any, mode: Auth) -> Principal | None:
+    """The caller, without awaiting: raises TokenRecheckDue when the token's user must be read
+    again (``caller`` does that)."""
     if mode == "none":
         return None
     header = request.headers.get("Authorization")
@@ -22,6 +24,14 @@ def principal_of(request: web.Request, services: Any, mode: Auth) -> Principal |
             raise Unauthorized("send Authorization: Bearer <access token>")
         return None
     return services.auth.principal_from_token(bearer_token(header))
+
+
+async def caller(request: web.Request, services: Any, mode: Auth) -> Principal | None:
+    """The caller, its user read again when its remembered verification has run out."""
+    try:
+        return principal_of(request, services, mode)
+    except TokenRecheckDue as due:
+        return await services.auth.authenticate(due.token)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 from domain.orders import OrderStatus
 from domain.payments import PaymentStatus, RefundStatus
 from domain.webhooks import WebhookStatus
-from entrypoints.http.params import BLANK_IS_NONE, Flag, Page, Query, Refusal, Text, at_most
+from entrypoints.http.params import BLANK_IS_NONE, ISO_TEXT, Flag, Page, Query, Refusal, Text, at_most
 from entrypoints.http.schemas import Amount, OrderOut, Out, PaymentOut, RefundOut, Strict
 
 Note = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -57,7 +57,7 @@ class RoutesIn(Strict):
     """The whole routing table: ``CUR`` or ``CUR:CC`` (a country's own route) -> gateways in order;
     null puts the built-in table back. ``version``: the one you read (409 if it moved since)."""
 
-    routes: dict[Annotated[str, StringConstraints(min_length=3, max_length=6)],
+    routes: dict[Annotated[str, StringConstraints(min_length=3, max_length=6, pattern=r"^[A-Za-z]{3}(:[A-Za-z]{2})?$")],
                  Annotated[list[GatewayName], Field(min_length=1, max_length=10)]] | None
     version: Annotated[int, Field(ge=0)] | None = None
 
@@ -272,9 +272,9 @@ class _AdminList(Page):
     gateway: Text = Field(None, description="the payment's gateway")
     currency: Annotated[Annotated[str, StringConstraints(max_length=3, pattern=r"^[A-Z]{3}$")] | None, BLANK_IS_NONE,
                         Refusal("currency is a three-letter ISO code", lengths=False)] = None
-    from_: Annotated[datetime | None, BLANK_IS_NONE] = Field(
+    from_: Annotated[datetime | None, ISO_TEXT, BLANK_IS_NONE] = Field(
         None, alias="from", description="created at or after (ISO date or date-time; UTC unless it says)")
-    to: Annotated[datetime | None, BLANK_IS_NONE] = Field(None, description="created before (ISO date or date-time)")
+    to: Annotated[datetime | None, ISO_TEXT, BLANK_IS_NONE] = Field(None, description="created before (ISO date or date-time)")
     email: Annotated[Annotated[str, StringConstraints(max_length=254)] | None, BLANK_IS_NONE] = Field(
         None, description="the customer's e-mail, any case")
     order_number: Text = Field(None, description="an order number, exactly")
@@ -297,9 +297,9 @@ class AdminRefundsQuery(_AdminList):
 
 
 class AnalyticsQuery(Query):
-    from_: Annotated[date | None, BLANK_IS_NONE] = Field(
+    from_: Annotated[date | None, ISO_TEXT, BLANK_IS_NONE] = Field(
         None, alias="from", description="first day (UTC, YYYY-MM-DD); default 29 days before to")
-    to: Annotated[date | None, BLANK_IS_NONE] = Field(None, description="last day, included (default today)")
+    to: Annotated[date | None, ISO_TEXT, BLANK_IS_NONE] = Field(None, description="last day, included (default today)")
     currency: Annotated[Annotated[str, StringConstraints(max_length=3, pattern=r"^[A-Za-z]{3}$")] | None,
                         BLANK_IS_NONE, Refusal("currency is a three-letter ISO code", lengths=False)] = Field(
         None, description="the reporting currency (default: the rate table's base)")

@@ -72,7 +72,9 @@ class Route:
     status: int = 200
     auth: Auth = "required"
     idempotency: Literal["none", "optional", "required"] = "none"
-    rate_limit: str | None = None
+    #: a policy, or several (``("payment_initiate", "payment_initiate_ip")``): each counted per caller,
+    #: or per client IP for a policy named ``..._ip``
+    rate_limit: str | tuple[str, ...] | None = None
     #: the query string's model (``params.Query``): parameters typed in the spec, read as ``ctx.query``
     query: type[BaseModel] | None = None
     content_type: str = "application/json"
@@ -84,9 +86,13 @@ class Route:
 
     #: no body, no Idempotency-Key, no rate limit: a GET of this route needs none of that machinery
     plain: bool = attrs.field(init=False)
+    #: ``rate_limit`` as a tuple of policies
+    limits: tuple[str, ...] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "plain", self.body is None and self.idempotency == "none" and self.rate_limit is None)
+        limits = (self.rate_limit,) if isinstance(self.rate_limit, str) else tuple(self.rate_limit or ())
+        object.__setattr__(self, "limits", limits)
+        object.__setattr__(self, "plain", self.body is None and self.idempotency == "none" and not limits)
         if self.cached is not None and not (self.plain and self.method == "GET"
                                             and inspect.iscoroutinefunction(self.handler)):
             raise RouteDeclarationError(f"{self.name}: a cached read is a plain GET whose handler is async")
@@ -164,9 +170,10 @@ def check_tables(tables: Iterable[RouteTable], *, rate_limits: Mapping[str, Any]
             other = by_path.setdefault((route.method, route.path), route)
             if other is not route:
                 raise RouteDeclarationError(f"{route.name}: declared twice ({other.operation_id}, {route.operation_id})")
-            if route.rate_limit is not None and route.rate_limit not in rate_limits:
-                raise RouteDeclarationError(f"{route.name}: rate_limit={route.rate_limit!r} is not a configured"
-                                            f" policy ({', '.join(sorted(rate_limits))})")
+            for policy in route.limits:
+                if policy not in rate_limits:
+                    raise RouteDeclarationError(f"{route.name}: rate_limit={policy!r} is not a configured"
+                                                f" policy ({', '.join(sorted(rate_limits))})")
             if route.cached is not None and route.cached.ttl not in ttls:
                 raise RouteDeclarationError(f"{route.name}: cached TTL {route.cached.ttl!r} is not a configured"
                                             f" TTL ({', '.join(sorted(ttls))})")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from entrypoints.http.endpoint import Ctx, Route
 
 
+#: what an Idempotency-Key may be (the document states it: ``openapi._operation``)
+KEY = re.compile(r"[!-~]{1,255}")
+
+
 async def idempotent(route: Route, ctx: Ctx, raw: bytes) -> web.StreamResponse:
     """Run ``route``'s handler at most once per (caller, route, key); ``raw`` is the request body,
     fingerprinted with the path and query."""
@@ -34,8 +39,8 @@ async def idempotent(route: Route, ctx: Ctx, raw: bytes) -> web.StreamResponse:
     if not key:
         return problems.problem(400, "Idempotency-Key required", "this operation needs an Idempotency-Key header",
                                 "idempotency_key_required")
-    if len(key) > 255 or not key.isprintable():
-        return problems.problem(400, "Invalid Idempotency-Key", "at most 255 printable characters",
+    if not KEY.fullmatch(key):
+        return problems.problem(400, "Invalid Idempotency-Key", "1 to 255 printable ASCII characters, no spaces",
                                 "idempotency_key_invalid")
     store = ctx.services.idempotency
     scope = f"{ctx.principal.id if ctx.principal else 'anon'}:{route.method}:{route.path}"

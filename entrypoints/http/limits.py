@@ -1,4 +1,6 @@
-"""Rate limits: a route's policy counted per caller (the user, else the client's IP)."""
+"""Rate limits: a route's policies, each counted per caller (the user or guest, else the client's IP)
+or, for a policy named ``..._ip``, per client IP whoever calls (fresh guest tokens from one address
+share that address's allowance). ``X-Forwarded-For`` is believed only from PAYPORT_TRUSTED_PROXIES."""
 from __future__ import annotations
 
 import ipaddress
@@ -21,6 +23,24 @@ def client_ip(request: web.Request, trusted: list[str]) -> str:
             except ValueError:
                 return remote
     return remote
+
+
+def subject_of(policy: str, request: web.Request, principal: Any, trusted: list[str]) -> str:
+    """Who a hit of ``policy`` is counted against."""
+    if principal is not None and not policy.endswith("_ip"):
+        return principal.id
+    return "ip:" + client_ip(request, trusted)
+
+
+async def check_rates(services: Any, policies: tuple[str, ...], request: web.Request, principal: Any) -> dict[str, str]:
+    """Count a hit of each policy (RateLimited at the first one over); the headers of the one with
+    the least left."""
+    best: dict[str, str] = {}
+    for policy in policies:
+        headers = await check_rate(services, policy, subject_of(policy, request, principal, services.trusted_proxies))
+        if not best or int(headers["RateLimit-Remaining"]) < int(best["RateLimit-Remaining"]):
+            best = headers
+    return best
 
 
 async def check_rate(services: Any, policy: str, subject: str) -> dict[str, str]:

@@ -7,9 +7,17 @@ from collections.abc import Iterable
 import orjson
 
 from entrypoints.http import schemas as s
+from domain.catalog import TAG_SLUG
+from entrypoints.http.browser import script_hash
 from entrypoints.http.endpoint import Route, RouteTable
+from entrypoints.http.params import BLANK_IS_NONE
+from entrypoints.http.text import document_no_nul
 
 REF = "#/components/schemas/{model}"
+#: what the router lets a path parameter be (``app.PATH_PARAMETER``, kept equal by a test)
+PATH_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
+#: path parameters the use case narrows further (a tag's or an FAQ section's slug: ``domain.catalog.TAG_SLUG``)
+NARROWER_PATH_SCHEMAS = {"slug": {"type": "string", "pattern": TAG_SLUG.pattern}}
 
 
 def _schema(model, components: dict) -> dict:
@@ -41,20 +49,36 @@ def _query_parameters(model, components: dict) -> list[dict]:
     return params
 
 
+def _blank_allowed(model, params: list[dict]) -> list[dict]:
+    """An optional parameter sent empty (``?status=``) is read as absent (``params.BLANK_IS_NONE``):
+    the document says an empty value is taken too."""
+    for param in params:
+        field = model.model_fields.get(param["name"]) or next(
+            (f for f in model.model_fields.values() if f.alias == param["name"]), None)
+        if field is not None and any(meta is BLANK_IS_NONE for meta in field.metadata):
+            schema = param["schema"]
+            if any(key in schema for key in ("pattern", "minLength", "$ref", "enum", "format")):
+                param["schema"] = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+    return params
+
+
 def _operation(route: Route, components: dict) -> dict:
     op: dict = {"summary": route.summary, "tags": [route.tag], "operationId": route.operation_id}
-    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+    params = [{"name": n, "in": "path", "required": True, "schema": NARROWER_PATH_SCHEMAS.get(n, PATH_SCHEMA)}
               for n in re.findall(r"{(\w+)}", route.path)]
     if route.query is not None:
-        params += _query_parameters(route.query, components)
+        params += _blank_allowed(route.query, _query_parameters(route.query, components))
     if route.idempotency != "none":
         params.append({"name": "Idempotency-Key", "in": "header", "required": route.idempotency == "required",
-                       "schema": {"type": "string", "maxLength": 255},
+                       "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
                        "description": "Replays the first response byte-for-byte (Idempotent-Replayed: true)"})
     if params:
         op["parameters"] = params
     if route.body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(route.body, components)}}}
+        # a body may be left out when no field is required (it reads as {})
+        required = any(field.is_required() for field in route.body.model_fields.values())
+        op["requestBody"] = {"required": required,
+                             "content": {"application/json": {"schema": _schema(route.body, components)}}}
     elif route.form is not None:
         op["requestBody"] = {"required": True, "content": {
             "application/x-www-form-urlencoded": {"schema": _schema(route.form, components)}}}
@@ -71,12 +95,30 @@ def _operation(route: Route, components: dict) -> dict:
     return op
 
 
+def _keys_only_by_pattern(node) -> None:
+    """A map whose keys have a pattern (``dict[Currency, ...]``) takes no other key: the request
+    models refuse one, so the document says so (``additionalProperties: false``)."""
+    if isinstance(node, dict):
+        if "patternProperties" in node and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+        for value in node.values():
+            _keys_only_by_pattern(value)
+    elif isinstance(node, list):
+        for value in node:
+            _keys_only_by_pattern(value)
+
+
 def build_spec(tables: Iterable[RouteTable]) -> dict:
     components: dict = {}
     paths: dict = {}
     for table in tables:
         for route in table:
             paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, components)
+    document_no_nul(components)  # request models refuse NUL; a schema-valid request is never refused for one
+    _keys_only_by_pattern(components)
+    for operations in paths.values():
+        for op in operations.values():
+            document_no_nul(op.get("parameters", []))
     return {
         "openapi": "3.1.0",
         "info": {"title": "payport", "version": "0.1.0",
@@ -126,3 +168,13 @@ fetch('/openapi.json').then(r=>r.json()).then(spec=>{
         (out?`<div>response ${ok[0]}: <code>${esc(ref(out.schema))}</code></div>`:'')+`</div>`;}}
   document.getElementById('ops').innerHTML=html;});
 </script></body></html>"""
+
+
+def _docs_csp() -> str:
+    script = DOCS_PAGE.split("<script>", 1)[1].split("</script>", 1)[0]
+    return (f"default-src 'none'; script-src {script_hash(script)}; style-src 'unsafe-inline'; connect-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+
+
+#: the docs page's CSP: its one inline script (by hash), which reads /openapi.json
+DOCS_CSP = _docs_csp()

@@ -3,18 +3,20 @@ with clear 422s, and form bodies with a 400 for a malformed one."""
 from __future__ import annotations
 
 import functools
+import re
 from typing import Annotated, ClassVar, TypeVar
 from urllib.parse import urlencode
 
 import attrs
 from aiohttp import web
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError
 from yarl import URL
 
 from application.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from domain.errors import InvalidValue
 from entrypoints.http.problems import MalformedForm
+from entrypoints.http.text import has_nul, refuse_nul
 
 
 @attrs.frozen
@@ -32,6 +34,7 @@ class Query(BaseModel):
     read once (the first of repeated ones); parameters the model does not name are ignored."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, use_enum_values=True)
+    _no_nul = refuse_nul
     #: a value too long is named before any other parameter's mistake (the first otherwise)
     lengths_first: ClassVar[bool] = False
 
@@ -86,14 +89,31 @@ def _whole_number(value: object) -> object:
 #: an empty parameter (``?status=``) is an absent one
 BLANK_IS_NONE = BeforeValidator(lambda value: value or None)
 
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_text(value: object) -> object:
+    """A date parameter is ISO text (``2026-12-01`` or a date-time), never a number read as a Unix
+    timestamp (``?to=0``)."""
+    if isinstance(value, str) and not _ISO_DAY.match(value):
+        raise ValueError("not an ISO date (YYYY-MM-DD) or date-time")
+    return value
+
+
+#: a date or date-time parameter: ISO text only
+ISO_TEXT = BeforeValidator(_iso_text)
+
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT), BeforeValidator(_whole_number),
                   Refusal(f"limit must be a whole number from 1 to {MAX_LIMIT}")]
 Cursor = Annotated[Annotated[str, StringConstraints(max_length=512)] | None, BLANK_IS_NONE,
                    Field(description="next_cursor of the page before"), Refusal("cursor is not one this API returned")]
 Text = Annotated[Annotated[str, StringConstraints(max_length=100)] | None, BLANK_IS_NONE]
-#: true for ``1``, ``true`` or ``yes`` in any case; anything else is false
+#: true for ``1``, ``true`` or ``yes`` in any case; anything else is false (so the document says
+#: any string: none is refused)
 Flag = Annotated[bool, BeforeValidator(lambda value: value.lower() in ("1", "true", "yes")
-                                       if isinstance(value, str) else value)]
+                                       if isinstance(value, str) else value),
+                 WithJsonSchema({"type": "string", "description": "1, true or yes (any case): true; else false",
+                                 "x-any-text": True})]
 
 
 class Page(Query):
@@ -121,6 +141,9 @@ async def read_form(request: web.Request):
     """``request.post()``, with what it raises on a malformed body (a multipart type with no
     boundary, an unknown charset) turned into ``MalformedForm``: a 400, never a 500."""
     try:
-        return await request.post()
+        form = await request.post()
     except (ValueError, LookupError, UnicodeError, AssertionError) as exc:
         raise MalformedForm(str(exc)[:200]) from None
+    if any(has_nul(key) or (isinstance(value, str) and has_nul(value)) for key, value in form.items()):
+        raise MalformedForm("a form field holds a NUL character")
+    return form

@@ -10,14 +10,15 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from application.errors import RateLimited
+from application.errors import RateLimited, TokenRecheckDue
+from entrypoints.http import browser
 from entrypoints.http import cached as cached_read
 from entrypoints.http import problems
-from entrypoints.http.auth import principal_of
+from entrypoints.http.auth import caller, principal_of
 from entrypoints.http.endpoint import Ctx, Route
 from entrypoints.http.idempotency import idempotent
 from entrypoints.http.keys import SERVICES
-from entrypoints.http.limits import check_rate, client_ip
+from entrypoints.http.limits import check_rates
 
 
 def wrap(route: Route, app: web.Application):
@@ -26,19 +27,25 @@ def wrap(route: Route, app: web.Application):
     limit: every cached read) goes straight to its handler, with no coroutine in between; a cached
     read held in this process is answered without awaiting anything."""
     handler, auth, cached, plain = route.handler, route.auth, route.cached, route.plain and route.method == "GET"
-    live: list = [None, None]  # the app's services and their RouteStats for this route, from the first request
+    html = route.content_type == "text/html"
+    live: list = [None, None, ()]  # the app's services, their RouteStats for this route, the CORS origins
 
     async def handle(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         status = 500
-        services, stats = live
+        services, stats, cors = live
         if services is None:  # the app has started (it answers requests): its services are there
             services = app[SERVICES]
             stats = services.metrics.http.route(route.method, route.path)
-            live[:] = services, stats
+            cors = frozenset(services.edge.cors_origins)
+            live[:] = services, stats, cors
+        response: web.StreamResponse | None = None
         try:
             if cached is not None:
-                principal = principal_of(request, services, auth)
+                try:
+                    principal = principal_of(request, services, auth)
+                except TokenRecheckDue as due:
+                    principal = await services.auth.authenticate(due.token)
                 key, group = cached.locate(request, principal)
                 raw = services.cache.peek(key, cached.namespace, group)
                 if raw is not None:
@@ -47,34 +54,34 @@ def wrap(route: Route, app: web.Application):
                     ctx = Ctx(request, services, principal, None, None, route.query)
                     response = await cached_read.fill(ctx, handler, cached, key, group)
             elif plain:
-                response = await handler(Ctx(request, services, principal_of(request, services, auth), None, None,
+                response = await handler(Ctx(request, services, await caller(request, services, auth), None, None,
                                              route.query))
             else:
                 response = await _handle(route, request, services)
-            status = response.status
-            return response
         except web.HTTPException as exc:
             status = exc.status
             if exc.status < 400:  # redirects are raised; aiohttp sends them
+                stats.observe(status, time.perf_counter() - started)
                 raise
             response = problems.from_exception(exc)
-            return response
         except Exception as exc:  # noqa: BLE001 - the one place everything becomes problem+json
             response = problems.from_exception(exc)
-            status = response.status
-            return response
-        finally:
-            stats.observe(status, time.perf_counter() - started)
+        status = response.status
+        if html:
+            browser.secure_html(response)
+        if cors and (origin := request.headers.get("Origin")) is not None:
+            browser.allow_origin(response, origin, cors)
+        stats.observe(status, time.perf_counter() - started)
+        return response
     return handle
 
 
 async def _handle(route: Route, request: web.Request, services: Any) -> web.StreamResponse:
-    principal = principal_of(request, services, route.auth)
+    principal = await caller(request, services, route.auth)
     rate_headers: dict[str, str] = {}
-    if route.rate_limit:
-        subject = principal.id if principal else "ip:" + client_ip(request, services.trusted_proxies)
+    if route.limits:
         try:
-            rate_headers = await check_rate(services, route.rate_limit, subject)
+            rate_headers = await check_rates(services, route.limits, request, principal)
         except RateLimited as exc:
             return _with(problems.from_exception(exc), exc.headers)
     raw = await request.read() if route.body is not None or request.can_read_body else b""
@@ -102,7 +109,11 @@ def method_not_allowed_handler(allowed: list[str]):
     allow = ",".join(sorted(allowed))
 
     async def handle(request: web.Request) -> web.Response:
-        request.app[SERVICES].metrics.http.observe(request.method, "method_not_allowed", 405, 0.0)
+        services = request.app[SERVICES]
+        if browser.is_preflight(request):
+            services.metrics.http.observe(request.method, "preflight", 204, 0.0)
+            return browser.preflight(request, services.edge.cors_origins, allowed)
+        services.metrics.http.observe(request.method, "method_not_allowed", 405, 0.0)
         return problems.problem(405, "Method not allowed", f"allowed: {allow}", "method_not_allowed",
                                 {"Allow": allow})
     return handle

@@ -72,6 +72,13 @@ def payment(p: PaymentIntent) -> dict:
             "review_reason": p.review_reason}
 
 
+def payment_outcome(p: PaymentIntent) -> dict:
+    """What an unauthenticated caller holding the reference learns: the outcome, nothing more (no
+    gateway error, no payment page)."""
+    return {"id": p.id, "order_id": p.order_id, "reference": p.reference, "status": p.status.value,
+            "amount": p.amount, "currency": p.currency, "gateway": p.gateway, "captured_amount": p.captured_amount}
+
+
 def refund(r: Refund) -> dict:
     return {"id": r.id, "payment_id": r.payment_id, "order_id": r.order_id, "amount": r.amount,
             "currency": r.currency, "reason": r.reason, "description": r.description, "status": r.status.value,

@@ -6,6 +6,7 @@ import logging
 import orjson
 from aiohttp import web
 
+from application.errors import TokenRecheckDue
 from domain.errors import Failure, Kind
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class MalformedForm(Exception):
 
 
 def from_exception(exc: BaseException) -> web.Response:
+    if isinstance(exc, TokenRecheckDue):  # a token that was not checked is refused, never let through
+        return problem(401, "Unauthorized", "the token is not valid", "unauthorized", {"WWW-Authenticate": "Bearer"})
     if isinstance(exc, MalformedForm):
         return problem(400, "Malformed form", f"the form could not be read: {exc}", "malformed_form")
     if isinstance(exc, Failure):

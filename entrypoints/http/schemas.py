@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 from domain.orders import OrderStatus
 from domain.payments import PaymentStatus, RefundStatus
 from domain.users import Role
+from entrypoints.http.text import refuse_nul
 
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 Quantity = Annotated[int, Field(ge=1, le=1000)]
@@ -20,6 +21,7 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+    _no_nul = refuse_nul
 
 
 class Out(BaseModel):
@@ -27,10 +29,15 @@ class Out(BaseModel):
 
 
 # -- auth ---------------------------------------------------------------------------------------
+#: what sign-up takes for an email (``application.auth.EMAIL``, stated in the document)
+EMAIL_PATTERN = r"^[^@\s\x00]{1,64}@[^@\s\x00]{1,255}\.[^@\s\x00]{2,}$"
+
+
 class RegisterIn(Strict):
-    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
     password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    #: not only spaces
+    name: Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=r"^[^\x00]*\S[^\x00]*$")]
 
 
 class LoginIn(Strict):
@@ -242,7 +249,9 @@ class PaymentInitiateIn(Strict):
     country: Annotated[str, StringConstraints(min_length=2, max_length=2)] | None = None
 
 
-class PaymentOut(Out):
+class PaymentOutcome(Out):
+    """What anyone holding a payment's reference learns: its outcome."""
+
     id: str
     order_id: str
     reference: str
@@ -250,8 +259,11 @@ class PaymentOut(Out):
     amount: int
     currency: str
     gateway: str
-    authorization_url: str | None
     captured_amount: int
+
+
+class PaymentOut(PaymentOutcome):
+    authorization_url: str | None
     last_error: str | None
     expires_at: str
     created_at: str
@@ -267,6 +279,23 @@ class PaymentOut(Out):
     late_capture: bool
     #: why it is held for a person (requires_review)
     review_reason: str | None
+
+
+class PaymentOutcomeOut(PaymentOutcome):
+    """A gateway redirect's answer: to anyone holding the reference the outcome only; to the
+    payment's owner (a bearer token) the whole payment."""
+
+    authorization_url: str | None = None
+    last_error: str | None = None
+    expires_at: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    gateway_reference: str | None = None
+    attempts: int | None = None
+    payment_method: str | None = None
+    paid_at: str | None = None
+    late_capture: bool | None = None
+    review_reason: str | None = None
 
 
 class RefundIn(Strict):

@@ -140,3 +140,5 @@ class SandboxOutcomeIn(Strict):
     """The sandbox page's form."""
 
     outcome: Literal["approve", "decline"]
+    csrf: Annotated[str, StringConstraints(max_length=128)] | None = Field(
+        None, description="the page's token (required of a browser, with the page's cookie)")

@@ -227,10 +227,13 @@ class ProfileOut(UserOut):
 
 
 class ProfileIn(Strict):
-    """Each field sent replaces the current one; ``null`` clears phone or default_address."""
+    """Each field sent replaces the current one; ``null`` clears phone or default_address (a name
+    cannot be cleared: it is not nullable)."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = None  # type: ignore[assignment]
+    #: ``domain.users.PHONE`` once spaces, dots, dashes and brackets are taken out
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=32,
+                                            pattern=r"^[\s().-]*\+[\s().-]*[1-9](?:[\s().-]*[0-9]){6,14}[\s().-]*$")] | None = None
     default_address: AddressIn | None = None
 
 

@@ -24,7 +24,9 @@ from application.ports import Cache as CachePort
 from entrypoints.wiring.resources import is_, opened
 
 #: Limits that fall back to a strict in-process limit (instead of failing open) when Redis is down.
-STRICT_RATE_POLICIES = ("login_email", "login_ip", "payment_initiate")
+STRICT_RATE_POLICIES = ("login_email", "login_ip", "login_email_ceiling", "payment_initiate", "payment_initiate_ip",
+                        "order_create", "order_create_ip", "refund_create", "refund_create_ip", "webhook_store_ip",
+                        "webhook_store_reference")
 
 
 async def tiered_cache(enabled: bool, shared: CachePort, pubsub: Redis | None, **options) -> AsyncIterator:

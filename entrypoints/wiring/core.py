@@ -7,7 +7,7 @@ from dependency_injector import containers, providers
 from adapters.demo import load_pricing
 from adapters.memory.infrastructure import LogNotifier
 from adapters.metrics import Metrics
-from adapters.security import JwtTokens, ScryptHasher
+from adapters.security import Argon2Hasher, JwtTokens
 from adapters.system import RandomIds, SystemClock
 
 
@@ -22,8 +22,10 @@ class Core(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIds, clock)
 
-    hasher = providers.Singleton(ScryptHasher, n=config.scrypt_n)
-    tokens = providers.Singleton(JwtTokens, secret=config.jwt_secret)
+    #: argon2id (scrypt hashes of earlier releases verify, and are rehashed at login)
+    hasher = providers.Singleton(Argon2Hasher, memory_kib=config.argon2_memory_kib, time_cost=config.argon2_time_cost)
+    tokens = providers.Singleton(JwtTokens, secret=config.jwt_secret, access_ttl=config.access_token_ttl,
+                                 refresh_ttl=config.refresh_token_ttl, guest_ttl=config.guest_token_ttl, clock=clock)
     notifier = providers.Singleton(LogNotifier)
     #: shipping rates, pickup stations and tax rules (PAYPORT_PRICING_FILE, else the defaults)
     pricing = providers.Singleton(load_pricing, config.pricing_file)

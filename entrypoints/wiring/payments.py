@@ -1,6 +1,7 @@
 """payments: initiation, settlement, refunds, the webhook inbox (and its retry job)."""
 from dependency_injector import containers, providers
 
+from application.inbox_guard import InboxGuard
 from application.jobs import Job
 from application.payments.initiate import InitiatePayment
 from application.payments.queries import Payments
@@ -37,5 +38,7 @@ class PaymentsContainer(containers.DeclarativeContainer):
     webhooks = providers.Singleton(
         Webhooks, storage.uow, gateways.registry, settlement, refunds, core.clock, core.ids, dedup=cache.webhook_dedup,
         on_outcome=providers.Callable(lambda m: lambda g, o: m.webhooks.labels(g, o).inc(), core.metrics))
+
+    inbox_guard = providers.Singleton(InboxGuard, storage.uow)
 
     jobs = providers.Callable(payment_jobs, storage.maintenance_queries, webhooks, core.clock, config.worker_interval)

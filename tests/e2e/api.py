@@ -4,6 +4,7 @@ server sends."""
 from __future__ import annotations
 
 import itertools
+import re
 from urllib.parse import urlsplit
 
 from aiohttp.test_utils import make_mocked_request
@@ -53,6 +54,8 @@ def undeclared(value, at: str) -> list[str]:
 class Api:
     def __init__(self, client) -> None:
         self.client = client
+        #: who initiated each payment (by reference): the callback answers its owner in full
+        self.payers: dict[str, dict] = {}
 
     @property
     def services(self):
@@ -109,13 +112,13 @@ class Api:
 
     async def order(self, h: dict, items=(("NG-RICE-5KG", 2),), coupon: str | None = None, ship_to: str | None = "NG") -> dict:
         """An order through a checkout. ``ship_to``: the delivery country (None: the home country of
-        the items' currency); goods need a shipping decision before the checkout confirms."""
+        the items' currency, or no shipping decision for a currency without one); goods need a shipping decision before the checkout confirms."""
         co = await self.json("POST", "/api/v1/checkout/initiate", h,
                              json={"items": [{"sku": s, "quantity": q} for s, q in items]}, expect=201)
         cid = co["checkout_id"]
         if coupon:
             await self.json("POST", "/api/v1/checkout/apply-coupon", h, json={"checkout_id": cid, "code": coupon}, expect=200)
-        ship_to = ship_to or HOME.get(co["summary"]["currency"], "US")
+        ship_to = ship_to or HOME.get(co["summary"]["currency"])  # no home: the items must not ship
         if ship_to:
             await self.json("POST", "/api/v1/checkout/calculate-shipping", h, expect=200, json={
                 "checkout_id": cid, "address": {"country": ship_to, "city": "Lagos", "line1": "1 Marina"}})
@@ -128,16 +131,22 @@ class Api:
             "checkout_id": checkout_id, "address": {"country": country, "city": "Lagos", "line1": "1 Marina"}})
 
     async def initiate(self, h: dict, order_id: str, key: str, expect: int | None = 201, **extra) -> dict:
-        return await self.json("POST", "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": key},
-                               json={"order_id": order_id, **extra}, expect=expect)
+        payment = await self.json("POST", "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": key},
+                                  json={"order_id": order_id, **extra}, expect=expect)
+        if isinstance(payment, dict) and "reference" in payment:
+            self.payers[payment["reference"]] = h
+        return payment
 
     async def sandbox(self, payment: dict, outcome: str) -> dict:
-        """Press a button on the hosted page, follow the redirect to the callback, return the payment."""
+        """Press a button on the hosted page (as a browser would: its CSRF token, with its cookie),
+        follow the redirect to the callback (as the payer), return the payment."""
         page = urlsplit(payment["authorization_url"]).path
         resp, html = await self.call("GET", page, expect=200)
         assert b"Approve" in html and b"Decline" in html
-        resp, _ = await self.call("POST", page, data={"outcome": outcome}, allow_redirects=False, expect=303)
-        return await self.json("GET", resp.headers["Location"], expect=200)
+        csrf = re.search(rb'name="csrf" value="([0-9a-f]+)"', html).group(1).decode()
+        resp, _ = await self.call("POST", page, data={"outcome": outcome, "csrf": csrf}, allow_redirects=False,
+                                  expect=303)
+        return await self.json("GET", resp.headers["Location"], self.payers.get(payment["reference"]), expect=200)
 
     async def refund(self, h: dict, payment_id: str, key: str, amount: int | None = None, expect: int | None = 201) -> dict:
         body = {"payment_id": payment_id, "reason": "requested_by_customer"}

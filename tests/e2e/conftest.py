@@ -11,11 +11,25 @@ import pytest
 from redis.asyncio import Redis
 
 import container as composition
+from container import RATE_LIMITS
 from entrypoints.http.app import create_app
 from tests.databases import SUFFIX, TEST_DSN, prepare_database, truncate_all, with_dbname
 from tests.e2e.api import Api
 
-FAST = {"scrypt_n": 2**10, "bootstrap_admin": "admin@example.com:admin-password-1"}
+#: the per-IP limits (and the per-user refund and order limits) of issue 16, out of the way of tests
+#: whose many users, or many parallel writes, all come from the test client's one address
+#: (tests/security checks the real ones)
+ONE_ADDRESS = {policy: (100_000, 60) for policy in (
+    "checkout_initiate_ip", "checkout_pricing_ip", "checkout_coupon_ip", "checkout_confirm_ip", "payment_initiate_ip",
+    "order_create", "order_create_ip", "refund_create", "refund_create_ip", "payment_callback_ip", "sandbox_ip")}
+FAST = {"scrypt_n": 2**10, "argon2_memory_kib": 64, "argon2_time_cost": 1,
+        "bootstrap_admin": "admin@example.com:admin-password-1",
+        # the tests' shop, where return_url sends customers back
+        "return_url_origins": ["https://shop.example"],
+        # tokens are timed by the clock port: tests that move a fake clock by hours keep their tokens
+        # (tests/security sets the real lifetimes)
+        "access_token_ttl": 2 * 86400,
+        "rate_limits": ONE_ADDRESS}
 E2E_REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
@@ -53,7 +67,11 @@ def settings(request, backend) -> dict:
     """FAST plus the backend's settings plus whatever a test asks for with ``@pytest.mark.settings``."""
     marker = request.node.get_closest_marker("settings")
     extra = request.getfixturevalue("real_backends") if backend == "postgres" else {}
-    return {**FAST, **extra, **(marker.kwargs if marker else {})}
+    asked = dict(marker.kwargs) if marker else {}
+    if "rate_limits" in asked:  # a test's own limits, over the defaults and ONE_ADDRESS
+        asked["rate_limits"] = {**ONE_ADDRESS, **{k: v for k, v in asked["rate_limits"].items()
+                                                  if RATE_LIMITS.get(k) != tuple(v)}}
+    return {**FAST, **extra, **asked}
 
 
 @pytest.fixture

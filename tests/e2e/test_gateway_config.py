@@ -77,7 +77,7 @@ async def test_an_admin_changes_routing_without_a_restart(fakes, api, admin):
 
 
 async def test_configuration_that_cannot_work_is_refused(fakes, api, admin):
-    for routes, field in (({"NAIRA": ["paystack"]}, "routes.NAIRA"), ({"NGN:nigeria": ["paystack"]}, "routes.NGN:nigeria.[key]"),
+    for routes, field in (({"NAIRA": ["paystack"]}, "routes.NAIRA.[key]"), ({"NGN:nigeria": ["paystack"]}, "routes.NGN:nigeria.[key]"),
                           ({"NGN": ["sandbox"]}, "routes.NGN"), ({"NGN": ["nobody"]}, "routes.NGN"),
                           ({"NGN": ["paystack", "paystack"]}, "routes.NGN"), ({"ZZZ": ["paystack"]}, "routes.ZZZ")):
         refused = await api.json("PUT", f"{A}/routes", admin, json={"routes": routes}, expect=422)

@@ -64,9 +64,12 @@ async def test_auth_failures_are_clear_problems(api):
     wrong = await api.json("POST", "/api/v1/auth/login", json={"email": "carol@example.com", "password": "nope-nope"},
                            expect=401)
     assert wrong["detail"] == "wrong email or password"
-    taken = await api.json("POST", "/api/v1/auth/register", expect=409,
+    # issue 16: sign-up never says whether an email has an account (it was a 409 already_exists)
+    taken = await api.json("POST", "/api/v1/auth/register", expect=201,
                            json={"email": "CAROL@example.com", "password": "another-one", "name": "C"})
-    assert taken["code"] == "already_exists"
+    assert taken["email"] == "carol@example.com" and taken["role"] == "customer"
+    await api.json("POST", "/api/v1/auth/login", json={"email": "carol@example.com", "password": "another-one"},
+                   expect=401)  # the account is still Carol's
     tokens = await api.json("POST", "/api/v1/auth/login", json={"email": "carol@example.com", "password": "carol-password"})
     refreshed = await api.json("POST", "/api/v1/auth/token/refresh", json={"refresh": tokens["refresh"]}, expect=200)
     assert refreshed["token_type"] == "Bearer"

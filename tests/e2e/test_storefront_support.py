@@ -137,4 +137,5 @@ async def test_the_faq_is_cached_and_every_admin_write_shows_at_once(api, admin)
     for body in ({"section": "nope", "question": "Q", "answer": "A"}, {"section": "payments", "question": "",
                                                                          "answer": "A"}):
         await api.json("POST", f"{API}/admin/faq/entries", admin, json=body, expect=422)
-    await api.json("PUT", f"{API}/admin/faq/sections/Bad%20Slug", admin, json={"title": "x"}, expect=422)
+    await api.json("PUT", f"{API}/admin/faq/sections/Bad-Slug", admin, json={"title": "x"}, expect=422)  # a slug is lower-case
+    await api.json("PUT", f"{API}/admin/faq/sections/Bad%20Slug", admin, json={"title": "x"}, expect=404)  # no such path

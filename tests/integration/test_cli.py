@@ -65,7 +65,7 @@ def test_migrate_needs_a_database_and_is_idempotent():
         cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
         cur.execute(f'CREATE DATABASE "{name}"')
     admin.close()
-    env = clean_env(DATABASE_URL=with_dbname(TEST_DSN, name))
+    env = clean_env(DATABASE_URL=with_dbname(TEST_DSN, name), PAYPORT_JWT_SECRET="cli-test-secret-" + "x" * 24)
     first = subprocess.run([*PAYPORT, "migrate"], env=env, capture_output=True, text=True)
     assert first.returncode == 0 and "0001_initial" in first.stderr
     second = subprocess.run([*PAYPORT, "migrate"], env=env, capture_output=True, text=True)

@@ -92,7 +92,9 @@ async def test_the_services_are_those_of_before():
             # issue 18
             "wishlist", "reviews", "support_tickets", "contact_form", "faq", "profiles", "mail",
             # issue 17: the back office
-            "fulfilment", "order_cancellation", "backoffice", "analytics", "gateway_config", "fraud_rules"}
+            "fulfilment", "order_cancellation", "backoffice", "analytics", "gateway_config", "fraud_rules",
+            # issue 16
+            "edge", "inbox_guard"}
     finally:
         await composition.stop(container)
 

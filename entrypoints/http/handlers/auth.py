@@ -9,37 +9,52 @@ from entrypoints.http import schemas as s
 from entrypoints.http import storefront_presenters as show
 from entrypoints.http import storefront_schemas as sf
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
-from entrypoints.http.limits import check_rate
+from entrypoints.http.limits import check_rate, client_ip
 
 P = "/api/v1/auth"
 routes = RouteTable("auth")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@routes.endpoint("POST", f"{P}/register", summary="Create a customer account", body=s.RegisterIn,
+@routes.endpoint("POST", f"{P}/register", summary="Create a customer account (an email that has one gets the same "
+                 "answer: sign-up never says whether an email is registered)", body=s.RegisterIn,
                  response=s.UserOut, status=201, auth="none", rate_limit="register")
 async def register(ctx: Ctx):
     b = ctx.body
-    user = await ctx.services.auth.register(b.email, b.password, b.name)
+    user = await ctx.services.auth.sign_up(b.email, b.password, b.name)
     return json_response(present.user(user), 201)
+
+
+async def _throttle_login(ctx: Ctx, email: str) -> dict[str, str]:
+    """5 a minute per (email, client IP), refused beyond (login_email); across every IP, an email
+    past its ceiling (login_email_ceiling) is slowed, never refused: its owner still signs in."""
+    services = ctx.services
+    ip = client_ip(ctx.request, services.trusted_proxies)
+    headers = await check_rate(services, "login_email", f"{email}|ip:{ip}")
+    limit, window = services.rate_limits["login_email_ceiling"]
+    ceiling = await services.rate_limiter.hit(f"login_email_ceiling:{email}", limit, window)
+    if not ceiling.allowed:
+        services.metrics.rate_limited.labels("login_email_ceiling").inc()
+        await services.edge.sleep(services.edge.login_slowdown)
+    return headers
 
 
 @routes.endpoint("POST", f"{P}/login", summary="Log in: access and refresh tokens (send guest_token, a guest's "
                  "access token, to move that guest's cart and wishlist into yours)", body=s.LoginIn,
                  response=s.TokensOut, auth="none", rate_limit="login_ip")
 async def login(ctx: Ctx):
-    headers = await check_rate(ctx.services, "login_email", ctx.body.email.strip().lower())
+    headers = await _throttle_login(ctx, ctx.body.email.strip().lower())
     guest = None
     if ctx.body.guest_token is not None:  # checked first: a bad guest token logs nobody in
         try:
-            guest = ctx.services.auth.principal_from_token(ctx.body.guest_token)
+            guest = await ctx.services.auth.authenticate(ctx.body.guest_token)
         except Unauthorized:
             raise InvalidValue("guest_token is not a valid guest token", field="guest_token") from None
         if not guest.is_guest:
             raise InvalidValue("guest_token is not a guest's token", field="guest_token")
     tokens = await ctx.services.auth.login(ctx.body.email, ctx.body.password)
     if guest is not None:
-        user = ctx.services.auth.principal_from_token(tokens["access"])
+        user = await ctx.services.auth.authenticate(tokens["access"])
         tokens["cart_merge"] = {"skipped": await ctx.services.cart.merge(guest, user)}
         tokens["wishlist_merge"] = {"skipped": await ctx.services.wishlist.merge(guest, user)}
     return json_response(tokens, headers=headers)

@@ -19,7 +19,7 @@ def _session(session, status: int = 200) -> web.Response:
 
 
 @routes.endpoint("POST", f"{P}/initiate", summary="Start a checkout from items, or from your cart ({from_cart: true})",
-                 body=s.CheckoutInitiateIn, response=s.CheckoutOut, status=201, rate_limit="checkout_initiate")
+                 body=s.CheckoutInitiateIn, response=s.CheckoutOut, status=201, rate_limit=("checkout_initiate", "checkout_initiate_ip"))
 async def initiate(ctx: Ctx):
     if ctx.body.from_cart and ctx.body.items:
         raise InvalidValue("send items or from_cart, not both", field="from_cart")
@@ -36,7 +36,7 @@ async def get(ctx: Ctx):
 
 
 @routes.endpoint("POST", f"{P}/calculate-shipping", summary="Price shipping to an address",
-                 body=s.ShippingIn, response=s.CheckoutOut, rate_limit="checkout_pricing")
+                 body=s.ShippingIn, response=s.CheckoutOut, rate_limit=("checkout_pricing", "checkout_pricing_ip"))
 async def shipping(ctx: Ctx):
     b = ctx.body
     address = None
@@ -48,25 +48,25 @@ async def shipping(ctx: Ctx):
 
 
 @routes.endpoint("POST", f"{P}/calculate-tax", summary="Compute tax for the checkout",
-                 body=s.CheckoutIdIn, response=s.CheckoutOut, rate_limit="checkout_pricing")
+                 body=s.CheckoutIdIn, response=s.CheckoutOut, rate_limit=("checkout_pricing", "checkout_pricing_ip"))
 async def tax(ctx: Ctx):
     return _session(await ctx.services.checkout.calculate_tax(ctx.user, ctx.body.checkout_id))
 
 
 @routes.endpoint("POST", f"{P}/apply-coupon", summary="Apply a coupon code", body=s.CouponIn,
-                 response=s.CheckoutOut, rate_limit="checkout_coupon")
+                 response=s.CheckoutOut, rate_limit=("checkout_coupon", "checkout_coupon_ip"))
 async def coupon(ctx: Ctx):
     return _session(await ctx.services.checkout.apply_coupon(ctx.user, ctx.body.checkout_id, ctx.body.code))
 
 
 @routes.endpoint("POST", f"{P}/remove-coupon", summary="Remove the checkout's coupon",
-                 body=s.CheckoutIdIn, response=s.CheckoutOut, rate_limit="checkout_coupon")
+                 body=s.CheckoutIdIn, response=s.CheckoutOut, rate_limit=("checkout_coupon", "checkout_coupon_ip"))
 async def remove_coupon(ctx: Ctx):
     return _session(await ctx.services.checkout.remove_coupon(ctx.user, ctx.body.checkout_id))
 
 
 @routes.endpoint("POST", f"{P}/confirm-order", summary="Confirm the checkout into an order (idempotent per checkout)",
-                 body=s.CheckoutIdIn, response=s.OrderOut, status=201, rate_limit="checkout_confirm")
+                 body=s.CheckoutIdIn, response=s.OrderOut, status=201, rate_limit=("checkout_confirm", "checkout_confirm_ip"))
 async def confirm(ctx: Ctx):
     order, created = await ctx.services.checkout.confirm(ctx.user, ctx.body.checkout_id)
     return json_response(present.order(order), 201 if created else 200, NO_STORE)

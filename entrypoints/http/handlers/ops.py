@@ -8,7 +8,7 @@ from aiohttp import web
 from entrypoints.http import ops_schemas as ops
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 from entrypoints.http.keys import OPENAPI
-from entrypoints.http.openapi import DOCS_PAGE
+from entrypoints.http.openapi import DOCS_CSP, DOCS_PAGE
 
 routes = RouteTable("ops")
 
@@ -51,4 +51,4 @@ async def openapi(ctx: Ctx):
 
 @routes.endpoint("GET", "/docs", summary="Human-readable API docs", auth="none", content_type="text/html")
 async def docs(ctx: Ctx):
-    return web.Response(text=DOCS_PAGE, content_type="text/html")
+    return web.Response(text=DOCS_PAGE, content_type="text/html", headers={"Content-Security-Policy": DOCS_CSP})

@@ -31,7 +31,7 @@ async def list_orders(ctx: Ctx):
 
 
 @routes.endpoint("POST", P, summary="Create an order directly from items", body=s.OrderCreateIn,
-                 response=s.OrderOut, status=201)
+                 response=s.OrderOut, status=201, rate_limit=("order_create", "order_create_ip"))
 async def create_order(ctx: Ctx):
     order = await ctx.services.orders.create(ctx.user, [(i.sku, i.quantity) for i in ctx.body.items],
                                              ctx.body.workspace_id, ctx.idempotency_key)

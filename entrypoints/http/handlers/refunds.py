@@ -22,7 +22,8 @@ async def list_refunds(ctx: Ctx):
 
 
 @routes.endpoint("POST", P, summary="Refund a succeeded payment, fully (no amount) or partly",
-                 body=s.RefundIn, response=s.RefundOut, status=201, idempotency="required")
+                 body=s.RefundIn, response=s.RefundOut, status=201, idempotency="required",
+                 rate_limit=("refund_create", "refund_create_ip"))
 async def create_refund(ctx: Ctx):
     b = ctx.body
     refund = await ctx.services.refunds.request(ctx.user, payment_id=b.payment_id, amount=b.amount, reason=b.reason,
