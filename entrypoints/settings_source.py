@@ -29,6 +29,7 @@ READ_ELSEWHERE = {
     "PAYPORT_LOG_LEVEL": "the log level of every payport command (entrypoints/cli.py, read before the settings)",
     "PAYPORT_UVLOOP": "off: payport serve and the benchmark baseline run on the standard asyncio loop",
     "PAYPORT_SECURITY_FULL": "1: the security battery's long variants (tests/security)",
+    "PAYPORT_RELIABILITY_FULL": "1: the reliability battery's long variants (tests/reliability, docs/reliability.md)",
 }
 #: Prefixes of PAYPORT_* variables that belong to the test suite and the benchmark.
 READ_ELSEWHERE_PREFIXES = ("PAYPORT_TEST_", "PAYPORT_BENCH")
