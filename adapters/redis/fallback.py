@@ -104,16 +104,24 @@ class _Fallback:
 
 
 class LocalFallbackCache(_Fallback):
-    """A ``Cache`` that keeps working in-process while Redis is down (the sandbox gateway's state)."""
+    """A ``Cache`` that keeps working in-process while Redis is down (the sandbox gateway's state).
+
+    Writes go through to the in-process copy as well, so that what this process wrote while Redis
+    was up is still read while Redis is down and after it came back empty (a sandbox payment begun
+    before an outage is approved during it: issue 13's battery).
+    """
 
     def __init__(self, primary: Cache, fallback: Cache, metrics: Metrics) -> None:
         super().__init__(primary, fallback, metrics, "cache")
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
+        await self.fallback.set(key, value, ttl)
         await self._call("set", key, value, ttl)
 
     async def delete_pattern(self, pattern: str) -> int:
-        return await self.fallback.delete_pattern(pattern) + await self._call("delete_pattern", pattern)
+        """How many keys matched: in Redis, or in-process while Redis is down (writes go to both)."""
+        local = await self.fallback.delete_pattern(pattern)
+        return max(local, await self._call("delete_pattern", pattern))
 
     async def incr(self, key: str) -> int:
         return await self._call("incr", key)

@@ -91,8 +91,28 @@ async def test_local_fallback_cache_uses_redis_when_healthy(redis_client, prefix
     local = MemoryCache(FakeClock())
     cache = LocalFallbackCache(RedisCache(redis_client, prefix), local, metrics)
     await cache.set("k", b"v", ttl=60)
-    assert await cache.get("k") == b"v" and await local.get("k") is None
+    assert await cache.get("k") == b"v" and await RedisCache(redis_client, prefix).get("k") == b"v"
     assert counter(metrics, "payport_cache_errors_total", operation="cache.get") == 0
+
+
+async def test_local_fallback_cache_keeps_what_it_wrote_across_redis_dying_and_coming_back_empty(
+        client_factory, prefix, metrics):
+    """A sandbox transaction written while Redis was up is still found while Redis is down and after
+    it came back empty (issue 13's battery: a payment begun before the outage, approved during it)."""
+    client = await client_factory()
+    cache = LocalFallbackCache(RedisCache(client, prefix), MemoryCache(FakeClock()), metrics)
+    await cache.set("sandbox:txn:r1", b"pending", ttl=60)
+
+    async def boom(*args, **kwargs):
+        raise RedisConnectionError("Connection reset by peer")
+    real = client.execute_command
+    client.execute_command = boom
+    assert await cache.get("sandbox:txn:r1") == b"pending"  # Redis down
+    client.execute_command = real
+    await RedisCache(client, prefix).delete("sandbox:txn:r1")  # Redis back, empty
+    assert await cache.get("sandbox:txn:r1") == b"pending"
+    await cache.delete("sandbox:txn:r1")
+    assert await cache.get("sandbox:txn:r1") is None
 
 
 async def test_local_fallback_sessions_survive_redis_dying_mid_flight(client_factory, prefix, metrics):
