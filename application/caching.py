@@ -84,7 +84,10 @@ class CacheAside:
 
     async def get(self, key: str, ttl: float | Callable[[], float], load: Callable[[], Awaitable[bytes]],
                   namespace: str = "default", group: str | None = None) -> bytes:
-        """``ttl`` may be a callable, read once the value is loaded (a TTL that depends on it)."""
+        """``ttl`` may be a callable, read once the value is loaded (a TTL that depends on it). A TTL
+        of zero or less means uncached: straight to the origin, no round trip to the cache at all."""
+        if not callable(ttl) and ttl <= 0:
+            return await load()
         if group is not None:  # read like the entries (an in-process tier may hold it): same staleness bound
             version = await self._counter(f"{group}:ver", self.cache)
             if version is _UNKNOWN:
@@ -110,7 +113,9 @@ class CacheAside:
             value = await load()
             if callable(ttl):
                 ttl = ttl()
-            if group is not None:  # a version bump meanwhile leaves this under a key nobody reads
+            if ttl <= 0:  # decided by the value: not kept
+                pass
+            elif group is not None:  # a version bump meanwhile leaves this under a key nobody reads
                 await self._safe("set", self.cache.set(key, value, ttl))
             elif before is not _UNKNOWN:  # stored only if no invalidation came meanwhile, atomically
                 await self._safe("set", self.cache.set_if_unchanged(key, value, ttl, f"{key}:gen", before))

@@ -113,6 +113,7 @@ async def cpu_per_request(conn: Connection, raws: list[bytes], n: int, repeats: 
 async def payport_detail_requests(ids: int, redis_url: str | None = None) -> tuple[Connection, list[bytes]]:
     """An owner, one order through checkout, and ``ids`` cached details (copies of its entry).
     With ``redis_url``, the cache is Redis behind the in-process tier, as a deployment has it."""
+    from application import cache_keys
     from container import build_container
     from entrypoints.http.app import create_app
     from entrypoints.http.keys import SERVICES
@@ -123,16 +124,19 @@ async def payport_detail_requests(ids: int, redis_url: str | None = None) -> tup
     _, tokens = await conn.json(request("POST", "/api/v1/auth/login", body={"email": "in@proc.io", "password": "in-proc-pass"}))
     auth = {"Authorization": "Bearer " + tokens["access"]}
     _, co = await conn.json(request("POST", "/api/v1/checkout/initiate", auth, {"items": [{"sku": "NG-RICE-5KG", "quantity": 1}]}))
+    status, shipped = await conn.json(request("POST", "/api/v1/checkout/calculate-shipping", auth, {
+        "checkout_id": co["checkout_id"], "address": {"country": "NG", "city": "Lagos", "line1": "1 Marina"}}))
+    assert status == 200, shipped  # goods need a shipping decision before the checkout confirms
     status, order = await conn.json(request("POST", "/api/v1/checkout/confirm-order", auth, {"checkout_id": co["checkout_id"]}))
     assert status == 201, order
     first = request("GET", f"/api/v1/payment/orders/{order['id']}", auth)
     assert (await conn.json(first))[0] == 200
     store = app[SERVICES].cache.cache  # the memory cache or the tier: copy the rendered entry under other ids
-    entry = store.peek(f"order:{order['id']}")
+    entry = store.peek(cache_keys.order(order["id"]))
     raws = [first]
     for k in range(1, ids):
         other = f"ord_inproc{k:016d}"
-        await store.set(f"order:{other}", entry, 3600)
+        await store.set(cache_keys.order(other), entry, 3600)
         raws.append(request("GET", f"/api/v1/payment/orders/{other}", auth))
     assert (await conn.json(raws[-1]))[0] == 200
     return conn, raws

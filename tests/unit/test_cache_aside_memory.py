@@ -45,3 +45,27 @@ async def test_an_invalidation_landing_just_before_the_fill_is_written_wins():
     loader = RecordingLoads()
     assert await aside.get("order:o1", 60, loader(b"before the commit"), "order") == b"before the commit"
     assert await MemoryCache.get(cache, "order:o1") is None  # the stale value was never stored
+
+
+async def test_a_ttl_of_zero_or_less_goes_to_the_origin_without_touching_the_cache():
+    """Uncached (TTL <= 0): every read loads, and the cache sees no call at all (no get, no
+    generation read, no write); a callable TTL that comes out <= 0 keeps nothing either."""
+    calls = []
+
+    class Counting(MemoryCache):
+        def __getattribute__(self, name):
+            if name in ("get", "set", "set_if_unchanged", "invalidate"):
+                calls.append(name)
+            return super().__getattribute__(name)
+
+    aside = CacheAside(Counting(FakeClock()))
+    loader = RecordingLoads()
+    assert await aside.get("order:o1", 0, loader(b"v1"), "order") == b"v1"
+    assert await aside.get("order:o1", -5, loader(b"v2"), "order") == b"v2"
+    assert await aside.get("orders:u1:p1", 0, loader(b"l1"), "orders", group="orders:u1") == b"l1"
+    assert calls == [] and loader.seen == [b"v1", b"v2", b"l1"]
+    assert await aside.get("order:o2", lambda: 0, loader(b"w1"), "order") == b"w1"
+    assert "set" not in calls and "set_if_unchanged" not in calls
+    assert aside.peek("order:o2", "order") is None
+    assert await aside.get("order:o2", 60, loader(b"w2"), "order") == b"w2"  # loaded again: nothing was kept
+    assert loader.seen[-2:] == [b"w1", b"w2"]
