@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import json
 
+from application.errors import NotFound
 from application.ports import Clock
 from application.ports.deliveries import Delivery, DeliveryOutcome, DeliveryRepository
 from application.ports.merchant_webhooks import EndpointRepository
 from domain import merchant_webhooks as mw
+from domain.errors import InvalidValue
 from domain.events import DomainEvent
 
 log = logging.getLogger(__name__)
@@ -100,3 +102,94 @@ class MerchantWebhookSender:
 def _detail(result: Any) -> str | None:
     parts = [p for p in (result.error, result.snippet) if p]
     return f"{' | '.join(parts)} ({result.latency_ms} ms)" if parts else f"({result.latency_ms} ms)"
+
+
+#: Checks an endpoint URL (scheme, host, and the addresses it resolves to); raises ValueError.
+UrlCheck = Callable[[str], Awaitable[None]]
+
+
+class MerchantWebhookAdmin:
+    """The admins' use cases: register, change, delete, rotate, test and redeliver."""
+
+    def __init__(self, endpoints: EndpointRepository, uow: Any, check_url: UrlCheck, clock: Clock,
+                 new_id: Callable[[str], str]) -> None:
+        self.endpoints, self.uow, self.check_url, self.clock, self.new_id = endpoints, uow, check_url, clock, new_id
+
+    async def _valid(self, url: str | None, events: list[str] | None) -> None:
+        if events is not None:
+            unknown = mw.unknown_event_types(events)
+            if unknown or not events:
+                raise InvalidValue(f"unknown event types: {', '.join(unknown)}" if unknown
+                                   else "subscribe to at least one event type", field="events",
+                                   allowed=sorted(mw.EVENT_TYPES))
+        if url is not None:
+            try:
+                await self.check_url(url)
+            except ValueError as exc:
+                raise InvalidValue(f"this URL may not be called: {exc}", field="url") from None
+
+    async def create(self, url: str, events: list[str], description: str = "") -> mw.Endpoint:
+        """The new endpoint; its ``secret`` is shown to the caller this once."""
+        await self._valid(url, events)
+        endpoint = mw.Endpoint.new(self.new_id("we"), url, sorted(set(events)), description, self.clock.now())
+        await self.endpoints.add(endpoint)
+        return endpoint
+
+    async def get(self, endpoint_id: str) -> mw.Endpoint:
+        endpoint = await self.endpoints.get(endpoint_id)
+        if endpoint is None:
+            raise NotFound("no such webhook endpoint", endpoint_id=endpoint_id)
+        return endpoint
+
+    async def update(self, endpoint_id: str, *, url: str | None = None, events: list[str] | None = None,
+                     description: str | None = None, enabled: bool | None = None) -> mw.Endpoint:
+        endpoint = await self.get(endpoint_id)
+        await self._valid(url, events)
+        now = self.clock.now()
+        if url is not None:
+            endpoint.url = url
+        if events is not None:
+            endpoint.events = sorted(set(events))
+        if description is not None:
+            endpoint.description = description
+        if enabled is True and not endpoint.enabled:
+            endpoint.enable(now)
+        elif enabled is False and endpoint.enabled:
+            endpoint.disable(now, None)
+        endpoint.updated_at = now
+        await self.endpoints.save(endpoint)
+        return endpoint
+
+    async def delete(self, endpoint_id: str) -> None:
+        await self.get(endpoint_id)
+        await self.endpoints.delete(endpoint_id)
+
+    async def rotate(self, endpoint_id: str, overlap_hours: float = 24.0) -> mw.Endpoint:
+        endpoint = await self.get(endpoint_id)
+        endpoint.rotate(self.clock.now(), timedelta(hours=overlap_hours))
+        await self.endpoints.save(endpoint)
+        return endpoint
+
+    async def send_test(self, endpoint_id: str) -> Delivery:
+        endpoint = await self.get(endpoint_id)
+        now = self.clock.now()
+        msg = message(self.new_id("msg"), mw.TEST_EVENT, {"endpoint_id": endpoint.id}, now)
+        delivery = new_delivery(self.new_id("dlv"), endpoint.id, msg, now, dedup_key=f"{msg['id']}:{endpoint.id}")
+        return await self._enqueue(delivery)
+
+    async def redeliver(self, endpoint_id: str, original: Delivery) -> Delivery:
+        """A new delivery of ``original``'s message (same ``webhook-id``: the receiver may deduplicate)."""
+        endpoint = await self.get(endpoint_id)
+        if original.channel != CHANNEL or original.payload.get("endpoint_id") != endpoint.id:
+            raise NotFound("no such delivery for this endpoint", delivery_id=original.id)
+        now = self.clock.now()
+        delivery_id = self.new_id("dlv")
+        delivery = new_delivery(delivery_id, endpoint.id, original.payload["message"], now,
+                                dedup_key=f"{original.payload['msg_id']}:{endpoint.id}:redelivery:{delivery_id}")
+        return await self._enqueue(delivery)
+
+    async def _enqueue(self, delivery: Delivery) -> Delivery:
+        async with self.uow() as uow:
+            await uow.deliveries.enqueue(delivery)
+            await uow.commit()
+        return delivery

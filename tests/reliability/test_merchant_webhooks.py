@@ -281,3 +281,52 @@ async def test_a_redirect_is_never_followed(world, receiver):
     [d] = world.deliveries()
     assert d.status is DeliveryStatus.FAILED and "redirect (302) not followed" in d.last_error
     assert receiver.hits == 1
+
+
+# -- the admins' use cases -----------------------------------------------------------------------
+from application.errors import NotFound  # noqa: E402
+from application.merchant_webhooks import MerchantWebhookAdmin  # noqa: E402
+from domain.errors import InvalidValue  # noqa: E402
+
+
+def _admin(world, allow_private=True):
+    return MerchantWebhookAdmin(world.endpoints, world.uow, lambda url: check_url(url, allow_private),
+                                world.clock, world.ids.new_id)
+
+
+async def test_registration_refuses_unknown_events_and_unsafe_urls_and_changes_nothing(world):
+    admin = _admin(world, allow_private=False)
+    with pytest.raises(InvalidValue):
+        await admin.create("https://93.184.216.34/hooks", ["payment.teleported"])
+    with pytest.raises(InvalidValue):
+        await admin.create("http://127.0.0.1:9/hooks", ["payment.succeeded"])
+    with pytest.raises(InvalidValue):
+        await admin.create("https://93.184.216.34/hooks", [])
+    assert await world.endpoints.list() == []
+
+
+async def test_admin_test_event_redelivery_and_updates_reach_the_receiver(world, receiver):
+    admin = _admin(world)
+    endpoint = await admin.create(receiver.url, ["payment.succeeded"], "shop")
+    receiver.secrets = [endpoint.secret]
+    stored = await world.endpoints.get(endpoint.id)
+    assert stored.secret == endpoint.secret and "whsec_" not in repr(stored)
+    await admin.send_test(endpoint.id)
+    await world.run_due()
+    assert [m["type"] for m in receiver.received] == [mw.TEST_EVENT]
+    await world.payment()
+    await world.run_due()
+    [original] = [d for d in world.deliveries() if d.payload["type"] == "payment.succeeded"]
+    again = await admin.redeliver(endpoint.id, original)
+    await world.run_due()
+    assert [m["id"] for m in receiver.received[1:]] == [original.payload["msg_id"]] * 2
+    assert (await world.queue.get(again.id)).status is DeliveryStatus.DELIVERED
+    disabled = await admin.update(endpoint.id, enabled=False, description="paused")
+    assert (disabled.enabled, disabled.description) == (False, "paused")
+    await world.payment()
+    assert len(world.deliveries()) == 3  # a disabled endpoint gets nothing new
+    with pytest.raises(NotFound):
+        await admin.redeliver("we_missing", original)
+    await admin.delete(endpoint.id)
+    with pytest.raises(NotFound):
+        await admin.get(endpoint.id)
