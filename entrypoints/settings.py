@@ -223,6 +223,14 @@ class BackofficeSettings(BaseModel):
     gateway_config_refresh: Annotated[float, Field(gt=0)] = env("PAYPORT_GATEWAY_CONFIG_REFRESH", 5.0)
 
 
+class MerchantWebhookSettings(BaseModel):
+    #: on: endpoints may resolve to private, loopback, link-local or reserved addresses (tests, a
+    #: shop backend on the same private network); off by default (server-side request forgery)
+    allow_private: OnOff = env("PAYPORT_WEBHOOK_ALLOW_PRIVATE", False)
+    #: seconds a receiver has to answer one delivery
+    timeout: Annotated[float, Field(gt=0)] = env("PAYPORT_WEBHOOK_TIMEOUT", 10.0)
+
+
 class Settings(BaseSettings):
     """The effective configuration: the environment, then the overrides (tests, CLI flags)."""
 
@@ -244,6 +252,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     backoffice: BackofficeSettings = Field(default_factory=BackofficeSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    merchant_webhooks: MerchantWebhookSettings = Field(default_factory=MerchantWebhookSettings)
     #: the real gateways' settings (``adapters.gateways.config``), from the same environment
     gateways: dict[str, Any] = Field(default_factory=dict, repr=False)
     #: no PAYPORT_JWT_SECRET: tokens are signed with a random key that dies with this process

@@ -13,6 +13,7 @@ from adapters.postgres import (
     fraud,
     identity,
     idempotency,
+    merchant_webhooks,
     notifications,
     orders,
     outbox,
@@ -40,7 +41,7 @@ CONTEXTS = (
 )
 
 #: Modules keeping tables that no repository serves (idempotent replies, the outbox, the back office's).
-STORES = (idempotency, outbox, fraud, backoffice)
+STORES = (idempotency, outbox, fraud, backoffice, merchant_webhooks)
 
 #: Unit-of-work attribute -> factory taking the PostgresSession.
 REPOSITORIES = merge_repositories(CONTEXTS)

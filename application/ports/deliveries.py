@@ -61,20 +61,23 @@ class Delivery:
 
 @attrs.frozen
 class DeliveryOutcome:
-    """What one send achieved. ``retry=False``: the receiver refused for good (no more attempts)."""
+    """What one send achieved. ``retry=False``: the receiver refused for good (no more attempts).
+    ``retry_after``: seconds to the next attempt, when the channel keeps its own schedule."""
 
     delivered: bool
     status_code: int | None = None
     detail: str | None = None
     retry: bool = True
+    retry_after: float | None = None
 
     @classmethod
     def ok(cls, status_code: int | None = None, detail: str | None = None) -> DeliveryOutcome:
         return cls(True, status_code, detail)
 
     @classmethod
-    def failed(cls, detail: str, status_code: int | None = None, retry: bool = True) -> DeliveryOutcome:
-        return cls(False, status_code, detail, retry)
+    def failed(cls, detail: str, status_code: int | None = None, retry: bool = True,
+               retry_after: float | None = None) -> DeliveryOutcome:
+        return cls(False, status_code, detail, retry, retry_after)
 
 
 @attrs.frozen
@@ -109,7 +112,8 @@ def settle(delivery: Delivery, outcome: DeliveryOutcome, now: datetime,
     error = clip(outcome.detail) or "failed"
     if not outcome.retry or delivery.attempts >= delivery.max_attempts:
         return DeliveryStatus.DEAD, now, error
-    return DeliveryStatus.FAILED, now + timedelta(seconds=delay(delivery.attempts)), error
+    seconds = outcome.retry_after if outcome.retry_after is not None else delay(delivery.attempts)
+    return DeliveryStatus.FAILED, now + timedelta(seconds=seconds), error
 
 
 def clip(text: str | None) -> str | None:
