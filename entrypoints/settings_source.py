@@ -30,6 +30,7 @@ READ_ELSEWHERE = {
     "PAYPORT_LOG_FORMAT": "json or text: forces the log format (default: text on a terminal, JSON elsewhere)",
     "PAYPORT_UVLOOP": "off: payport serve and the benchmark baseline run on the standard asyncio loop",
     "PAYPORT_SECURITY_FULL": "1: the security battery's long variants (tests/security)",
+    "PAYPORT_RELIABILITY_FULL": "1: the reliability batteries' long variants (tests/reliability)",
 }
 #: Prefixes of PAYPORT_* variables that belong to the test suite and the benchmark.
 READ_ELSEWHERE_PREFIXES = ("PAYPORT_TEST_", "PAYPORT_BENCH")
