@@ -2,11 +2,12 @@ FROM python:3.11-slim
 WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY pyproject.toml README.md container.py ./
+COPY requirements requirements
 COPY domain domain
 COPY application application
 COPY adapters adapters
 COPY entrypoints entrypoints
-RUN pip install --no-cache-dir . && useradd --create-home payport
+RUN pip install --no-cache-dir -c requirements/runtime.lock . && useradd --create-home payport
 USER payport
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \

@@ -93,6 +93,7 @@ class Metrics:
         r.register(self.cache)
         self.cache_errors = Counter("payport_cache_errors_total", "Cache backend errors (served from origin)", ["operation"], registry=r)
         self.rate_limited = Counter("payport_rate_limited_total", "Requests refused by a rate limit", ["policy"], registry=r)
+        self.dependency_outages = Counter("payport_dependency_outages_total", "Outages of a dependency (transitions to down)", ["dependency"], registry=r)
         self.rate_limit_fail_open = Counter("payport_rate_limit_fail_open_total", "Rate-limit checks passed because the limiter backend failed", ["policy"], registry=r)
         self.gateway_calls = Counter("payport_gateway_calls_total", "Gateway calls", ["gateway", "operation", "outcome"], registry=r)
         self.gateway_latency = Histogram("payport_gateway_call_seconds", "Gateway call latency", ["gateway", "operation"], buckets=LATENCY_BUCKETS, registry=r)

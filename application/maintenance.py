@@ -165,14 +165,15 @@ class Maintenance:
         return await self.queries.failed_webhooks(limit=limit)
 
     # -- reconcile ------------------------------------------------------------------------------
-    async def reconcile(self, repair: bool = False, page: int = 500) -> list[Finding]:
+    async def reconcile(self, repair: bool = False, page: int = 500, progress=None) -> list[Finding]:
         """Every broken money invariant; with ``repair``, what is safe to fix is fixed."""
-        return (await self.reconcile_report(repair, page)).findings
+        return (await self.reconcile_report(repair, page, progress)).findings
 
-    async def reconcile_report(self, repair: bool = False, page: int = 500) -> Report:
+    async def reconcile_report(self, repair: bool = False, page: int = 500, progress=None) -> Report:
         """Walk everything (keyset pages of ``page`` rows): succeeded payments and their ledger and
         refunds, refunds open over an hour or flagged, intents held for review, processed success
-        webhooks. ``covered`` says how many rows of each were looked at."""
+        webhooks. ``covered`` says how many rows of each were looked at; ``progress(name, seen,
+        findings)`` (optional) is called after each page."""
         started = self.clock.now()
         report = Report([], {}, started)
 
@@ -183,6 +184,8 @@ class Maintenance:
                     subject = row.payment.id if isinstance(row, LedgerView) else row.id
                     report.findings.extend(await self._checked(subject, check(row)))
                 seen += len(rows)
+                if progress is not None:
+                    progress(name, seen, len(report.findings))
                 last = rows[-1]
                 after = last.payment.id if isinstance(last, LedgerView) else last.id
             report.covered[name] = seen

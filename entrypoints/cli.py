@@ -14,6 +14,7 @@ import sys
 from aiohttp import web
 
 import container as composition
+from entrypoints import logs
 from entrypoints.http.app import create_app
 from entrypoints.settings import SettingsError, load_settings, startup_refusals
 from entrypoints.worker import Worker, registered_jobs
@@ -100,9 +101,31 @@ def _migrate(args: argparse.Namespace) -> int:
     if not dsn:
         log.error("DATABASE_URL is not set: the embedded default has no schema to migrate")
         return 2
-    applied = asyncio.run(migrate(dsn))
+    applied = asyncio.run(migrate(dsn, progress=_progress(
+        lambda done, total, name: f"migrate: {done}/{total} {name}")))
+    _progress_done()
     log.info("migrations applied: %s", ", ".join(applied) if applied else "none (up to date)")
     return 0
+
+
+def _progress(line, stream=None):
+    """A progress callback that rewrites one line of a terminal's stderr, or None off a terminal
+    (logs and pipes get the summary line only)."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        return None
+
+    def show(*args) -> None:
+        stream.write("\r\x1b[2K" + line(*args)[:200])
+        stream.flush()
+    return show
+
+
+def _progress_done(stream=None) -> None:
+    stream = stream or sys.stderr
+    if stream.isatty():
+        stream.write("\r\x1b[2K")
+        stream.flush()
 
 
 def _config(args: argparse.Namespace) -> int:
@@ -147,7 +170,9 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _reconcile(args: argparse.Namespace) -> int:
     async def run(c, services) -> int:
-        findings = await services.maintenance.reconcile(repair=args.repair)
+        findings = await services.maintenance.reconcile(repair=args.repair, progress=_progress(
+            lambda name, seen, found: f"reconcile: {name}: {seen} rows, {found} finding(s) so far"))
+        _progress_done()
         for f in findings:
             print(json.dumps({"kind": f.kind, "subject": f.subject, "detail": f.detail, "repaired": f.repaired}))
         log.info("reconcile: %d finding(s), %d repaired", len(findings), sum(f.repaired for f in findings))
@@ -156,8 +181,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("PAYPORT_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(os.environ.get("PAYPORT_LOG_LEVEL", "INFO"))
     parser = argparse.ArgumentParser(prog="payport", description="Checkout & payments service")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP API")

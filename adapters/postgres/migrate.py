@@ -61,11 +61,15 @@ async def applied_migrations(dsn: str) -> dict[str, str]:
         return dict(await cur.fetchall())
 
 
-async def migrate(dsn: str, directory: str | Path | None = None) -> list[str]:
-    """Apply every pending migration; return the names applied by this call (empty: up to date)."""
+async def migrate(dsn: str, directory: str | Path | None = None, progress=None) -> list[str]:
+    """Apply every pending migration; return the names applied by this call (empty: up to date).
+    ``progress(done, total, name)`` (optional) is called before each migration."""
     applied: list[str] = []
+    migrations = load_migrations(directory)
     async with aiopg.connect(dsn, timeout=600) as conn, conn.cursor() as cur:
-        for migration in load_migrations(directory):
+        for number, migration in enumerate(migrations):
+            if progress is not None:
+                progress(number, len(migrations), migration.name)
             await cur.execute("BEGIN")
             try:
                 await cur.execute("SELECT pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Collection, Sequence
 from typing import TypeVar
 
 from redis.exceptions import RedisError
 
 from adapters.metrics import Metrics
+from application.outages import OutageTracker
 from application.ports import Cache, RateLimiter, RateLimitResult
 
 log = logging.getLogger(__name__)
@@ -18,18 +18,10 @@ T = TypeVar("T")
 BACKEND_ERRORS = (RedisError, OSError, TimeoutError)
 
 
-class _WarnEvery:
-    """Logs a warning at most once per ``interval`` seconds per topic (an outage is not log spam)."""
-
-    def __init__(self, interval: float = 30.0) -> None:
-        self.interval = interval
-        self._last: dict[str, float] = {}
-
-    def __call__(self, topic: str, message: str, *args: object) -> None:
-        now = time.monotonic()
-        if now - self._last.get(topic, -self.interval) >= self.interval:
-            self._last[topic] = now
-            log.warning(message, *args)
+def outage_tracker(metrics: Metrics) -> OutageTracker:
+    """Redis outages seen by a fallback: one line down, one line back, a reminder every 30 s."""
+    return OutageTracker(log, interval=30.0, on_down=lambda dependency: metrics.dependency_outages.labels(
+        dependency=dependency).inc())
 
 
 def policy_of(key: str) -> str:
@@ -48,7 +40,7 @@ class FailOpenRateLimiter:
       an in-process ``MemoryRateLimiter``: per-process, so N processes admit up to N x limit,
       but an attacker cannot brute-force while Redis is down;
     - any other policy fails open: allowed (``remaining = limit``, nothing to wait for), a
-      warning is logged (at most every 30 s) and ``metrics.rate_limit_fail_open{policy}`` counts it.
+      the outage is logged once (and a reminder at most every 30 s) and ``metrics.rate_limit_fail_open{policy}`` counts it.
 
     Other exceptions (a bad limit, a bug) propagate.
     """
@@ -59,19 +51,21 @@ class FailOpenRateLimiter:
         self.fallback = fallback
         self.metrics = metrics
         self.strict_policies = frozenset(strict_policies)
-        self._warn = _WarnEvery()
+        self.outages = outage_tracker(metrics)
 
     async def hit(self, key: str, limit: int, window: float) -> RateLimitResult:
         try:
-            return await self.primary.hit(key, limit, window)
+            result = await self.primary.hit(key, limit, window)
         except BACKEND_ERRORS as exc:
             policy = policy_of(key)
             if policy in self.strict_policies:
-                self._warn(f"strict:{policy}", "rate limiter backend down (%r): %s limited in-process", exc, policy)
+                self.outages.failed("redis (rate limiter)", exc, "strict policies limited in-process")
                 return await self.fallback.hit(key, limit, window)
             self.metrics.rate_limit_fail_open.labels(policy=policy).inc()
-            self._warn(f"open:{policy}", "rate limiter backend down (%r): %s fails open", exc, policy)
+            self.outages.failed("redis (rate limiter)", exc, "other policies fail open")
             return RateLimitResult(allowed=True, limit=limit, remaining=limit, reset_after=0.0, retry_after=0.0)
+        self.outages.recovered("redis (rate limiter)")
+        return result
 
 
 class _Fallback:
@@ -83,16 +77,17 @@ class _Fallback:
 
     def __init__(self, primary, fallback, metrics: Metrics, name: str) -> None:
         self.primary, self.fallback, self.metrics, self.name = primary, fallback, metrics, name
-        self._warn = _WarnEvery()
+        self.outages = outage_tracker(metrics)
 
     async def _call(self, operation: str, *args):
         try:
-            return await getattr(self.primary, operation)(*args)
+            result = await getattr(self.primary, operation)(*args)
         except BACKEND_ERRORS as exc:
             self.metrics.cache_errors.labels(operation=f"{self.name}.{operation}").inc()
-            self._warn(operation, "%s: redis error on %s (%r): using the in-process fallback",
-                       self.name, operation, exc)
+            self.outages.failed(f"redis ({self.name})", exc, "using the in-process fallback")
             return await getattr(self.fallback, operation)(*args)
+        self.outages.recovered(f"redis ({self.name})")
+        return result
 
     async def get(self, key: str):
         found = await self._call("get", key)

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from application.errors import Conflict, ForeignReport, NotFound, Unauthorized
 from application.jobs import each_isolated
+from application.outages import OutageTracker
 from application.payments.refunds import Refunds
 from application.payments.settle import PaymentSettlement, Within
 from application.ports import (
@@ -45,6 +46,7 @@ class Webhooks:
         self.uow, self.gateways, self.settlement, self.refunds = uow, gateways, settlement, refunds
         self.clock, self.ids, self.dedup = clock, ids, dedup
         self.on_outcome = on_outcome or (lambda gateway, outcome: None)
+        self.outages = OutageTracker(log)
 
     async def receive(self, gateway_name: str, headers: Mapping[str, str], body: bytes,
                       params: Mapping[str, str]) -> tuple[WebhookEvent | None, bool]:
@@ -89,10 +91,12 @@ class Webhooks:
         if self.dedup is None:
             return None
         try:
-            return await getattr(self.dedup, operation)(gateway, event_id)
-        except Exception:  # noqa: BLE001
-            log.warning("webhook dedup %s failed; relying on the inbox", operation, exc_info=True)
+            result = await getattr(self.dedup, operation)(gateway, event_id)
+        except Exception as exc:  # noqa: BLE001
+            self.outages.failed("webhook dedup", exc, "relying on the inbox")
             return None
+        self.outages.recovered("webhook dedup")
+        return result
 
     async def process(self, webhook_id: str, entry: WebhookEvent | None = None) -> WebhookEvent:
         """Apply a stored webhook. ``entry``: the row ``receive`` just stored (saves reading it back)."""

@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from application.errors import RateLimited, TokenRecheckDue
+from entrypoints import logs
 from entrypoints.http import browser
 from entrypoints.http import cached as cached_read
 from entrypoints.http import problems
@@ -33,6 +34,8 @@ def wrap(route: Route, app: web.Application):
     async def handle(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         status = 500
+        rid = logs.request_id(request.headers.get("X-Request-ID"))
+        logs.REQUEST.set((rid, route.path))  # every line logged for this request carries both
         services, stats, cors = live
         if services is None:  # the app has started (it answers requests): its services are there
             services = app[SERVICES]
@@ -61,7 +64,10 @@ def wrap(route: Route, app: web.Application):
         except web.HTTPException as exc:
             status = exc.status
             if exc.status < 400:  # redirects are raised; aiohttp sends them
-                stats.observe(status, time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                stats.observe(status, elapsed)
+                exc.headers["X-Request-ID"] = rid
+                logs.access(route.method, route.path, status, elapsed)
                 raise
             response = problems.from_exception(exc)
         except Exception as exc:  # noqa: BLE001 - the one place everything becomes problem+json
@@ -71,7 +77,10 @@ def wrap(route: Route, app: web.Application):
             browser.secure_html(response)
         if cors and (origin := request.headers.get("Origin")) is not None:
             browser.allow_origin(response, origin, cors)
-        stats.observe(status, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        stats.observe(status, elapsed)
+        response.headers["X-Request-ID"] = rid
+        logs.access(route.method, route.path, status, elapsed)
         return response
     return handle
 

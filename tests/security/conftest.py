@@ -16,6 +16,7 @@ from dependency_injector import providers
 
 import container as composition
 from adapters.system import FakeClock
+from entrypoints import logs
 from entrypoints.http.app import create_app
 from tests.e2e.api import Api
 from tests.e2e import conftest as e2e
@@ -52,7 +53,8 @@ class Logs(logging.Handler):
 @pytest.fixture(scope="session", autouse=True)
 def every_log_line():
     handler = Logs(level=logging.DEBUG)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logs.json_formatter())  # the lines `payport serve` writes: JSON, with every extra
+    handler.addFilter(logs.RequestContext())
     root = logging.getLogger()
     before = root.level
     root.addHandler(handler)

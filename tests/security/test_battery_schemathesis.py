@@ -31,6 +31,8 @@ def _schemathesis() -> list[str]:
     return [which]
 
 
+# the run itself may take up to 170 s (1500 s in the full battery), more than the 120 s default
+@pytest.mark.timeout(1600 if FULL else 240)
 @pytest.mark.settings(rate_limits=UNLIMITED)  # limits are tested elsewhere: here every case reaches its handler
 async def test_schemathesis_finds_nothing(pg_client):
     client = pg_client

@@ -12,7 +12,9 @@ from tests.security import (test_battery_access, test_battery_input, test_batter
                             test_battery_webhooks)
 from tests.security.conftest import SECRET, Logs
 
-CARD = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])")
+#: a run of 13-19 digits standing alone: digits inside a hex id (``gst_d2235657704029d6...``, 128
+#: random bits) are Luhn-valid one time in ten, and are no card number
+CARD = re.compile(r"(?<![0-9A-Za-z])(?:[0-9][ -]?){12,18}[0-9](?![0-9A-Za-z])")
 SECRETS = re.compile(r"\b(sk_(?:test|live)_[A-Za-z0-9_]+|whsec_[A-Za-z0-9_]+|FLWSECK[A-Za-z0-9_-]*)")
 JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 AUTHORIZATION = re.compile(r"(?i)\bauthorization\b['\"]?\s*[:=]\s*['\"]?\s*(bearer|basic)\s+\S+")
@@ -48,7 +50,8 @@ def hits(lines: list[str]) -> dict[str, list[str]]:
 
 def test_the_scanner_finds_what_it_looks_for():
     sample = ["card 4242 4242 4242 4242 paid", "key sk_test_abc123", "tok eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig",
-              "headers {'Authorization': 'Bearer abc'}", "order 1234567890123 (not Luhn)"]
+              "headers {'Authorization': 'Bearer abc'}", "order 1234567890123 (not Luhn)",
+              "user=gst_d2235657704029d632dc3e76 (an id)"]
     assert {kind: len(lines) for kind, lines in hits(sample).items()} == {
         "card numbers": 1, "gateway secrets": 1, "JWTs": 1, "Authorization": 1, "the battery's secrets": 0}
 
@@ -56,6 +59,9 @@ def test_the_scanner_finds_what_it_looks_for():
 def test_no_log_line_of_the_battery_leaks_a_secret():
     lines = list(Logs.lines)
     assert len(lines) > 100  # the battery ran before this file, and logged
+    access = [json.loads(line) for line in lines if '"logger": "payport.access"' in line]
+    assert len(access) > 100  # the access lines are scanned too: one a request, with its request id
+    assert all(entry["request_id"] and entry["route"] and entry["status"] for entry in access)
     found = hits(lines)
     figures = {"log lines scanned": len(lines), **{f"hits: {k}": len(v) for k, v in found.items()},
                "webhooks": test_battery_webhooks.FIGURES, "access": test_battery_access.FIGURES,
