@@ -93,8 +93,8 @@ def _add_counter_route() -> None:
     async def counters(request: web.Request) -> web.Response:
         return web.Response(body=orjson.dumps(COUNTERS | {"pid": os.getpid()}), content_type="application/json")
 
-    def create_app_with_counters(container):
-        app = create_app(container)
+    def create_app_with_counters(container, **options):
+        app = create_app(container, **options)
         app.router.add_get("/__bench/counters", counters)
         return app
 

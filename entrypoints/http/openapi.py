@@ -85,7 +85,7 @@ def _operation(route: Route, components: dict) -> dict:
     ok: dict = {"description": "Success"}
     if route.response is not None:
         ok["content"] = {"application/json": {"schema": _schema(route.response, components)}}
-    elif route.content_type in ("text/html", "text/plain"):
+    elif route.content_type.startswith("text/"):
         ok["content"] = {route.content_type: {"schema": {"type": "string"}}}
     problem = {"description": "Problem (RFC 9457)",
                "content": {"application/problem+json": {"schema": _schema(s.Problem, components)}}}
