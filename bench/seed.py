@@ -70,6 +70,9 @@ async def user(http: Http, email: str) -> tuple[str, str]:
 
 async def order(http: Http, token: str) -> dict:
     _, chk = await http.call("POST", f"{API}/checkout/initiate", token=token, json_body={"items": ITEMS})
+    # goods need a shipping decision before the checkout confirms
+    await http.call("POST", f"{API}/checkout/calculate-shipping", token=token, json_body={
+        "checkout_id": chk["checkout_id"], "address": {"country": "NG", "city": "Lagos", "line1": "1 Marina"}})
     _, o = await http.call("POST", f"{API}/checkout/confirm-order", token=token,
                            json_body={"checkout_id": chk["checkout_id"]})
     return o
