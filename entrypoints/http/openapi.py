@@ -6,12 +6,12 @@ from collections.abc import Iterable
 
 import orjson
 
-from entrypoints.http import schemas as s
 from domain.catalog import TAG_SLUG
+from entrypoints.http import schemas as s
 from entrypoints.http.browser import script_hash
 from entrypoints.http.endpoint import Route, RouteTable
 from entrypoints.http.params import BLANK_IS_NONE
-from entrypoints.http.text import document_no_nul
+from entrypoints.http.text import document_no_nul, schema_objects
 
 REF = "#/components/schemas/{model}"
 #: what the router lets a path parameter be (``app.PATH_PARAMETER``, kept equal by a test)
@@ -95,17 +95,12 @@ def _operation(route: Route, components: dict) -> dict:
     return op
 
 
-def _keys_only_by_pattern(node) -> None:
+def _keys_only_by_pattern(document) -> None:
     """A map whose keys have a pattern (``dict[Currency, ...]``) takes no other key: the request
     models refuse one, so the document says so (``additionalProperties: false``)."""
-    if isinstance(node, dict):
+    for node in schema_objects(document):
         if "patternProperties" in node and "additionalProperties" not in node:
             node["additionalProperties"] = False
-        for value in node.values():
-            _keys_only_by_pattern(value)
-    elif isinstance(node, list):
-        for value in node:
-            _keys_only_by_pattern(value)
 
 
 def build_spec(tables: Iterable[RouteTable]) -> dict:

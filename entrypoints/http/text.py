@@ -3,6 +3,7 @@ refuses it with an error that would otherwise surface as a 500). Request models 
 and the OpenAPI document says so (``NO_NUL`` on every free-text string)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import field_validator
@@ -32,16 +33,21 @@ def _refuse_nul(value: Any) -> Any:
 refuse_nul = field_validator("*", mode="after")(classmethod(lambda cls, value: _refuse_nul(value)))
 
 
+def schema_objects(node: Any) -> Iterator[dict]:
+    """Every object of a JSON Schema document, nested ones included (to edit them in place)."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from schema_objects(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from schema_objects(item)
+
+
 def document_no_nul(schema: Any) -> None:
     """Add ``NO_NUL`` to every plain string of a JSON Schema (in place): one with no pattern,
     format, enum or const of its own, which would already exclude NUL or say what it is, and not
     marked ``x-any-text`` (a parameter that takes any text, NUL included, as a flag does)."""
-    if isinstance(schema, dict):
-        if (schema.get("type") == "string"
-                and not {"pattern", "format", "enum", "const", "x-any-text"} & schema.keys()):
-            schema["pattern"] = NO_NUL
-        for value in schema.values():
-            document_no_nul(value)
-    elif isinstance(schema, list):
-        for item in schema:
-            document_no_nul(item)
+    for node in schema_objects(schema):
+        if node.get("type") == "string" and not {"pattern", "format", "enum", "const", "x-any-text"} & node.keys():
+            node["pattern"] = NO_NUL

@@ -23,6 +23,19 @@ async def ledger(container, payment_id: str) -> list:
         return await uow.ledger.for_payment(payment_id)
 
 
+def count_gateway_starts(api, monkeypatch) -> list[str]:
+    """The references the sandbox is asked to start a payment for, from now on (the test's record
+    of gateway calls)."""
+    sandbox, calls = api.services.sandbox, []
+    real_initialize = sandbox.initialize_payment
+
+    async def counted(request):
+        calls.append(request.reference)
+        return await real_initialize(request)
+    monkeypatch.setattr(sandbox, "initialize_payment", counted)
+    return calls
+
+
 async def forget_idempotency_records(services) -> None:
     """Simulate a crash that lost every stored Idempotency-Key record (either backend)."""
     store = services.idempotency

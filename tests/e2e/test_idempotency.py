@@ -8,7 +8,7 @@ import pytest
 
 import container as composition
 from entrypoints.http.app import create_app
-from tests.e2e.api import Api, forget_idempotency_records
+from tests.e2e.api import Api, count_gateway_starts, forget_idempotency_records
 from tests.e2e.conftest import FAST
 
 BACKENDS = ("memory", "postgres")
@@ -41,13 +41,7 @@ async def test_failed_validation_does_not_consume_the_key(api):
 async def test_fifty_concurrent_initiations_with_one_key_make_one_payment(api, container, monkeypatch):
     h = await api.user()
     order = await api.order(h, ship_to=None)
-    sandbox, calls = api.services.sandbox, []
-    real_initialize = sandbox.initialize_payment
-
-    async def counted(request):
-        calls.append(request.reference)
-        return await real_initialize(request)
-    monkeypatch.setattr(sandbox, "initialize_payment", counted)
+    calls = count_gateway_starts(api, monkeypatch)
 
     async def attempt():
         return await api.call("POST", "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": "race"},

@@ -8,6 +8,7 @@ import random
 import pytest
 
 import container as composition
+from tests.e2e.api import count_gateway_starts
 from tests.e2e.conftest import api, container, e2e_dsn, real_backends, settings  # noqa: F401  (fixtures)
 from tests.reliability.battery import size
 
@@ -24,13 +25,7 @@ def backend() -> str:
 async def test_concurrent_identical_initiations_with_one_key_make_one_intent_and_one_gateway_call(api, monkeypatch):  # noqa: F811
     h = await api.user()
     order = await api.order(h, ship_to=None)
-    sandbox, calls = api.services.sandbox, []
-    real_initialize = sandbox.initialize_payment
-
-    async def counted(request):
-        calls.append(request.reference)
-        return await real_initialize(request)
-    monkeypatch.setattr(sandbox, "initialize_payment", counted)
+    calls = count_gateway_starts(api, monkeypatch)
 
     async def attempt():
         resp, body = await api.call("POST", "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": "race"},
