@@ -130,10 +130,93 @@ class LocalFallbackCache(_Fallback):
 
 
 class LocalFallbackSessions(_Fallback):
-    """A ``CheckoutSessionStore`` that keeps checkouts working in-process while Redis is down."""
+    """A ``CheckoutSessionStore`` that keeps checkouts going across a Redis outage.
 
-    def __init__(self, primary, fallback, metrics: Metrics) -> None:
+    Every save writes through to an in-process copy as well. While Redis answers, Redis is the
+    truth: a checkout it no longer holds (confirmed or deleted by another process, or expired)
+    is dropped here too, so a stale local copy never comes back. When Redis fails, every local
+    copy this process holds becomes *unsynced*: it is served while Redis is down, and on the
+    first read once Redis answers again it is written back (Redis may have come back empty), and
+    a delete made during the outage is applied. So a checkout begun before an outage can be
+    finished during it and after Redis returned empty, in the process that served it (issue 13's
+    battery). Across processes during an outage each process serves its own last copy; a checkout
+    confirmed twice that way still makes one order (``orders.checkout_id`` is unique).
+    At most ``max_local`` copies are kept (the least recently saved go first): an abandoned
+    checkout costs memory here only until newer ones push it out.
+    """
+
+    def __init__(self, primary, fallback, metrics: Metrics, max_local: int = 10_000) -> None:
         super().__init__(primary, fallback, metrics, "sessions")
+        self.max_local = max_local
+        self._ttls: dict[str, float] = {}  # the local copies this process holds -> their last TTL, oldest first
+        self._unsynced: dict[str, float | None] = {}  # to write back: a TTL to save, None to delete
+        self._down = False
+
+    def _failed(self, operation: str, exc: BaseException) -> None:
+        self.metrics.cache_errors.labels(operation=f"{self.name}.{operation}").inc()
+        self.outages.failed(f"redis ({self.name})", exc, "using the in-process copies")
+        if not self._down:  # what Redis holds may be gone when it comes back
+            self._down = True
+            for checkout_id, ttl in self._ttls.items():
+                self._unsynced.setdefault(checkout_id, ttl)
+
+    def _up(self) -> None:
+        self._down = False
+        self.outages.recovered(f"redis ({self.name})")
 
     async def save(self, session, ttl: float) -> None:
-        await self._call("save", session, ttl)
+        await self.fallback.save(session, ttl)
+        self._ttls.pop(session.id, None)
+        self._ttls[session.id] = ttl
+        while len(self._ttls) > self.max_local:
+            oldest = next(iter(self._ttls))
+            del self._ttls[oldest]
+            if oldest not in self._unsynced:  # an unsynced copy is the only one: keep it until written back
+                await self.fallback.delete(oldest)
+        try:
+            await self.primary.save(session, ttl)
+        except BACKEND_ERRORS as exc:
+            self._failed("save", exc)
+            self._unsynced[session.id] = ttl
+            return
+        self._up()
+        self._unsynced.pop(session.id, None)
+
+    async def delete(self, checkout_id: str) -> None:
+        await self.fallback.delete(checkout_id)
+        self._ttls.pop(checkout_id, None)
+        try:
+            await self.primary.delete(checkout_id)
+        except BACKEND_ERRORS as exc:
+            self._failed("delete", exc)
+            self._unsynced[checkout_id] = None
+            return
+        self._up()
+        self._unsynced.pop(checkout_id, None)
+
+    async def get(self, checkout_id: str):
+        try:
+            found = await self.primary.get(checkout_id)
+            if checkout_id in self._unsynced:
+                found = await self._write_back(checkout_id, found)
+        except BACKEND_ERRORS as exc:
+            self._failed("get", exc)
+            return await self.fallback.get(checkout_id)
+        self._up()
+        if found is None:
+            await self.fallback.delete(checkout_id)
+            self._ttls.pop(checkout_id, None)
+        return found
+
+    async def _write_back(self, checkout_id: str, found):
+        """Redis answers again: apply what this process did to ``checkout_id`` while it was down."""
+        ttl = self._unsynced[checkout_id]
+        local = await self.fallback.get(checkout_id) if ttl is not None else None
+        if ttl is None:
+            await self.primary.delete(checkout_id)
+            found = None
+        elif local is not None:
+            await self.primary.save(local, ttl)
+            found = local
+        del self._unsynced[checkout_id]
+        return found

@@ -115,18 +115,93 @@ async def test_local_fallback_cache_keeps_what_it_wrote_across_redis_dying_and_c
     assert await cache.get("sandbox:txn:r1") is None
 
 
+class Outage:
+    """Redis's connection failing and coming back, for one client."""
+
+    def __init__(self, client) -> None:
+        self.client, self.real = client, client.execute_command
+
+    def down(self) -> None:
+        async def boom(*args, **kwargs):
+            raise RedisConnectionError("Connection reset by peer")
+        self.client.execute_command = boom
+
+    def up(self) -> None:
+        self.client.execute_command = self.real
+
+
+def fallback_sessions(client, prefix, metrics, **options) -> LocalFallbackSessions:
+    return LocalFallbackSessions(RedisCheckoutSessionStore(client, prefix), MemoryCheckoutSessionStore(FakeClock()),
+                                 metrics, **options)
+
+
 async def test_local_fallback_sessions_survive_redis_dying_mid_flight(client_factory, prefix, metrics):
+    """A checkout saved while Redis was up is still served while it is down (issue 13's battery:
+    a checkout begun before the outage lost with a 404 on its next step)."""
     client = await client_factory()
-    sessions = LocalFallbackSessions(RedisCheckoutSessionStore(client, prefix),
-                                     MemoryCheckoutSessionStore(FakeClock()), metrics)
+    sessions = fallback_sessions(client, prefix, metrics)
     session = bare_session()
     await sessions.save(session, 60)
-
-    async def boom(*args, **kwargs):
-        raise RedisConnectionError("Connection reset by peer")
-
-    client.execute_command = boom
-    assert await sessions.get(session.id) is None  # what Redis held is out of reach
+    outage = Outage(client)
+    outage.down()
+    assert await sessions.get(session.id) == session  # what this process wrote is still here
     await sessions.save(session, 60)
     assert await sessions.get(session.id) == session  # new writes live in-process meanwhile
     assert counter(metrics, "payport_cache_errors_total", operation="sessions.save") == 1
+
+
+async def test_local_fallback_sessions_write_back_when_redis_returns_empty(client_factory, prefix, metrics):
+    client = await client_factory()
+    sessions = fallback_sessions(client, prefix, metrics)
+    before, during = bare_session("chk_before"), bare_session("chk_during")
+    await sessions.save(before, 60)
+    outage = Outage(client)
+    outage.down()
+    await sessions.save(during, 60)
+    outage.up()
+    await RedisCheckoutSessionStore(client, prefix).delete(before.id)  # Redis back, empty
+    assert await sessions.get(before.id) == before
+    assert await sessions.get(during.id) == during
+    other_process = RedisCheckoutSessionStore(client, prefix)  # written back: every process sees them
+    assert await other_process.get(before.id) == before
+    assert await other_process.get(during.id) == during
+
+
+async def test_local_fallback_sessions_never_resurrect_what_redis_dropped(client_factory, prefix, metrics):
+    """Redis is the truth while it answers: a checkout another process confirmed (deleted) is not
+    served from this process's copy, not even during a later outage."""
+    client = await client_factory()
+    sessions = fallback_sessions(client, prefix, metrics)
+    session = bare_session()
+    await sessions.save(session, 60)
+    await RedisCheckoutSessionStore(client, prefix).delete(session.id)  # another process confirmed it
+    assert await sessions.get(session.id) is None
+    Outage(client).down()
+    assert await sessions.get(session.id) is None
+
+
+async def test_local_fallback_sessions_apply_a_delete_made_during_the_outage(client_factory, prefix, metrics):
+    client = await client_factory()
+    sessions = fallback_sessions(client, prefix, metrics)
+    session = bare_session()
+    await sessions.save(session, 60)
+    outage = Outage(client)
+    outage.down()
+    await sessions.delete(session.id)  # confirmed during the outage
+    assert await sessions.get(session.id) is None
+    outage.up()
+    assert await RedisCheckoutSessionStore(client, prefix).get(session.id) == session  # Redis kept it
+    assert await sessions.get(session.id) is None  # the delete is applied on the first read back
+    assert await RedisCheckoutSessionStore(client, prefix).get(session.id) is None
+
+
+async def test_local_fallback_sessions_keep_at_most_max_local_copies(client_factory, prefix, metrics):
+    client = await client_factory()
+    sessions = fallback_sessions(client, prefix, metrics, max_local=2)
+    first, second, third = (bare_session(f"chk_{n}") for n in (1, 2, 3))
+    for s in (first, second, third):
+        await sessions.save(s, 60)
+    Outage(client).down()
+    assert await sessions.get(first.id) is None  # pushed out by newer ones
+    assert await sessions.get(second.id) == second
+    assert await sessions.get(third.id) == third

@@ -142,8 +142,6 @@ async def test_redis_stopped_and_restarted_under_load_fails_no_payment(aiohttp_c
     assert len(set(done)) == PAYMENTS // 3 * 3
 
 
-@pytest.mark.xfail(strict=True, reason="open: a checkout session held only in Redis is lost when Redis stops "
-                                       "(404 'this checkout does not exist or has expired'); see docs/reliability.md")
 @pytest.mark.settings(rate_limits=LIMITS)
 async def test_redis_stopped_and_restarted_under_load_loses_no_checkout(aiohttp_client, settings, private_redis):  # noqa: F811
     """Whole purchases (checkout, shipping, tax, confirm, pay) across the outage."""
