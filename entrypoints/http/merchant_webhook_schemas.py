@@ -14,7 +14,7 @@ from entrypoints.http.schemas import Out, Strict
 EventType = Literal[tuple(sorted(mw.EVENT_TYPES))]  # type: ignore[valid-type]
 Events = Annotated[list[EventType], Field(min_length=1, max_length=len(mw.EVENT_TYPES),
                                           description="event types to receive (none given: all of them)")]
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2048),
+Url = Annotated[str, StringConstraints(min_length=8, max_length=2048, pattern=r"^https?://[^\s/?#@]+[^\s]*$"),
                 Field(description="http(s) URL of the receiver; private, loopback and link-local addresses "
                                   "are refused unless PAYPORT_WEBHOOK_ALLOW_PRIVATE=on")]
 Description = Annotated[str, StringConstraints(max_length=500)]
