@@ -7,6 +7,7 @@ days is disabled and the admins are told in-app and by e-mail; customers are ref
 answers problem+json and changes nothing; no secret is ever in a list or detail answer."""
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -57,7 +58,9 @@ async def log_of(api, admin, endpoint_id: str) -> list[dict]:
 
 
 @PRIVATE_OK
-async def test_a_paid_order_reaches_the_shop_signed_and_the_log_shows_each_attempt(api, admin, container, receiver):
+async def test_a_paid_order_reaches_the_shop_signed_and_the_log_shows_each_attempt(api, admin, container, receiver,
+                                                                                    caplog):
+    caplog.set_level(logging.DEBUG)
     created = await register(api, admin, receiver)
     secret = created["secret"]
     assert secret.startswith("whsec_") and created["events"] == ["order.paid", "payment.succeeded"]
@@ -95,6 +98,15 @@ async def test_a_paid_order_reaches_the_shop_signed_and_the_log_shows_each_attem
     [logged] = [d for d in await log_of(api, admin, created["id"]) if d["id"] == test["id"]]
     assert logged["status"] == "failed" and logged["attempt_log"][0]["status_code"] == 503
     assert "down for maintenance" in logged["attempt_log"][0]["response"]
+    assert any(r.name == "payport.access" and W in r.getMessage() for r in caplog.records)  # the lines are seen
+    assert secret not in caplog.text and "whsec_" not in caplog.text  # and none carries the secret
+
+
+async def test_the_routes_are_in_the_openapi_document(api):
+    paths = (await api.json("GET", "/openapi.json", expect=200))["paths"]
+    assert set(paths[W]) >= {"get", "post"} and set(paths[W + "/{endpoint_id}"]) >= {"get", "patch", "delete"}
+    for tail in ("/rotate-secret", "/deliveries", "/deliveries/{delivery_id}/redeliver", "/test"):
+        assert W + "/{endpoint_id}" + tail in paths
 
 
 @PRIVATE_OK
