@@ -107,15 +107,20 @@ class PostgresMerchantWebhookFanOut:
 
 
 class PostgresDeliveryLog:
+    """Served by ``deliveries_merchant_endpoint_idx`` (migration 0012)."""
+
     def __init__(self, pool: aiopg.Pool) -> None:
         self.pool = pool
+
+    async def _fetch(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        return await db.fetch(self.pool, sql, params)
 
     async def deliveries(self, endpoint_id: str, *, limit: int, cursor: str | None) -> Page:
         where, params = after(cursor)
         where += ["t.channel = %s", "t.payload->>'endpoint_id' = %s"]
         params += [CHANNEL, endpoint_id]
-        rows = await db.fetch(self.pool, f"{DELIVERIES.select()} WHERE {' AND '.join(where)} "
-                              "ORDER BY t.created_at DESC, t.id DESC LIMIT %s", [*params, limit + 1])
+        rows = await self._fetch(f"{DELIVERIES.select()} WHERE {' AND '.join(where)} "
+                                 "ORDER BY t.created_at DESC, t.id DESC LIMIT %s", [*params, limit + 1])
         return page_of([DELIVERIES.from_row(r) for r in rows], limit)
 
     async def attempts(self, delivery_ids: Sequence[str]) -> dict[str, list[DeliveryAttempt]]:

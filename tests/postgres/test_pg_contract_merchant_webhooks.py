@@ -108,3 +108,17 @@ async def test_the_delivery_log_pages_newest_first(backend):
             break
         cursor = page.next_cursor
     assert seen == [f"msg_{n}" for n in reversed(range(5))]
+
+
+async def test_the_delivery_log_is_served_by_its_index(pg_pool):
+    from adapters.postgres.explain import _CURSOR, _ExplainingReadModel, scans
+
+    class Explaining(PostgresDeliveryLog):
+        _fetch = _ExplainingReadModel._fetch
+
+    log = Explaining(pg_pool)
+    for cursor in (None, _CURSOR):
+        await log.deliveries("we_shop", limit=10, cursor=cursor)
+        found = scans(log.plan)
+        assert any("deliveries_merchant_endpoint_idx" in s for s in found), found
+        assert not any(s.startswith("Seq Scan") for s in found), found
