@@ -26,6 +26,7 @@ from entrypoints.wiring.delivery import DeliveryContainer
 from entrypoints.wiring.fraud import FraudContainer
 from entrypoints.wiring.gateways import Gateways
 from entrypoints.wiring.identity import IdentityContainer
+from entrypoints.wiring.merchant_webhooks import MerchantWebhooksContainer
 from entrypoints.wiring.notifications import NotificationsContainer
 from entrypoints.wiring.ops import OpsContainer
 from entrypoints.wiring.orders import OrdersContainer
@@ -57,6 +58,8 @@ class Container(containers.DeclarativeContainer):
     payments = providers.Container(PaymentsContainer, config=config, core=core, storage=storage, cache=cache,
                                    gateways=gateways, fraud=fraud)
     notifications = providers.Container(NotificationsContainer, config=config, core=core, storage=storage)
+    merchant_webhooks = providers.Container(MerchantWebhooksContainer, config=config, core=core, storage=storage,
+                                            notifications=notifications)
     ops = providers.Container(OpsContainer, config=config, core=core, storage=storage, cache=cache,
                               gateways=gateways, payments=payments)
     wishlist = providers.Container(WishlistContainer, core=core, storage=storage)

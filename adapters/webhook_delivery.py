@@ -23,6 +23,8 @@ from aiohttp.resolver import DefaultResolver
 
 #: How many characters of a receiver's answer are kept in the delivery log.
 SNIPPET_LIMIT = 500
+#: Seconds a registration waits for the URL's host to resolve.
+RESOLVE_TIMEOUT = 5.0
 
 
 class UnsafeAddress(ValueError):
@@ -94,9 +96,12 @@ async def check_url(url: str, allow_private: bool, resolver: AbstractResolver | 
         return
     guard = GuardedResolver(False, resolver)
     try:
-        await guard.resolve(host, port, socket.AF_UNSPEC)
+        async with asyncio.timeout(RESOLVE_TIMEOUT):
+            await guard.resolve(host, port, socket.AF_UNSPEC)
     except UnsafeAddress:
         raise
+    except TimeoutError as exc:
+        raise UnsafeAddress(f"{host} did not resolve within {RESOLVE_TIMEOUT:g} s") from exc
     except OSError as exc:
         raise UnsafeAddress(f"{host} does not resolve") from exc
 

@@ -1,32 +1,45 @@
-"""Merchant webhooks: turning domain events into signed deliveries, and sending them.
+"""Merchant webhooks: turning domain events into signed deliveries, sending them, and the admins'
+use cases.
 
-``enqueue_event`` runs in the unit of work of the change (``uow.deliveries``): one delivery per
-(event type, endpoint), deduplicated on that pair, so the deliveries exist exactly when the change
-committed. The ``merchant_webhook`` channel's sender (``MerchantWebhookSender``) signs each attempt
-with the endpoint's current secrets (the ``webhook-id`` stays the same across attempts, as
-Standard Webhooks asks, so a receiver can deduplicate) and follows ``RETRY_SCHEDULE``. Delivery is
-at least once; per-endpoint ordering is not promised.
+``MerchantWebhookEvents`` subscribes in the transaction that raised the event (like the in-app
+notifications): each event a merchant hears of becomes one delivery per (event type, subscribed
+endpoint) on the durable delivery queue, written with the change's commit (``uow.merchant_webhooks``),
+so the deliveries exist exactly when the change committed (the outbox pattern: at least once). The
+``merchant_webhook`` channel's sender (``MerchantWebhookSender``) signs each attempt with the
+endpoint's current secrets (the ``webhook-id`` stays the same across attempts, as Standard Webhooks
+asks, so a receiver can deduplicate) and follows ``RETRY_SCHEDULE``. Per-endpoint ordering is not
+promised.
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import json
+import attrs
 
-from application.errors import NotFound
-from application.ports import Clock
-from application.ports.deliveries import Delivery, DeliveryOutcome, DeliveryRepository
-from application.ports.merchant_webhooks import EndpointRepository
+from application.errors import Conflict, NotFound
+from application.pagination import decode_cursor, encode_cursor
+from application.ports import Clock, IdGenerator, Notifier, Page, TransactionSubscribers
+from application.ports.deliveries import Delivery, DeliveryAttempt, DeliveryOutcome, DeliveryQueue
+from application.ports.merchant_webhooks import (
+    CHANNEL,
+    DeliveryLog,
+    EndpointRepository,
+    MerchantWebhookUnitOfWork,
+    endpoint_delivery,
+)
 from domain import merchant_webhooks as mw
 from domain.errors import InvalidValue
 from domain.events import DomainEvent
+from domain.notifications import Notification
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "merchant_webhook"
+__all__ = ["CHANNEL", "DisabledEndpointAlerts", "MerchantWebhookAdmin", "MerchantWebhookEvents",
+           "MerchantWebhookSender", "message"]
 
 
 class HttpPoster(Protocol):
@@ -38,27 +51,31 @@ def message(msg_id: str, event_type: str, data: Mapping[str, Any], created_at: d
     return {"id": msg_id, "type": event_type, "timestamp": created_at.isoformat(), "data": dict(data)}
 
 
-def new_delivery(delivery_id: str, endpoint_id: str, msg: Mapping[str, Any], now: datetime,
-                 dedup_key: str) -> Delivery:
-    payload = {"endpoint_id": endpoint_id, "msg_id": msg["id"], "type": msg["type"], "message": dict(msg)}
-    return Delivery.new(delivery_id, CHANNEL, dedup_key, payload, now, max_attempts=mw.MAX_ATTEMPTS)
-
-
-async def enqueue_event(event: DomainEvent, endpoints: EndpointRepository, deliveries: DeliveryRepository,
-                        new_id: Callable[[], str], now: datetime) -> int:
-    """Enqueue the deliveries ``event`` makes (in the caller's unit of work); how many."""
+def messages(event: DomainEvent) -> list[dict[str, Any]]:
+    """The messages ``event`` makes, one per public event type (none for events merchants do not
+    hear of); ``data`` is the event's public payload, which never carries personal data."""
     public = event.public()
     if public is None:
-        return 0
-    count = 0
-    for event_type in mw.event_types_for(event.name):
-        msg_id = f"msg_{event.event_id}_{event_type}"
-        msg = message(msg_id, event_type, public["data"], event.timestamp)
-        for endpoint in await endpoints.subscribed(event_type):
-            await deliveries.enqueue(new_delivery(new_id(), endpoint.id, msg, now,
-                                                  dedup_key=f"{msg_id}:{endpoint.id}"))
-            count += 1
-    return count
+        return []
+    return [message(mw.message_id(event.event_id, event_type), event_type, public["data"], event.timestamp)
+            for event_type in mw.event_types_for(event.name)]
+
+
+class MerchantWebhookEvents:
+    """Subscribes in the transaction: the deliveries commit (or roll back) with the change."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def subscribe_to(self, transactions: TransactionSubscribers) -> None:
+        transactions.subscribe(self.record)
+
+    async def record(self, uow: MerchantWebhookUnitOfWork, raised: list[DomainEvent]) -> None:
+        now = None
+        for event in raised:
+            for msg in messages(event):
+                now = now or self.clock.now()
+                await uow.merchant_webhooks.fan_out(msg["type"], msg, now)
 
 
 #: Called when an endpoint is disabled automatically: (endpoint, reason) -> notify the admins.
@@ -104,16 +121,60 @@ def _detail(result: Any) -> str | None:
     return f"{' | '.join(parts)} ({result.latency_ms} ms)" if parts else f"({result.latency_ms} ms)"
 
 
+class DisabledEndpointAlerts:
+    """``on_disabled``: every admin gets an in-app notification and, where e-mail is on, an e-mail,
+    both written in one unit of work (the e-mail on the delivery queue, sent by the worker)."""
+
+    KIND = "webhook_endpoint_disabled"
+
+    def __init__(self, uow: Callable[[], Any], ids: IdGenerator, notifier: Notifier, clock: Clock,
+                 mail: Any = None) -> None:
+        self.uow, self.ids, self.notifier, self.clock, self.mail = uow, ids, notifier, clock, mail
+
+    async def __call__(self, endpoint: mw.Endpoint, reason: str) -> None:
+        now = self.clock.now()
+        title = "A merchant webhook endpoint was disabled"
+        body = (f"Endpoint {endpoint.id} ({endpoint.url}) no longer receives events: {reason}. Its deliveries "
+                "stay in its delivery log.")
+        key = f"{self.KIND}:{endpoint.id}:{(endpoint.failing_since or now).isoformat()}"
+        async with self.uow() as uow:
+            for admin in await uow.users.admins():
+                note = Notification(id=self.ids.new_id("ntf"), user_id=admin.id, kind=self.KIND, title=title,
+                                    body=body, created_at=now, event_key=key)
+                await uow.notifications.add_at_commit(note)
+                uow.after_commit(_told(self.notifier, admin.id, self.KIND, title, body))
+                if self.mail is not None and admin.email:
+                    await self.mail.queue(uow, user_id=admin.id, to=admin.email, name=admin.name, kind=self.KIND,
+                                          title=title, body=body, event_key=key)
+            await uow.commit()
+
+
+def _told(notifier: Notifier, user_id: str, kind: str, title: str, body: str) -> Callable[[], Awaitable[None]]:
+    async def send() -> None:
+        await notifier.send(user_id=user_id, kind=kind, title=title, body=body)
+    return send
+
+
 #: Checks an endpoint URL (scheme, host, and the addresses it resolves to); raises ValueError.
 UrlCheck = Callable[[str], Awaitable[None]]
 
 
-class MerchantWebhookAdmin:
-    """The admins' use cases: register, change, delete, rotate, test and redeliver."""
+@attrs.frozen
+class LoggedDelivery:
+    """One delivery of an endpoint's log, with its attempts (oldest first)."""
 
-    def __init__(self, endpoints: EndpointRepository, uow: Any, check_url: UrlCheck, clock: Clock,
-                 new_id: Callable[[str], str]) -> None:
+    delivery: Delivery
+    attempts: list[DeliveryAttempt]
+
+
+class MerchantWebhookAdmin:
+    """The admins' use cases: register, list, change, delete, rotate, test, redeliver, and the log."""
+
+    def __init__(self, endpoints: EndpointRepository, uow: Callable[[], Any], check_url: UrlCheck, clock: Clock,
+                 new_id: Callable[[str], str], queue: DeliveryQueue | None = None,
+                 delivery_log: DeliveryLog | None = None) -> None:
         self.endpoints, self.uow, self.check_url, self.clock, self.new_id = endpoints, uow, check_url, clock, new_id
+        self.queue, self.delivery_log = queue, delivery_log
 
     async def _valid(self, url: str | None, events: list[str] | None) -> None:
         if events is not None:
@@ -128,12 +189,24 @@ class MerchantWebhookAdmin:
             except ValueError as exc:
                 raise InvalidValue(f"this URL may not be called: {exc}", field="url") from None
 
-    async def create(self, url: str, events: list[str], description: str = "") -> mw.Endpoint:
-        """The new endpoint; its ``secret`` is shown to the caller this once."""
+    async def create(self, url: str, events: list[str] | None = None, description: str = "") -> mw.Endpoint:
+        """The new endpoint (``events`` None: every event type); its ``secret`` is shown to the
+        caller this once."""
         await self._valid(url, events)
-        endpoint = mw.Endpoint.new(self.new_id("we"), url, sorted(set(events)), description, self.clock.now())
+        chosen = sorted(set(events)) if events is not None else sorted(mw.EVENT_TYPES)
+        endpoint = mw.Endpoint.new(self.new_id("we"), url, chosen, description, self.clock.now())
         await self.endpoints.add(endpoint)
         return endpoint
+
+    async def page(self, limit: int, cursor: str | None) -> Page:
+        """The endpoints, oldest first (they are few: read whole, paged here)."""
+        rows = await self.endpoints.list()
+        if cursor:
+            after = decode_cursor(cursor)
+            rows = [e for e in rows if (e.created_at.isoformat(), e.id) > after]
+        chunk = rows[:limit]
+        more = len(rows) > limit and chunk
+        return Page(chunk, encode_cursor(chunk[-1].created_at.isoformat(), chunk[-1].id) if more else None)
 
     async def get(self, endpoint_id: str) -> mw.Endpoint:
         endpoint = await self.endpoints.get(endpoint_id)
@@ -174,19 +247,38 @@ class MerchantWebhookAdmin:
         endpoint = await self.get(endpoint_id)
         now = self.clock.now()
         msg = message(self.new_id("msg"), mw.TEST_EVENT, {"endpoint_id": endpoint.id}, now)
-        delivery = new_delivery(self.new_id("dlv"), endpoint.id, msg, now, dedup_key=f"{msg['id']}:{endpoint.id}")
+        delivery = endpoint_delivery(self.new_id("dlv"), endpoint.id, msg, now, dedup_key=mw.dedup_key(msg["id"],
+                                                                                                       endpoint.id))
         return await self._enqueue(delivery)
 
-    async def redeliver(self, endpoint_id: str, original: Delivery) -> Delivery:
-        """A new delivery of ``original``'s message (same ``webhook-id``: the receiver may deduplicate)."""
+    async def _delivery_of(self, endpoint: mw.Endpoint, delivery_id: str) -> Delivery:
+        assert self.queue is not None, "MerchantWebhookAdmin needs the delivery queue for this"
+        delivery = await self.queue.get(delivery_id)
+        if delivery is None or delivery.channel != CHANNEL or delivery.payload.get("endpoint_id") != endpoint.id:
+            raise NotFound("no such delivery for this endpoint", delivery_id=delivery_id)
+        return delivery
+
+    async def redeliver(self, endpoint_id: str, delivery_id: str) -> Delivery:
+        """A new delivery of the message of ``delivery_id`` (same ``webhook-id``: the receiver may
+        deduplicate). A disabled endpoint is turned back on first (409 until then)."""
         endpoint = await self.get(endpoint_id)
-        if original.channel != CHANNEL or original.payload.get("endpoint_id") != endpoint.id:
-            raise NotFound("no such delivery for this endpoint", delivery_id=original.id)
+        if not endpoint.enabled:
+            raise Conflict("the endpoint is disabled: enable it (PATCH enabled=true) before redelivering")
+        original = await self._delivery_of(endpoint, delivery_id)
         now = self.clock.now()
-        delivery_id = self.new_id("dlv")
-        delivery = new_delivery(delivery_id, endpoint.id, original.payload["message"], now,
-                                dedup_key=f"{original.payload['msg_id']}:{endpoint.id}:redelivery:{delivery_id}")
+        new_id = self.new_id("dlv")
+        delivery = endpoint_delivery(new_id, endpoint.id, original.payload["message"], now,
+                                     dedup_key=f"{mw.dedup_key(original.payload['msg_id'], endpoint.id)}"
+                                               f":redelivery:{new_id}")
         return await self._enqueue(delivery)
+
+    async def deliveries(self, endpoint_id: str, limit: int, cursor: str | None) -> Page:
+        """The endpoint's delivery log, newest first: ``LoggedDelivery`` items."""
+        assert self.delivery_log is not None, "MerchantWebhookAdmin needs the delivery log for this"
+        endpoint = await self.get(endpoint_id)
+        page = await self.delivery_log.deliveries(endpoint.id, limit=limit, cursor=cursor)
+        attempts = await self.delivery_log.attempts([d.id for d in page.results])
+        return Page([LoggedDelivery(d, attempts.get(d.id, [])) for d in page.results], page.next_cursor)
 
     async def _enqueue(self, delivery: Delivery) -> Delivery:
         async with self.uow() as uow:

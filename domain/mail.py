@@ -18,6 +18,9 @@ TEMPLATES: dict[str, string.Template] = {
         "Hello $name,\n\n$body\n\nRefunds usually reach your account within 5 to 10 working days." + _SIGNATURE),
     "refund_completed": string.Template(
         "Hello $name,\n\n$body\n\nDepending on your bank it may take a few days to show." + _SIGNATURE),
+    "webhook_endpoint_disabled": string.Template(
+        "Hello $name,\n\n$body\n\nFix the receiver, then turn the endpoint back on in the admin console "
+        "(or PATCH it with {\"enabled\": true}) and redeliver what it missed." + _SIGNATURE),
     "support_reply": string.Template(
         "Hello $name,\n\n$body\n\nOpen the ticket in your account to read the whole reply and answer it." + _SIGNATURE),
 }

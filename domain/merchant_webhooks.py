@@ -49,6 +49,22 @@ def event_types_for(domain_event_name: str) -> list[str]:
     return [public for public, names in EVENT_TYPES.items() if domain_event_name in names]
 
 
+def message_id(event_id: str, event_type: str) -> str:
+    """The ``webhook-id`` of the message ``event_type`` made of one domain event (the same however
+    often the event is relayed: a receiver deduplicates on it)."""
+    return f"msg_{event_id}_{event_type}"
+
+
+def dedup_key(msg_id: str, endpoint_id: str) -> str:
+    """One delivery of a message per endpoint."""
+    return f"{msg_id}:{endpoint_id}"
+
+
+def delivery_id(key: str) -> str:
+    """The delivery's id, derived from its dedup key (``'dlv_' || left(md5(key), 24)`` in SQL)."""
+    return "dlv_" + hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()[:24]
+
+
 def unknown_event_types(types: Sequence[str]) -> list[str]:
     return [t for t in types if t not in EVENT_TYPES]
 

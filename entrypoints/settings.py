@@ -373,6 +373,8 @@ FLAT: dict[str, tuple[str, ...]] = {
     "order_pending_minutes": ("checkout", "order_pending_minutes"),
     "fraud_max_amount": ("fraud", "max_amount"), "worker_interval": ("worker", "interval"),
     "smtp_url": ("mail", "smtp_url"),
+    "webhook_allow_private": ("merchant_webhooks", "allow_private"),
+    "webhook_timeout": ("merchant_webhooks", "timeout"),
     "ephemeral_jwt_secret": ("ephemeral_jwt_secret",),
     # computed
     "storage": ("storage_backend",), "kv": ("kv",), "value_cache": ("value_cache",),

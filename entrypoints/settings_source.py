@@ -31,6 +31,7 @@ READ_ELSEWHERE = {
     "PAYPORT_UVLOOP": "off: payport serve and the benchmark baseline run on the standard asyncio loop",
     "PAYPORT_SECURITY_FULL": "1: the security battery's long variants (tests/security)",
     "PAYPORT_RELIABILITY_FULL": "1: the reliability battery's long variants (tests/reliability, docs/reliability.md)",
+    "PAYPORT_REFRESH_SCREENS": "1: the browser tests write their screenshots to docs/screens/ (tests/browser)",
 }
 #: Prefixes of PAYPORT_* variables that belong to the test suite and the benchmark.
 READ_ELSEWHERE_PREFIXES = ("PAYPORT_TEST_", "PAYPORT_BENCH")

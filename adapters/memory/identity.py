@@ -8,7 +8,7 @@ from adapters.memory.session import MemorySession
 from adapters.memory.table import MemoryTable
 from application.errors import AlreadyExists
 from domain.sessions import RefreshToken
-from domain.users import User
+from domain.users import Role, User
 
 
 class MemoryUsers(MemoryTable):
@@ -22,6 +22,9 @@ class MemoryUsers(MemoryTable):
         if await self.get_by_email(user.email):
             raise AlreadyExists("a user with this email exists", field="email")
         self._insert(user.id, user)
+
+    async def admins(self) -> list[User]:
+        return sorted(self._find_all(lambda u: u.role is Role.ADMIN), key=lambda u: (u.created_at, u.id))
 
 
 class MemoryRefreshTokens(MemoryTable):

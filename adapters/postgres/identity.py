@@ -44,6 +44,9 @@ class PostgresUsers(Repository):
                 raise AlreadyExists("a user with this email exists", field="email")
             raise AlreadyExists(f"users {user.id} exists")
 
+    async def admins(self) -> list[User]:
+        return await self._select("t.role = %s", [Role.ADMIN.value], order="t.created_at, t.id")
+
 
 class PostgresRefreshTokens(Repository):
     """One row per refresh token issued; a family is one login's chain of rotations."""

@@ -12,22 +12,32 @@ from application.ports import Page
 from domain.errors import InvalidValue
 
 
+def after(cursor: str | None) -> tuple[list[str], list[Any]]:
+    """The condition (and its parameters) of the rows after ``cursor``, newest first (none without one)."""
+    if not cursor:
+        return [], []
+    sort_key, item_id = decode_cursor(cursor)
+    try:
+        created = datetime.fromisoformat(sort_key)
+    except ValueError:
+        raise InvalidValue("cursor is not one this API returned", field="cursor") from None
+    return ["(t.created_at, t.id) < (%s, %s)"], [created, item_id]
+
+
+def page_of(rows: Sequence[Any], limit: int) -> Page:
+    """The page of ``rows`` (``limit + 1`` fetched: one more means another page)."""
+    items = list(rows[:limit])
+    more = len(rows) > limit and items
+    return Page(items, encode_cursor(items[-1].created_at.isoformat(), items[-1].id) if more else None)
+
+
 class PagedRepository(Repository):
     """A repository whose rows (with ``created_at`` and ``id``) are listed newest first."""
 
     async def _newest_first(self, where: Sequence[str], params: Sequence[Any], limit: int,
                             cursor: str | None) -> Page:
-        where, params = list(where), list(params)
-        if cursor:
-            sort_key, item_id = decode_cursor(cursor)
-            try:
-                after = datetime.fromisoformat(sort_key)
-            except ValueError:
-                raise InvalidValue("cursor is not one this API returned", field="cursor") from None
-            where.append("(t.created_at, t.id) < (%s, %s)")
-            params += [after, item_id]
+        more_where, more_params = after(cursor)
+        where, params = [*where, *more_where], [*params, *more_params]
         rows = await self._select(" AND ".join(where) or "true", params, order="t.created_at DESC, t.id DESC",
                                   limit=limit + 1)
-        items = rows[:limit]
-        more = len(rows) > limit and items
-        return Page(items, encode_cursor(items[-1].created_at.isoformat(), items[-1].id) if more else None)
+        return page_of(rows, limit)

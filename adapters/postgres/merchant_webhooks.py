@@ -1,13 +1,23 @@
-"""Postgres merchant webhook endpoints (same contract as memory), one row each (migration 0009)."""
+"""Postgres merchant webhook endpoints (same contract as memory), one row each (migration 0009);
+the fan-out of an event in a unit of work (one deferred INSERT ... SELECT, sent with the COMMIT:
+no round trip of its own, and the endpoints as the transaction sees them), and the delivery log."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import aiopg
 
 from adapters.postgres import db
+from adapters.postgres.deliveries import ATTEMPTS, DELIVERIES
+from adapters.postgres.keyset import after, page_of
+from adapters.postgres.session import PostgresSession
+from application.ports import Page
+from application.ports.deliveries import DeliveryAttempt, DeliveryStatus
+from application.ports.merchant_webhooks import CHANNEL
+from domain import merchant_webhooks as mw
 from domain.merchant_webhooks import Endpoint, SigningSecret
 
 _COLUMNS = "id, url, events, description, enabled, secrets, disabled_reason, failing_since, created_at, updated_at"
@@ -70,4 +80,59 @@ class PostgresEndpoints:
         return [_endpoint(r) for r in rows]
 
 
+#: ``endpoint_delivery`` for every subscribed endpoint; the id and dedup key as ``mw.delivery_id``
+#: and ``mw.dedup_key`` make them
+_FAN_OUT = f"""
+INSERT INTO deliveries (id, channel, dedup_key, payload, status, attempts, max_attempts, next_attempt_at,
+                        last_error, created_at, updated_at, delivered_at)
+SELECT 'dlv_' || left(md5(%(msg_id)s::text || ':' || e.id), 24), '{CHANNEL}', %(msg_id)s::text || ':' || e.id,
+       jsonb_build_object('endpoint_id', e.id, 'msg_id', %(msg_id)s::text, 'type', %(type)s::text,
+                          'message', %(message)s::jsonb),
+       '{DeliveryStatus.PENDING.value}', 0, %(max_attempts)s::integer, %(now)s::timestamptz, NULL,
+       %(now)s::timestamptz, %(now)s::timestamptz, NULL
+  FROM merchant_webhook_endpoints e
+ WHERE e.enabled AND %(type)s::text = ANY(e.events)
+ON CONFLICT DO NOTHING"""
+
+
+class PostgresMerchantWebhookFanOut:
+    """``uow.merchant_webhooks``: uses only the unit of work's ``defer``."""
+
+    def __init__(self, session: PostgresSession) -> None:
+        self.uow = session
+
+    async def fan_out(self, event_type: str, msg: Mapping[str, Any], now: datetime) -> None:
+        self.uow.defer(_FAN_OUT, {"msg_id": msg["id"], "type": event_type, "message": json.dumps(dict(msg)),
+                                  "max_attempts": mw.MAX_ATTEMPTS, "now": now})
+
+
+class PostgresDeliveryLog:
+    """Served by ``deliveries_merchant_endpoint_idx`` (migration 0012)."""
+
+    def __init__(self, pool: aiopg.Pool) -> None:
+        self.pool = pool
+
+    async def _fetch(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        return await db.fetch(self.pool, sql, params)
+
+    async def deliveries(self, endpoint_id: str, *, limit: int, cursor: str | None) -> Page:
+        where, params = after(cursor)
+        where += ["t.channel = %s", "t.payload->>'endpoint_id' = %s"]
+        params += [CHANNEL, endpoint_id]
+        rows = await self._fetch(f"{DELIVERIES.select()} WHERE {' AND '.join(where)} "
+                                 "ORDER BY t.created_at DESC, t.id DESC LIMIT %s", [*params, limit + 1])
+        return page_of([DELIVERIES.from_row(r) for r in rows], limit)
+
+    async def attempts(self, delivery_ids: Sequence[str]) -> dict[str, list[DeliveryAttempt]]:
+        found: dict[str, list[DeliveryAttempt]] = {i: [] for i in delivery_ids}
+        if not found:
+            return found
+        rows = await db.fetch(self.pool, f"{ATTEMPTS.select()} WHERE t.delivery_id = ANY(%s) "
+                              "ORDER BY t.delivery_id, t.attempt", [list(found)])
+        for row in rows:
+            found[row["delivery_id"]].append(ATTEMPTS.from_row(row))
+        return found
+
+
+REPOSITORIES = {"merchant_webhooks": PostgresMerchantWebhookFanOut}
 TABLES = ("merchant_webhook_endpoints",)

@@ -34,6 +34,7 @@ CONTEXTS = (
     delivery,
     checkout,
     deliveries,
+    merchant_webhooks,
     caching,
     wishlist,
     reviews,
@@ -41,7 +42,7 @@ CONTEXTS = (
 )
 
 #: Modules keeping tables that no repository serves (idempotent replies, the outbox, the back office's).
-STORES = (idempotency, outbox, fraud, backoffice, merchant_webhooks)
+STORES = (idempotency, outbox, fraud, backoffice)
 
 #: Unit-of-work attribute -> factory taking the PostgresSession.
 REPOSITORIES = merge_repositories(CONTEXTS)

@@ -3,11 +3,15 @@ Playwright (scripts/browser-deps installs it; Playwright never downloads a brows
 
 ``live_app(settings)`` serves an app built from ``settings`` on a free port whose URL is also its
 ``public_url`` (links and origin checks then name the page the browser loaded); ``page`` is a fresh
-browser page. ``SCREENS`` is where screenshots for the README go (docs/screens/).
+browser page. ``SCREENS`` is where screenshots go: a temporary folder, or with
+``PAYPORT_REFRESH_SCREENS=1`` the README's (docs/screens/), so that a run rewrites those only when
+asked to.
 """
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,7 +23,10 @@ from tests.e2e.api import Api
 from tests.e2e.conftest import FAST
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+DOCS_SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+SCREENS = DOCS_SCREENS if os.environ.get("PAYPORT_REFRESH_SCREENS") == "1" else \
+    Path(tempfile.gettempdir()) / "payport-screens"
+SCREENS.mkdir(parents=True, exist_ok=True)
 
 
 def free_port() -> int:
@@ -30,7 +37,8 @@ def free_port() -> int:
 
 @pytest.fixture
 async def live_app():
-    """A factory: ``await live_app(**settings)`` -> (base URL, ``Api`` on it); stopped after the test."""
+    """A factory: ``await live_app(**settings)`` -> (base URL, ``Api`` on it, with the app's
+    ``container`` beside it); stopped after the test."""
     clients = []
 
     async def start(**settings):
@@ -41,7 +49,9 @@ async def live_app():
         client = TestClient(server)
         await client.start_server()
         clients.append(client)
-        return base, Api(client)
+        api = Api(client)
+        api.container = container
+        return base, api
 
     yield start
     for client in clients:

@@ -5,13 +5,27 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.memory.merchant_webhooks import MemoryEndpoints
-from adapters.postgres.merchant_webhooks import PostgresEndpoints
+from adapters.memory.deliveries import MemoryDeliveryQueue
+from adapters.memory.merchant_webhooks import ENDPOINTS, MemoryDeliveryLog, MemoryEndpoints
+from adapters.postgres.deliveries import PostgresDeliveryQueue
+from adapters.postgres.merchant_webhooks import PostgresDeliveryLog, PostgresEndpoints
+from application.merchant_webhooks import message
+from application.ports.deliveries import DeliveryOutcome, DeliveryStatus
+from application.ports.merchant_webhooks import CHANNEL
+from domain import merchant_webhooks as mw
 from domain.merchant_webhooks import Endpoint
 
 
 def store_for(backend):
-    return MemoryEndpoints() if backend.name == "memory" else PostgresEndpoints(backend.pool)
+    if backend.name == "memory":
+        return MemoryEndpoints(backend.store.tables[ENDPOINTS])
+    return PostgresEndpoints(backend.pool)
+
+
+def log_for(backend):
+    if backend.name == "memory":
+        return MemoryDeliveryLog(backend.store), MemoryDeliveryQueue(backend.store, backend.clock)
+    return PostgresDeliveryLog(backend.pool), PostgresDeliveryQueue(backend.pool, backend.clock)
 
 
 async def test_endpoints_round_trip_with_their_secrets_and_state(backend):
@@ -41,3 +55,70 @@ async def test_endpoints_round_trip_with_their_secrets_and_state(backend):
     with pytest.raises(KeyError):
         await store.save(first)
     assert [e.id for e in await store.list()] == ["we_2"]
+
+
+async def test_an_event_fans_out_with_the_commit_to_the_subscribed_endpoints_only(backend):
+    store, (log, queue) = store_for(backend), log_for(backend)
+    now = backend.clock.now()
+    shop = Endpoint.new("we_shop", "https://shop.example/h", ["order.paid", "payment.succeeded"], "", now)
+    erp = Endpoint.new("we_erp", "https://erp.example/h", ["refund.failed"], "", now)
+    paused = Endpoint.new("we_paused", "https://old.example/h", ["order.paid"], "", now)
+    paused.disable(now, None)
+    for endpoint in (shop, erp, paused):
+        await store.add(endpoint)
+    msg = message(mw.message_id("evt_1", "order.paid"), "order.paid", {"order_id": "ord_1", "amount": 500}, now)
+
+    async with backend.uow() as uow:  # rolled back: nothing
+        await uow.merchant_webhooks.fan_out("order.paid", msg, now)
+    assert (await log.deliveries("we_shop", limit=10, cursor=None)).results == []
+    for _ in range(2):  # the same message twice (an event relayed again): one delivery
+        async with backend.uow() as uow:
+            await uow.merchant_webhooks.fan_out("order.paid", msg, now)
+            await uow.commit()
+
+    [delivery] = (await log.deliveries("we_shop", limit=10, cursor=None)).results
+    assert delivery.id == mw.delivery_id(mw.dedup_key(msg["id"], "we_shop"))
+    assert (delivery.channel, delivery.status, delivery.max_attempts) == (CHANNEL, DeliveryStatus.PENDING,
+                                                                         mw.MAX_ATTEMPTS)
+    assert delivery.payload == {"endpoint_id": "we_shop", "msg_id": msg["id"], "type": "order.paid", "message": msg}
+    for other in ("we_erp", "we_paused"):
+        assert (await log.deliveries(other, limit=10, cursor=None)).results == []
+
+    [claimed] = await queue.claim([CHANNEL], limit=10, lease_seconds=60)
+    await queue.record(claimed, DeliveryOutcome.failed("answered 503", 503), started_at=now, duration_ms=12)
+    attempts = await log.attempts([delivery.id, "dlv_never"])
+    assert attempts["dlv_never"] == []
+    assert [(a.attempt, a.status_code, a.duration_ms) for a in attempts[delivery.id]] == [(1, 503, 12)]
+
+
+async def test_the_delivery_log_pages_newest_first(backend):
+    store, (log, _) = store_for(backend), log_for(backend)
+    await store.add(Endpoint.new("we_shop", "https://shop.example/h", ["order.paid"], "", backend.clock.now()))
+    for n in range(5):
+        backend.clock.advance(1)
+        now = backend.clock.now()
+        async with backend.uow() as uow:
+            await uow.merchant_webhooks.fan_out("order.paid", message(f"msg_{n}", "order.paid", {}, now), now)
+            await uow.commit()
+    seen, cursor = [], None
+    while True:
+        page = await log.deliveries("we_shop", limit=2, cursor=cursor)
+        seen += [d.payload["msg_id"] for d in page.results]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == [f"msg_{n}" for n in reversed(range(5))]
+
+
+async def test_the_delivery_log_is_served_by_its_index(pg_pool):
+    from adapters.postgres.explain import _CURSOR, _ExplainingReadModel, scans
+
+    class Explaining(PostgresDeliveryLog):
+        _fetch = _ExplainingReadModel._fetch
+
+    log = Explaining(pg_pool)
+    for cursor in (None, _CURSOR):
+        await log.deliveries("we_shop", limit=10, cursor=cursor)
+        found = scans(log.plan)
+        assert any("deliveries_merchant_endpoint_idx" in s for s in found), found
+        assert not any(s.startswith("Seq Scan") for s in found), found

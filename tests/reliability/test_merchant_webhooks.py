@@ -9,14 +9,14 @@ import pytest
 import standardwebhooks
 
 from adapters.memory.deliveries import MemoryDeliveryQueue
-from adapters.memory.merchant_webhooks import MemoryEndpoints
+from adapters.memory.merchant_webhooks import ENDPOINTS, MemoryEndpoints
 from adapters.memory.store import MemoryStore
 from adapters.memory.uow import MemoryUnitOfWorkFactory
 from adapters.memory.infrastructure import InMemoryEventBus
 from adapters.system import FakeClock, RandomIds
 from adapters.webhook_delivery import UnsafeAddress, WebhookHttpClient, address_refused, check_url
 from application.deliveries import DeliveryDispatcher
-from application.merchant_webhooks import CHANNEL, MerchantWebhookSender, enqueue_event
+from application.merchant_webhooks import CHANNEL, MerchantWebhookEvents, MerchantWebhookSender
 from application.ports.deliveries import DeliveryStatus
 from domain import merchant_webhooks as mw
 from domain.events import PaymentCompleted
@@ -28,8 +28,9 @@ class World:
         self.clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
         self.store = MemoryStore()
         self.uow = MemoryUnitOfWorkFactory(self.store, InMemoryEventBus())
+        MerchantWebhookEvents(self.clock).subscribe_to(self.uow)  # as the container subscribes it
         self.ids = RandomIds(self.clock)
-        self.endpoints = MemoryEndpoints()
+        self.endpoints = MemoryEndpoints(self.store.tables[ENDPOINTS])
         self.http = WebhookHttpClient(allow_private=allow_private, timeout=timeout)
         self.disabled: list[tuple[str, str]] = []
         self.worker = self.new_worker()
@@ -53,11 +54,14 @@ class World:
         event = PaymentCompleted(timestamp=self.clock.now(), user_id="u1", user_email="ada@example.com",
                                  user_name="Ada", workspace_id=None, order_id="ord_1", order_number="PP-1",
                                  **_payment_fields())
-        async with self.uow() as uow:
-            await enqueue_event(event, self.endpoints, uow.deliveries, lambda: self.ids.new_id("dlv"),
-                                self.clock.now())
-            await uow.commit()
+        await self.raise_event(event)
         return event
+
+    async def raise_event(self, event) -> None:
+        """Commit a unit of work in which ``event`` was raised (as an aggregate's change would)."""
+        async with self.uow() as uow:
+            uow.session.seen.append(_Raised([event]))
+            await uow.commit()
 
     def deliveries(self):
         return sorted((d for d in self.store.tables["deliveries"].values() if d.channel == CHANNEL),
@@ -65,6 +69,13 @@ class World:
 
     async def run_due(self) -> int:
         return await self.worker.run_once()
+
+
+class _Raised:
+    """An aggregate that recorded ``events``."""
+
+    def __init__(self, events) -> None:
+        self.events = list(events)
 
 
 def _payment_fields() -> dict:
@@ -118,9 +129,7 @@ async def test_one_delivery_per_event_type_and_endpoint_verified_by_the_receiver
     await _registered(world, receiver)
     await world.endpoint(receiver.url, ["refund.failed"])  # not subscribed: gets nothing
     event = await world.payment()
-    async with world.uow() as uow:
-        await enqueue_event(event, world.endpoints, uow.deliveries, lambda: world.ids.new_id("dlv"), world.clock.now())
-        await uow.commit()
+    await world.raise_event(event)  # relayed twice: still one delivery per type and endpoint
     assert [d.payload["type"] for d in world.deliveries()] == ["order.paid", "payment.succeeded"]
     assert await world.run_due() == 2
     assert sorted(m["type"] for m in receiver.received) == ["order.paid", "payment.succeeded"]
@@ -208,9 +217,7 @@ async def test_a_rotated_secret_keeps_signing_during_the_overlap_only(world, rec
     world.clock.advance(25 * 3600)  # overlap over: the old secret no longer signs
     event = PaymentCompleted(timestamp=world.clock.now(), user_id="u1", user_email=None, user_name=None,
                              workspace_id=None, order_id="ord_2", order_number="PP-2", **_payment_fields())
-    async with world.uow() as uow:
-        await enqueue_event(event, world.endpoints, uow.deliveries, lambda: world.ids.new_id("dlv"), world.clock.now())
-        await uow.commit()
+    await world.raise_event(event)
     await world.run_due()
     assert len(receiver.received) == 1 and receiver.refused
     receiver.secrets = [new]
@@ -291,7 +298,7 @@ from domain.errors import InvalidValue  # noqa: E402
 
 def _admin(world, allow_private=True):
     return MerchantWebhookAdmin(world.endpoints, world.uow, lambda url: check_url(url, allow_private),
-                                world.clock, world.ids.new_id)
+                                world.clock, world.ids.new_id, queue=world.queue)
 
 
 async def test_registration_refuses_unknown_events_and_unsafe_urls_and_changes_nothing(world):
@@ -317,7 +324,7 @@ async def test_admin_test_event_redelivery_and_updates_reach_the_receiver(world,
     await world.payment()
     await world.run_due()
     [original] = [d for d in world.deliveries() if d.payload["type"] == "payment.succeeded"]
-    again = await admin.redeliver(endpoint.id, original)
+    again = await admin.redeliver(endpoint.id, original.id)
     await world.run_due()
     assert [m["id"] for m in receiver.received[1:]] == [original.payload["msg_id"]] * 2
     assert (await world.queue.get(again.id)).status is DeliveryStatus.DELIVERED
@@ -326,7 +333,7 @@ async def test_admin_test_event_redelivery_and_updates_reach_the_receiver(world,
     await world.payment()
     assert len(world.deliveries()) == 3  # a disabled endpoint gets nothing new
     with pytest.raises(NotFound):
-        await admin.redeliver("we_missing", original)
+        await admin.redeliver("we_missing", original.id)
     await admin.delete(endpoint.id)
     with pytest.raises(NotFound):
         await admin.get(endpoint.id)

@@ -23,7 +23,7 @@ from tests.unit.storefront_support import ADA, GUEST, World
 
 def test_every_notified_kind_has_a_template_of_its_own():
     kinds = {"order_created", "payment_initiated", "payment_completed", "payment_failed", "refund_requested",
-             "refund_completed", "support_reply"}
+             "refund_completed", "support_reply", "webhook_endpoint_disabled"}
     assert set(TEMPLATES) == kinds
     texts = {render(kind, name="Ada", body="BODY") for kind in kinds}
     assert len(texts) == len(kinds) and all(t.startswith("Hello Ada,\n\nBODY\n\n") for t in texts)

@@ -57,6 +57,7 @@ def test_every_variable_keeps_its_name():
         "PAYPORT_CORS_ORIGINS": "https://shop.example:443", "PAYPORT_ARGON2_MEMORY_KIB": "65536",
         "PAYPORT_ARGON2_TIME_COST": "3", "PAYPORT_ACCESS_TOKEN_TTL": "300", "PAYPORT_REFRESH_TOKEN_TTL": "86400",
         "PAYPORT_GUEST_TOKEN_TTL": "3600", "PAYPORT_TOKEN_RECHECK": "30", "PAYPORT_LOGIN_SLOWDOWN": "1.5",
+        "PAYPORT_WEBHOOK_ALLOW_PRIVATE": "on", "PAYPORT_WEBHOOK_TIMEOUT": "3",
     }
     flat = load_settings(environ).flat()
     assert flat | {"rate_limits": None, "ttls": None, "fraud_max_amount": None} == {
@@ -67,6 +68,7 @@ def test_every_variable_keeps_its_name():
         "checkout_session_ttl": 60.0, "scrypt_n": 1024, "pg_pool_min": 1, "pg_pool_max": 3, "pg_prepare": False,
         "refund_window_days": 7, "trusted_proxies": ["10.0.0.1", "10.0.0.2"], "worker_interval": 2.0,
         "order_pending_minutes": 90.0, "smtp_url": "smtp://mail:25",
+        "webhook_allow_private": True, "webhook_timeout": 3.0,
         "return_url_origins": ["https://shop.example", "http://127.0.0.1:3000"],
         "cors_origins": ["https://shop.example"], "argon2_memory_kib": 65536, "argon2_time_cost": 3,
         "access_token_ttl": 300, "refresh_token_ttl": 86400, "guest_token_ttl": 3600, "token_recheck": 30.0,

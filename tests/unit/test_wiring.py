@@ -94,7 +94,9 @@ async def test_the_services_are_those_of_before():
             # issue 17: the back office
             "fulfilment", "order_cancellation", "backoffice", "analytics", "gateway_config", "fraud_rules",
             # issue 16
-            "edge", "inbox_guard"}
+            "edge", "inbox_guard",
+            # issue 19
+            "merchant_webhooks"}
     finally:
         await composition.stop(container)
 

@@ -38,7 +38,8 @@ function cell(key, row) {
   const v = row[key];
   if (MONEY.has(key) && typeof v === "number")
     return el("td", { class: "num" }, money(v, row.currency));
-  if (key === "status" || key === "state") return el("td", {}, el("span", { class: "badge" }, String(v)));
+  if (key === "status" || key === "state" || key === "breaker")
+    return el("td", {}, el("span", { class: "badge " + String(v).replace(/[^a-z_]/g, "") }, String(v)));
   if (v !== null && typeof v === "object") return el("td", {}, JSON.stringify(v));
   return el("td", {}, v === null || v === undefined ? "" : String(v));
 }
@@ -99,16 +100,25 @@ async function orderScreen(id) {
     const facts = el("dl", {}, ["order_number", "status", "customer_email", "customer_name", "currency", "created_at", "paid_at"].filter((k) => k in order)
       .flatMap((k) => [el("dt", {}, k), el("dd", {}, String(order[k]))]),
       el("dt", {}, "total"), el("dd", {}, money(order.total, order.currency)));
+    const refunds = await api("GET", `/admin/refunds?limit=100&order_number=${encodeURIComponent(order.order_number)}`).catch(() => ({ results: [] }));
     const payments = order.payments.map((p) => {
       const box = el("div", { class: "card" }, el("h2", {}, "Payment " + p.id),
         el("p", {}, el("span", { class: "badge" }, p.status), " ", money(p.amount, p.currency), " via ", p.gateway || ""));
-      if (p.status === "succeeded" || p.status === "partially_refunded") box.append(refundForm(p, () => orderScreen(id)));
+      const left = refundable(p, refunds.results);
+      if (p.status === "succeeded" && left > 0) box.append(refundForm(p, () => orderScreen(id)));
+      else if (p.status === "succeeded") box.append(el("p", { class: "muted" }, "Fully refunded."));
       return box;
     });
-    const refunds = await api("GET", `/admin/refunds?order_number=${encodeURIComponent(order.order_number)}`).catch(() => ({ results: [] }));
     show("Order " + order.order_number, el("div", { class: "card" }, facts), ...payments,
       el("h2", {}, "Refunds"), table(refunds.results, ["id", "status", "amount", "currency", "reason", "created_at"].filter((c) => !refunds.results.length || c in refunds.results[0])));
   } catch (err) { show("Order", failure(err)); }
+}
+
+// what may still be refunded: the captured amount less every refund not failed (pending ones count)
+function refundable(payment, refunds) {
+  const captured = typeof payment.captured_amount === "number" ? payment.captured_amount : payment.amount;
+  const taken = refunds.filter((r) => r.payment_id === payment.id && r.status !== "failed").reduce((n, r) => n + r.amount, 0);
+  return captured - taken;
 }
 
 function refundForm(payment, done) {
@@ -157,6 +167,18 @@ async function simpleScreen(title, path, key) {
   catch (err) { show(title, failure(err)); }
 }
 
+async function gatewaysScreen() {
+  try {
+    const data = await api("GET", "/admin/gateways");
+    const rows = data.gateways.map((g) => ({
+      name: g.name, enabled: g.enabled, breaker: g.enabled ? (g.breaker ? g.breaker.state : "closed") : "off", consecutive_failures:
+        g.breaker ? g.breaker.consecutive_failures ?? "" : "", successes: g.successes ?? "", failures: g.failures ?? "",
+      mean_latency_ms: g.mean_latency_ms ?? "", currencies: (g.currencies || []).join(", "), reason: g.reason || "" }));
+    const t = table(rows, ["name", "enabled", "breaker", "consecutive_failures", "successes", "failures", "mean_latency_ms", "currencies", "reason"]);
+    show("Gateway health", t);
+  } catch (err) { show("Gateway health", failure(err)); }
+}
+
 async function webhooksScreen() {
   try {
     const data = await api("GET", "/admin/webhooks/failed");
@@ -172,19 +194,81 @@ async function webhooksScreen() {
   } catch (err) { show("Failed webhooks", failure(err)); }
 }
 
-async function merchantWebhooksScreen(id) {
+// the event types an endpoint may subscribe to (domain/merchant_webhooks.py: EVENT_TYPES; a test keeps them equal)
+const EVENT_TYPES = ["order.cancelled", "order.completed", "order.created", "order.paid", "payment.failed",
+  "payment.succeeded", "refund.failed", "refund.succeeded"];
+const MW = "/admin/merchant-webhooks";
+
+// a signing secret, shown the once the API hands it over
+function secretCard(heading, secret) {
+  return el("div", { class: "card secret", role: "status" }, el("h2", {}, heading),
+    el("p", {}, "Copy it now: it is not shown again. Verify each delivery with it (Standard Webhooks)."),
+    el("code", { id: "secret" }, secret));
+}
+
+async function merchantWebhooksScreen(id, shown) {
+  if (id) return endpointScreen(id, shown);
   const title = "Merchant webhooks";
+  const out = el("p", { role: "alert" });
+  const form = el("form", { class: "card", "aria-label": "register an endpoint" }, el("h2", {}, "Register an endpoint"),
+    el("label", {}, "URL ", el("input", { name: "url", type: "url", size: "50", placeholder: "https://shop.example/payport-hooks", required: "" })),
+    el("label", {}, "Description ", el("input", { name: "description", size: "30" })),
+    el("fieldset", {}, el("legend", {}, "Events (none ticked: all)"),
+      EVENT_TYPES.map((t) => el("label", { class: "inline" }, el("input", { type: "checkbox", name: "events", value: t }), " " + t))),
+    el("button", { type: "submit" }, "Register"), out);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const events = [...form.querySelectorAll("input[name=events]:checked")].map((c) => c.value);
+    const body = { url: form.elements.url.value.trim(), description: form.elements.description.value.trim() };
+    if (events.length) body.events = events;
+    try {
+      const created = await api("POST", MW, body, { "Idempotency-Key": crypto.randomUUID() });
+      merchantWebhooksScreen(null, secretCard(`Endpoint ${created.id} registered: its signing secret`, created.secret));
+    } catch (err) { out.className = "error"; out.textContent = err.message; }
+  });
   try {
-    if (id) {
-      const d = await api("GET", `/admin/merchant-webhooks/${encodeURIComponent(id)}/deliveries`);
-      show(title + ": deliveries", table(d.results || [], null));
-      return;
-    }
-    const data = await api("GET", "/admin/merchant-webhooks");
-    show(title, table(data.results || [], null, (e) => "#merchant-webhooks/" + e.id));
-  } catch (err) {
-    show(title, err.status === 404 || err.status === 405 ? el("p", {}, "Merchant webhooks are not available on this server.") : failure(err));
-  }
+    const data = await api("GET", MW + "?limit=100");
+    const rows = data.results.map((e) => ({ ...e, events: e.events.join(", ") }));
+    show(title, ...(shown ? [shown] : []), table(rows, ["url", "events", "enabled", "description", "disabled_reason", "created_at"],
+      (e) => "#merchant-webhooks/" + e.id), form);
+  } catch (err) { show(title, failure(err)); }
+}
+
+function attemptsText(d) {
+  return d.attempt_log.map((a) => `#${a.attempt} ${a.status_code ?? "-"} ${a.latency_ms} ms ${a.response || ""}`).join("\n");
+}
+
+async function endpointScreen(id, shown) {
+  const path = `${MW}/${encodeURIComponent(id)}`;
+  const again = (card) => merchantWebhooksScreen(id, card);
+  const act = async (method, sub, body, then) => {
+    try { const r = await api(method, path + sub, body, method === "POST" ? { "Idempotency-Key": crypto.randomUUID() } : undefined); (then || (() => again()))(r); }
+    catch (err) { alert(err.message); }
+  };
+  try {
+    const e = await api("GET", path);
+    const log = await api("GET", path + "/deliveries?limit=50");
+    const facts = el("dl", {}, ["id", "url", "description", "enabled", "disabled_reason", "signing_secrets", "previous_secret_expires_at", "created_at"]
+      .flatMap((k) => [el("dt", {}, k), el("dd", {}, String(e[k] ?? ""))]), el("dt", {}, "events"), el("dd", {}, e.events.join(", ")));
+    const buttons = el("p", { class: "actions" },
+      el("button", { type: "button", onclick: () => act("POST", "/test", undefined) }, "Send test event"), " ",
+      el("button", { type: "button", class: "secondary", onclick: () => act("POST", "/rotate-secret", { overlap_hours: 24 },
+        (r) => again(secretCard("New signing secret (the old one signs beside it for 24 h)", r.secret))) }, "Rotate secret"), " ",
+      el("button", { type: "button", class: "secondary", onclick: () => act("PATCH", "", { enabled: !e.enabled }) }, e.enabled ? "Disable" : "Enable"), " ",
+      el("button", { type: "button", class: "secondary", onclick: () => {
+        if (confirm("Delete this endpoint?")) act("DELETE", "", undefined, () => { location.hash = "merchant-webhooks"; });
+      } }, "Delete"));
+    const rows = log.results.map((d) => ({ id: d.id, type: d.type, status: d.status, attempts: d.attempts,
+      last_status_code: d.attempt_log.length ? d.attempt_log[d.attempt_log.length - 1].status_code ?? "" : "",
+      created_at: d.created_at, attempt_log: attemptsText(d) }));
+    const t = table(rows, ["type", "status", "attempts", "last_status_code", "created_at", "attempt_log"]);
+    rows.forEach((d, i) => {
+      const tr = t.querySelectorAll && t.querySelectorAll("tbody tr")[i];
+      if (tr) tr.append(el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => act("POST", `/deliveries/${d.id}/redeliver`) }, "Redeliver")));
+    });
+    show("Merchant webhook " + e.id, ...(shown ? [shown] : []), el("div", { class: "card" }, facts, buttons),
+      el("h2", {}, "Deliveries"), t, el("p", { class: "muted" }, "The worker sends queued deliveries; reload to see their attempts."));
+  } catch (err) { show("Merchant webhook", failure(err)); }
 }
 
 function route() {
@@ -199,7 +283,7 @@ function route() {
     refunds: () => listScreen("refunds", "Refunds", query, null),
     fraud: fraudScreen,
     reconciliation: () => simpleScreen("Reconciliation findings", "/admin/reconciliation", "findings"),
-    gateways: () => simpleScreen("Gateway health", "/admin/gateways", "gateways"),
+    gateways: gatewaysScreen,
     webhooks: webhooksScreen,
     "merchant-webhooks": () => merchantWebhooksScreen(id),
   };
