@@ -1,9 +1,10 @@
 """DATABASE_REPLICA_URL (issue 20): the admin lists and the analytics read the replica; money paths,
 details and cached reads read the primary; no replica, and they all read the primary.
 
-The "replica" is a snapshot of the primary (CREATE DATABASE ... TEMPLATE) reached through a role
-whose every transaction is read-only (``default_transaction_read_only``), so it both lags (what is
-paid after the snapshot is not in it) and refuses writes: an answer that shows the snapshot's
+The "replica" is a snapshot of the primary's tables (a schema of copies, the search_path of the
+replica's role) reached through a role whose every transaction is read-only
+(``default_transaction_read_only``), so it both lags (what is paid after the snapshot is not in it)
+and refuses writes: an answer that shows the snapshot's
 figures came from the replica, one that shows the newer payment came from the primary."""
 from __future__ import annotations
 
@@ -19,55 +20,54 @@ from redis.asyncio import Redis
 import container as composition
 from adapters.system import FakeClock
 from entrypoints.http.app import create_app
-from tests.databases import SUFFIX, TEST_DSN, prepare_database, with_dbname
+from tests.databases import SUFFIX, truncate_all
 from tests.e2e.api import Api
 from tests.e2e.conftest import E2E_REDIS_URL, FAST
 
-PRIMARY, SNAPSHOT = f"payport_replica_primary{SUFFIX}", f"payport_replica_snapshot{SUFFIX}"
+SNAPSHOT = "replica_snapshot"
 ROLE = f"payport_replica_reader{SUFFIX}"
 SUMMARY = "/api/v1/admin/analytics/summary?from=2026-01-01&to=2026-01-01&currency=USD"
 
 
-def _admin_sql(*statements: str) -> None:
-    conn = psycopg2.connect(with_dbname(TEST_DSN, "postgres"))
+def _sql(dsn: str, *statements: str) -> list[tuple]:
+    conn = psycopg2.connect(dsn)
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
             for sql in statements:
                 cur.execute(sql)
-    finally:
-        conn.close()
-
-
-def _sql(dsn: str, sql: str, params=None) -> list[tuple]:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql, params)
             return cur.fetchall() if cur.description else []
     finally:
         conn.close()
 
 
-def _replica_dsn() -> str:
-    params = psycopg2.extensions.parse_dsn(with_dbname(TEST_DSN, SNAPSHOT))
+def take_snapshot(dsn: str) -> str:
+    """A copy of every table of the primary as of now, in a schema the replica's role reads (its
+    search_path), and that role's DSN: the "replica", lagging from this instant on."""
+    tables = [r[0] for r in _sql(dsn, "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                      "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition")]
+    _sql(dsn, f"DROP SCHEMA IF EXISTS {SNAPSHOT} CASCADE", f"CREATE SCHEMA {SNAPSHOT}",
+         *(f'CREATE TABLE {SNAPSHOT}."{t}" AS SELECT * FROM public."{t}"' for t in tables),
+         f'GRANT USAGE ON SCHEMA {SNAPSHOT} TO "{ROLE}"',
+         # every privilege: what stops a write through the replica's DSN is its read-only session, as on a standby
+         f'GRANT ALL ON ALL TABLES IN SCHEMA {SNAPSHOT} TO "{ROLE}"',
+         f'ALTER ROLE "{ROLE}" IN DATABASE "{psycopg2.extensions.parse_dsn(dsn)["dbname"]}" '
+         f"SET search_path = {SNAPSHOT}")
+    params = psycopg2.extensions.parse_dsn(dsn)
     params["user"] = ROLE
     return psycopg2.extensions.make_dsn(**params)
 
 
 @pytest.fixture
-def primary() -> str:
-    _admin_sql(f'DROP DATABASE IF EXISTS "{SNAPSHOT}"', f'DROP DATABASE IF EXISTS "{PRIMARY}"')
-    dsn = prepare_database(with_dbname(TEST_DSN, PRIMARY))
-    _admin_sql(f"""DO $$ BEGIN
-                     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{ROLE}') THEN
-                       CREATE ROLE "{ROLE}" LOGIN;
-                     END IF;
-                   END $$""", f'ALTER ROLE "{ROLE}" SET default_transaction_read_only = on')
-    # every privilege: what stops a write through the replica's DSN is the read-only session, as on a standby
-    _sql(dsn, f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{ROLE}"')
-    yield dsn
-    _admin_sql(f'DROP DATABASE IF EXISTS "{SNAPSHOT}"', f'DROP DATABASE IF EXISTS "{PRIMARY}"')
+def primary(e2e_dsn) -> str:
+    truncate_all(e2e_dsn)
+    _sql(e2e_dsn, f"""DO $$ BEGIN
+                        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{ROLE}') THEN
+                          CREATE ROLE "{ROLE}" LOGIN;
+                        END IF;
+                      END $$""", f'ALTER ROLE "{ROLE}" SET default_transaction_read_only = on')
+    yield e2e_dsn
+    _sql(e2e_dsn, f"DROP SCHEMA IF EXISTS {SNAPSHOT} CASCADE")
 
 
 @contextlib.asynccontextmanager
@@ -105,10 +105,10 @@ async def paid_order(api: Api) -> tuple[dict, dict]:
 async def test_reports_read_the_replica_and_everything_else_the_primary(primary):
     async with serving(primary) as (api, _, admin):
         first, _ = await paid_order(api)
-    _admin_sql(f'CREATE DATABASE "{SNAPSHOT}" TEMPLATE "{PRIMARY}"')  # the replica, as of now
-    replica = _replica_dsn()
+    replica = take_snapshot(primary)  # the replica, as of now
     with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):  # the replica's DSN cannot write
         _sql(replica, "INSERT INTO categories (slug, name) VALUES ('x', 'X')")
+    assert _sql(replica, "SHOW search_path") == [(SNAPSHOT,)]
 
     async with serving(primary, replica) as (api, c, admin):
         assert await composition.resolve(c.storage.report_pool) is not await composition.resolve(c.storage.pg_pool)
@@ -127,9 +127,8 @@ async def test_reports_read_the_replica_and_everything_else_the_primary(primary)
         assert [o["id"] for o in mine["results"]] == [second["id"]]
         assert (await api.json("GET", f"/api/v1/payment/orders/{second['id']}", customer, expect=200))["status"] == "paid"
         # the replica's pool is a session of its own, on the snapshot, as the read-only role
-        sessions = _sql(with_dbname(TEST_DSN, "postgres"), "SELECT datname, usename FROM pg_stat_activity "
-                                                           "WHERE application_name = 'payport-replica'")
-        assert (SNAPSHOT, ROLE) in sessions
+        sessions = _sql(primary, "SELECT usename FROM pg_stat_activity WHERE application_name = 'payport-replica'")
+        assert (ROLE,) in sessions
 
     async with serving(primary) as (api, c, admin):  # no replica: the reports read the primary
         assert await composition.resolve(c.storage.report_pool) is await composition.resolve(c.storage.pg_pool)
