@@ -284,6 +284,9 @@ class Settings(BaseSettings):
             self.sandbox.webhook_secret = SecretStr(secrets.token_urlsafe(32))
         if self.storage.replica_url and not self.storage.database_url:
             raise ValueError("DATABASE_REPLICA_URL needs DATABASE_URL: a replica serves reports beside a primary")
+        if "{" in self.redis.prefix or "}" in self.redis.prefix:
+            raise ValueError("PAYPORT_REDIS_PREFIX may not contain { or }: the keys' hash tags (Redis Cluster slots) "
+                             "follow it")
         if self.redis.event_bus == "redis" and not self.redis.url:
             raise ValueError("PAYPORT_EVENT_BUS=redis needs REDIS_URL")
         if self.sandbox.mode == "on" and self.real_gateways:

@@ -147,3 +147,4 @@ def test_a_replica_without_a_primary_is_refused():
                            "DATABASE_REPLICA_URL": "postgresql://reader:pw2@replica/payport",
                            "PAYPORT_JWT_SECRET": "x" * 40}).describe()["storage"]
     assert shown["replica_url"] == "postgresql://reader:***@replica/payport" and "pw2" not in str(shown)
+

@@ -188,3 +188,10 @@ async def test_transactions_sessions_and_streams_name_one_slot(redis_client, pre
     assert [(name, names) for name, names in spy.multi_key() if not _one_slot(names)] == []
     streams = [c for c in spy.calls if str(c[0]).upper() in ("XADD", "XACK")]
     assert streams and {c[1] for c in streams} == {bus.key, bus.dead_key}  # each names its one stream
+
+
+def test_a_redis_prefix_cannot_hold_a_hash_tag():
+    from entrypoints.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="may not contain"):
+        load_settings({"PAYPORT_REDIS_PREFIX": "payport:{x}:"})
