@@ -115,6 +115,14 @@ ALTER TABLE outbox RENAME CONSTRAINT outbox_partitioned_pkey TO outbox_pkey;
 ALTER TABLE outbox RENAME CONSTRAINT outbox_partitioned_seq_key TO outbox_seq_key;
 ALTER TABLE delivery_attempts RENAME CONSTRAINT delivery_attempts_partitioned_pkey TO delivery_attempts_pkey;
 ALTER TABLE order_status_history RENAME CONSTRAINT order_status_history_partitioned_pkey TO order_status_history_pkey;
+-- the other constraints take back the names they had (made with a "1" while the old table held them)
+ALTER TABLE delivery_attempts RENAME CONSTRAINT delivery_attempts_attempt_check1 TO delivery_attempts_attempt_check;
+ALTER TABLE delivery_attempts RENAME CONSTRAINT delivery_attempts_detail_check1 TO delivery_attempts_detail_check;
+ALTER TABLE delivery_attempts RENAME CONSTRAINT delivery_attempts_duration_ms_check1 TO delivery_attempts_duration_ms_check;
+ALTER TABLE delivery_attempts RENAME CONSTRAINT delivery_attempts_outcome_check1 TO delivery_attempts_outcome_check;
+ALTER TABLE delivery_attempts RENAME CONSTRAINT delivery_attempts_delivery_id_fkey1 TO delivery_attempts_delivery_id_fkey;
+ALTER TABLE order_status_history RENAME CONSTRAINT order_status_history_order_id_fkey1 TO order_status_history_order_id_fkey;
+ALTER TABLE order_status_history RENAME CONSTRAINT order_status_history_position_check1 TO order_status_history_position_check;
 
 -- the relay's scan (unpublished, in order), on every partition
 CREATE INDEX outbox_unpublished_idx ON outbox (seq) WHERE published_at IS NULL;
