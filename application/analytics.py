@@ -19,6 +19,7 @@ from fractions import Fraction
 
 import json
 
+from application import cache_keys
 from application.caching import CacheAside
 from application.ports import Clock
 from application.ports.backoffice import AnalyticsQueries, AnalyticsRows
@@ -61,7 +62,8 @@ class Analytics:
             return json.dumps(self._shape(rows, start, end, currency), separators=(",", ":")).encode()
         if self.cache is None:
             return await compute()
-        return await self.cache.get(f"analytics:summary:{start}:{end}:{currency}", self.ttl, compute, "analytics")
+        return await self.cache.get(cache_keys.analytics_summary(str(start), str(end), currency), self.ttl, compute,
+                                    "analytics")
 
     def _shape(self, rows: AnalyticsRows, start: date, end: date, target: str) -> dict:
         unconverted: set[str] = set()

@@ -63,4 +63,16 @@ def in_group(group: str, query: str) -> str:
 
 def payment_config(name: str) -> str:
     """One gateway's stored configuration (``name`` a gateway), or the routing table (``routes``)."""
+    return _tag(f"payment_config:{name}")
+
+
+def legacy_payment_config(name: str) -> str:
+    """The untagged name ``payment_config`` had before issue 20 (its entry and ``:gen`` counter
+    hashed to two slots): invalidated beside the new one, so processes of the release before
+    this one, during a rolling upgrade, hear of a change too."""
     return f"payment_config:{name}"
+
+
+def analytics_summary(start: str, end: str, currency: str) -> str:
+    """One analytics summary (its range and reporting currency)."""
+    return _tag(f"analytics:summary:{start}:{end}:{currency}")

@@ -209,7 +209,8 @@ class GatewayConfiguration:
                                       version=stored)
         await self.store.save(ConfigEntry(name, dict(value), stored + 1, self.clock.now(), principal.id))
         if self.cache is not None:
-            await self.cache.invalidate(cache_keys.payment_config(name))  # here at once, elsewhere by broadcast
+            # here at once, elsewhere by broadcast; the legacy name for processes of the release before
+            await self.cache.invalidate(cache_keys.payment_config(name), cache_keys.legacy_payment_config(name))
         await self.refresh()
         log.info("gateway configuration %s changed by %s (version %d)", name, principal.id, stored + 1)
 

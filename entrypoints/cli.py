@@ -1,4 +1,4 @@
-"""The ``payport`` command: serve, migrate, worker, reconcile, config."""
+"""The ``payport`` command: serve, migrate, worker, reconcile, partitions, config."""
 from __future__ import annotations
 
 import argparse
@@ -17,6 +17,7 @@ import container as composition
 from entrypoints import logs
 from entrypoints.http.app import create_app
 from entrypoints.settings import SettingsError, load_settings, startup_refusals
+from entrypoints.wiring import resolve
 from entrypoints.worker import Worker, registered_jobs
 
 log = logging.getLogger("payport")
@@ -168,6 +169,28 @@ def _worker(args: argparse.Namespace) -> int:
     return asyncio.run(_with_services(run, {"worker_interval": args.interval} if args.interval else None))
 
 
+def _partitions(args: argparse.Namespace) -> int:
+    """The worker's ``partitions`` job once: the coming partitions created, those past their
+    retention dropped (unless ``--no-purge``); each named on stdout, then every partition listed."""
+    async def run(c, services) -> int:
+        partitions = await resolve(c.storage.partitions)
+        created = await partitions.ensure()
+        dropped = [] if args.no_purge else await partitions.purge()
+        for table in partitions.tables:
+            for p in await partitions.partitions(table.name):
+                bound = "DEFAULT" if p.default else f"{p.lo.isoformat() if p.lo else 'MINVALUE'} .. " \
+                                                    f"{p.hi.isoformat() if p.hi else 'MAXVALUE'}"
+                print(json.dumps({"table": table.name, "partition": p.name, "range": bound,
+                                  "created": p.name in created}))
+        log.info("partitions: %d created (%s), %d dropped (%s)", len(created), ", ".join(created) or "none",
+                 len(dropped), ", ".join(dropped) or "none")
+        return 0
+    if not load_settings().storage.database_url:
+        log.error("DATABASE_URL is not set: the embedded default has no partitions")
+        return 2
+    return asyncio.run(_with_services(run))
+
+
 def _reconcile(args: argparse.Namespace) -> int:
     async def run(c, services) -> int:
         findings = await services.maintenance.reconcile(repair=args.repair, progress=_progress(
@@ -200,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     reconcile = sub.add_parser("reconcile", help="report broken money invariants (exit 1 if any remain)")
     reconcile.add_argument("--repair", action="store_true", help="repair what is safe to repair")
     reconcile.set_defaults(run=_reconcile)
+    parts = sub.add_parser("partitions", help="create the time-partitioned tables' coming partitions and drop "
+                                              "those past their retention (the worker does it hourly)")
+    parts.add_argument("--no-purge", action="store_true", help="create only; drop nothing")
+    parts.set_defaults(run=_partitions)
     sub.add_parser("config", help="print the effective configuration (secrets masked)").set_defaults(run=_config)
     args = parser.parse_args(argv)
     try:

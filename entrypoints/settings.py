@@ -138,6 +138,10 @@ class EdgeSettings(BaseModel):
 
 class StorageSettings(BaseModel):
     database_url: OptionalText = env("DATABASE_URL", repr=False)  # may carry a password
+    #: a read replica (issue 20) for uncached reports and analytics only: the admin lists and the
+    #: analytics aggregates. Never a money decision, a read of one's own write, nor a cache that
+    #: writes invalidate. Unset: those read the primary too
+    replica_url: OptionalText = env("DATABASE_REPLICA_URL", repr=False)  # may carry a password
     pool_min: int = env("PAYPORT_PG_POOL_MIN", 0)
     pool_max: int = env("PAYPORT_PG_POOL_MAX", 10)
     pg_prepare: OnOff = env("PAYPORT_PG_PREPARE", True)
@@ -278,6 +282,11 @@ class Settings(BaseSettings):
             self.ephemeral_jwt_secret = True
         if self.sandbox.webhook_secret is None:
             self.sandbox.webhook_secret = SecretStr(secrets.token_urlsafe(32))
+        if self.storage.replica_url and not self.storage.database_url:
+            raise ValueError("DATABASE_REPLICA_URL needs DATABASE_URL: a replica serves reports beside a primary")
+        if "{" in self.redis.prefix or "}" in self.redis.prefix:
+            raise ValueError("PAYPORT_REDIS_PREFIX may not contain { or }: the keys' hash tags (Redis Cluster slots) "
+                             "follow it")
         if self.redis.event_bus == "redis" and not self.redis.url:
             raise ValueError("PAYPORT_EVENT_BUS=redis needs REDIS_URL")
         if self.sandbox.mode == "on" and self.real_gateways:
@@ -346,6 +355,7 @@ class Settings(BaseSettings):
         """The effective configuration for people (``payport config``): secrets masked."""
         out = self.model_dump(mode="json", exclude={"gateways"})
         out["storage"]["database_url"] = redact(self.storage.database_url)
+        out["storage"]["replica_url"] = redact(self.storage.replica_url)
         out["redis"]["url"] = redact(self.redis.url)
         out["gateways"] = {name: gateway.describe() for name, gateway in self.gateways.items()}
         return out
@@ -356,7 +366,8 @@ FLAT: dict[str, tuple[str, ...]] = {
     "host": ("http", "host"), "port": ("http", "port"), "public_url": ("http", "public_url"),
     "trusted_proxies": ("http", "trusted_proxies"), "return_url_origins": ("edge", "return_url_origins"),
     "cors_origins": ("edge", "cors_origins"),
-    "database_url": ("storage", "database_url"), "pg_pool_min": ("storage", "pool_min"),
+    "database_url": ("storage", "database_url"), "database_replica_url": ("storage", "replica_url"),
+    "pg_pool_min": ("storage", "pool_min"),
     "pg_pool_max": ("storage", "pool_max"), "pg_prepare": ("storage", "pg_prepare"),
     "redis_url": ("redis", "url"), "redis_prefix": ("redis", "prefix"), "event_bus": ("redis", "event_bus"),
     "local_cache_ttl": ("redis", "local_cache_ttl"), "local_cache_staleness": ("redis", "local_cache_staleness"),

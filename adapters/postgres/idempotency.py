@@ -14,7 +14,7 @@ from adapters.postgres import db
 from application.ports import Clock, IdempotencyBegin, StoredResponse
 
 #: The table this store keeps (emptied with the others by the tests).
-TABLES = ("idempotency_keys",)
+TABLES = ("idempotency_keys", "idempotency_keys_expired")
 
 #: Completed keys are kept at least this long (DESIGN.md: replayable for 24 h).
 MIN_RETENTION_SECONDS = 86400
@@ -84,11 +84,16 @@ class PostgresIdempotencyStore:
                            scope, key, must_exist=False)
 
     async def reap(self, older_than_seconds: float = MIN_RETENTION_SECONDS) -> int:
-        """Delete keys completed more than ``older_than_seconds`` ago (at least 24 h); return how many.
-        Keys never completed are kept: their recovery point is what makes a late retry safe."""
+        """Move keys completed more than ``older_than_seconds`` ago (at least 24 h) out of the live
+        table, into ``idempotency_keys_expired`` (partitioned by day, dropped after 7 days: what
+        answered and when, not the body); return how many. Keys never completed are kept: their
+        recovery point is what makes a late retry safe."""
         if older_than_seconds < MIN_RETENTION_SECONDS:
             raise ValueError(f"completed keys are kept at least {MIN_RETENTION_SECONDS} seconds")
         cutoff = self.clock.now() - timedelta(seconds=older_than_seconds)
         async with db.cursor(self.pool) as cur:
-            await db.run(cur, "DELETE FROM idempotency_keys WHERE completed_at < %s", (cutoff,))
+            await db.run(cur, "WITH reaped AS (DELETE FROM idempotency_keys WHERE completed_at < %s RETURNING scope, "
+                              "key, fingerprint, status, content_type, created_at, completed_at) "
+                              "INSERT INTO idempotency_keys_expired (scope, key, fingerprint, status, content_type, "
+                              "created_at, completed_at) SELECT * FROM reaped", (cutoff,))
             return cur.rowcount

@@ -34,13 +34,13 @@ _ITEMS_SQL = ("SELECT coalesce(json_agg(json_build_object('sku', i.sku, 'product
 _HISTORY_SQL = ("SELECT coalesce(json_agg(json_build_object('from_status', h.from_status, 'to_status', h.to_status, "
                 "'at', to_char(h.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), 'by', h.by, "
                 "'note', h.note) ORDER BY h.position), '[]'::json) FROM order_status_history h "
-                "WHERE h.order_id = t.id")
+                "WHERE h.order_id = t.id AND h.at >= t.created_at")  # no entry predates its order: prunes partitions
 
 ORDERS = Table("orders", Order, "id", fields_of(Order, skip=("items", "status_history")),
                {"status": OrderStatus, "items": _items, "status_history": _history},
                extras={"items": _ITEMS_SQL, "status_history": _HISTORY_SQL}, versioned=True)
 _HISTORY_INSERT = ("INSERT INTO order_status_history (order_id, position, from_status, to_status, at, by, note) "
-                   "VALUES {} ON CONFLICT (order_id, position) DO NOTHING")
+                   "VALUES {} ON CONFLICT (order_id, position, at) DO NOTHING")  # the key holds the partition key (0014)
 
 
 def order_item_rows(order: Order) -> list[dict[str, Any]]:

@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 async def create_pool(dsn: str, minsize: int = 1, maxsize: int = 10, *, timeout: float = 30.0,
-                      connect_timeout: float = 3.0, close_timeout: float = 10.0) -> AsyncIterator[aiopg.Pool]:
+                      connect_timeout: float = 3.0, close_timeout: float = 10.0,
+                      application_name: str = "payport") -> AsyncIterator[aiopg.Pool]:
     """Yield a started pool and close it afterwards.
 
     Fails fast: the first ``minsize`` connections are opened before yielding and each connection
@@ -22,12 +23,15 @@ async def create_pool(dsn: str, minsize: int = 1, maxsize: int = 10, *, timeout:
     ``timeout`` bounds acquiring a connection and each statement. On shutdown, connections still
     in use after ``close_timeout`` seconds are terminated.
 
+    ``application_name`` names the pool's sessions in ``pg_stat_activity`` (``payport-replica`` for
+    the read replica's).
+
     Use: ``providers.Resource(create_pool, dsn=config.database_url)``.
     """
     try:
         pool = await asyncio.wait_for(
             aiopg.create_pool(dsn, minsize=minsize, maxsize=maxsize, timeout=timeout,
-                              connect_timeout=max(1, round(connect_timeout)), application_name="payport"),
+                              connect_timeout=max(1, round(connect_timeout)), application_name=application_name),
             timeout=connect_timeout + 1,
         )
     except (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError, OSError) as exc:

@@ -48,14 +48,23 @@ class Verification:
     error: str | None
 
 
-class AdminReadModel(Protocol):
+class AdminReports(Protocol):
     """Everyone's orders, payments and refunds with the admin filters (newest first, keyset cursors
-    as the read model's), the failed webhooks, the fraud review queue (oldest first), and what
-    support looks at for one payment."""
+    as the read model's): the back office's search, never cached.
+
+    May be served by a read replica (``DATABASE_REPLICA_URL``), so it may lag the primary by the
+    replica's lag: nothing that decides about money, reads back what its caller just wrote, or fills
+    a cache reads through this port (those use ``AdminReadModel`` or a unit of work)."""
 
     async def list_orders(self, filters: AdminFilters, *, limit: int, cursor: str | None) -> Page: ...
     async def list_payments(self, filters: AdminFilters, *, limit: int, cursor: str | None) -> Page: ...
     async def list_refunds(self, filters: AdminFilters, *, limit: int, cursor: str | None) -> Page: ...
+
+
+class AdminReadModel(Protocol):
+    """On the primary: the failed webhooks and the fraud review queue (oldest first), which a person
+    acts on and reads again, and what support looks at for one payment."""
+
     async def failed_webhooks(self, *, limit: int, cursor: str | None) -> Page: ...
     async def held_payments(self, *, limit: int, cursor: str | None) -> Page: ...
     async def payments_of(self, order_id: str) -> list[PaymentIntent]:
@@ -89,7 +98,11 @@ class AnalyticsRows:
 
 
 class AnalyticsQueries(Protocol):
-    """SQL aggregates on Postgres (served by indexes), the same sums over the tables in memory."""
+    """SQL aggregates on Postgres (served by indexes), the same sums over the tables in memory.
+
+    May be served by a read replica: the summary built from them is cached for its TTL but never
+    invalidated by a write (it says when it was computed), so a lagging replica adds its lag to
+    that bound and undoes no invalidation."""
 
     async def rows(self, start: datetime, end: datetime, top: int = 10) -> AnalyticsRows: ...
 

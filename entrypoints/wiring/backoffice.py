@@ -99,12 +99,16 @@ class BackofficeContainer(containers.DeclarativeContainer):
     admin_read = providers.Selector(
         config.storage, memory=providers.Singleton(MemoryAdminReadModel, storage.memory_store),
         postgres=providers.Singleton(PostgresAdminReadModel, storage.pg_pool))
+    #: the admin lists: uncached reports, on the read replica when there is one (``storage.report_pool``)
+    admin_reports = providers.Selector(
+        config.storage, memory=admin_read,
+        postgres=providers.Singleton(PostgresAdminReadModel, storage.report_pool))
     backoffice = providers.Singleton(Backoffice, storage.uow, admin_read, payments.refunds, payments.webhooks,
-                                     payments.initiate_payment)
+                                     payments.initiate_payment, reports=admin_reports)
 
     analytics_queries = providers.Selector(
         config.storage, memory=providers.Singleton(MemoryAnalytics, storage.memory_store),
-        postgres=providers.Singleton(PostgresAnalytics, storage.pg_pool))
+        postgres=providers.Singleton(PostgresAnalytics, storage.report_pool))  # the replica's, if any
     rates = providers.Singleton(load_exchange_rates, providers.Callable(lambda b: b.exchange_rates_file, settings))
     analytics = providers.Singleton(Analytics, analytics_queries, rates, core.clock, cache=cache.cache,
                                     ttl=providers.Callable(lambda ttls: ttls["analytics"], config.ttls))

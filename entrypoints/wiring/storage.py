@@ -16,6 +16,7 @@ from adapters.postgres.deliveries import PostgresDeliveryQueue
 from adapters.postgres.idempotency import PostgresIdempotencyStore
 from adapters.postgres.maintenance import PostgresMaintenanceQueries
 from adapters.postgres.outbox import OutboxRelay
+from adapters.postgres.partitions import PostgresPartitions
 from adapters.postgres.pool import create_pool
 from adapters.postgres.read_model import PostgresReadModel
 from adapters.postgres.uow import PostgresUnitOfWorkFactory
@@ -39,14 +40,22 @@ def health_check(storage: str, pool_provider) -> tuple[str, object]:
     return ("postgres", postgres) if storage == "postgres" else ("memory_storage", memory)
 
 
+def replica_or_primary(replica, primary):
+    """The pool reports read: a missing replica falls back to the primary."""
+    return primary if replica is None else replica
+
+
 def postgres_jobs(relay: OutboxRelay, idempotency: PostgresIdempotencyStore, dispatcher: DeliveryDispatcher,
-                  cache: CacheAside, journal: PostgresInvalidationJournal, interval: float) -> list[Job]:
+                  cache: CacheAside, journal: PostgresInvalidationJournal, partitions: PostgresPartitions,
+                  interval: float) -> list[Job]:
     """The outbox relay on its own; completed Idempotency-Keys (kept >= 24 h) and published outbox
-    rows (kept 7 days) reaped hourly; the delivery dispatcher; the cache invalidations that no
-    process confirmed, replayed."""
+    rows (kept 7 days) reaped hourly; the time-partitioned tables' coming partitions created and
+    those past their retention dropped, hourly; the delivery dispatcher; the cache invalidations
+    that no process confirmed, replayed."""
     jobs: list[Job] = [Every("outbox_relay", interval, relay.relay_once, 500),
                        Every("idempotency_reaping", HOURLY, idempotency.reap, 86400),
-                       Every("outbox_purge", HOURLY, relay.purge), dispatcher]
+                       Every("outbox_purge", HOURLY, relay.purge),
+                       Every("partitions", HOURLY, partitions.maintain), dispatcher]
     if cache.journaled:
         jobs.append(Every("cache_invalidation_replay", interval, cache.replay, journal))
     return jobs
@@ -62,6 +71,13 @@ class Storage(containers.DeclarativeContainer):
     memory_store = providers.Singleton(MemoryStore)
     pg_pool = providers.Resource(opened, config.database_url, create_pool, dsn=config.database_url,
                                  minsize=config.pg_pool_min, maxsize=config.pg_pool_max)
+    #: the read replica (DATABASE_REPLICA_URL), None without one
+    pg_replica_pool = providers.Resource(opened, config.database_replica_url, create_pool,
+                                         dsn=config.database_replica_url, minsize=config.pg_pool_min,
+                                         maxsize=config.pg_pool_max, application_name="payport-replica")
+    #: the pool of the uncached reports and analytics (``application.ports.backoffice.AdminReports``,
+    #: ``AnalyticsQueries``): the replica's, else the primary's. Nothing else reads it
+    report_pool = providers.Callable(replica_or_primary, pg_replica_pool, pg_pool)
     bus = providers.Selector(
         config.event_bus, memory=providers.Singleton(InMemoryEventBus),
         redis=providers.Singleton(RedisStreamsEventBus, cache.redis_bus_client, prefix=config.redis_prefix,
@@ -80,6 +96,8 @@ class Storage(containers.DeclarativeContainer):
         config.storage, memory=providers.Singleton(MemoryMaintenanceQueries, memory_store),
         postgres=providers.Singleton(PostgresMaintenanceQueries, pg_pool))
     outbox_relay = providers.Singleton(OutboxRelay, pg_pool, bus)
+    #: the time-partitioned tables (migration 0014): coming partitions made, old ones dropped
+    partitions = providers.Singleton(PostgresPartitions, pg_pool, core.clock)
     delivery_queue = providers.Selector(
         config.storage, memory=providers.Singleton(MemoryDeliveryQueue, memory_store, core.clock),
         postgres=providers.Singleton(PostgresDeliveryQueue, pg_pool, core.clock))
@@ -93,4 +111,4 @@ class Storage(containers.DeclarativeContainer):
         config.storage, memory=providers.List(delivery_dispatcher),
         postgres=providers.Callable(postgres_jobs, outbox_relay, idempotency, delivery_dispatcher, cache.cache,
                                     providers.Singleton(PostgresInvalidationJournal, pg_pool),
-                                    config.worker_interval))
+                                    partitions, config.worker_interval))

@@ -72,10 +72,15 @@ def test_migrate_needs_a_database_and_is_idempotent():
     assert second.returncode == 0 and "none (up to date)" in second.stderr
     clean = subprocess.run([*PAYPORT, "reconcile"], env=env, capture_output=True, text=True)
     assert clean.returncode == 0 and "0 finding(s)" in clean.stderr
+    parts = subprocess.run([*PAYPORT, "partitions"], env=env, capture_output=True, text=True, timeout=60)
+    assert parts.returncode == 0 and "partitions: 0 created (none), 0 dropped (none)" in parts.stderr, parts.stderr
+    listed = [json.loads(line) for line in parts.stdout.splitlines()]
+    assert {(p["table"], p["range"]) for p in listed if p["partition"].endswith("_default")} == {
+        (t, "DEFAULT") for t in ("outbox", "delivery_attempts", "order_status_history", "idempotency_keys_expired")}
     once = subprocess.run([*PAYPORT, "worker", "--once"], env=env, capture_output=True, text=True, timeout=60)
     assert once.returncode == 0, once.stderr
-    assert ("one pass of each job: {'outbox_relay': 0, 'idempotency_reaping': 0, 'outbox_purge': 0, 'deliveries': 0, "
-            "'pending_order_expiry': 0, 'webhook_retries': 0, 'open_payment_settlement': 0, "
+    assert ("one pass of each job: {'outbox_relay': 0, 'idempotency_reaping': 0, 'outbox_purge': 0, 'partitions': 0, "
+            "'deliveries': 0, 'pending_order_expiry': 0, 'webhook_retries': 0, 'open_payment_settlement': 0, "
             "'pending_refund_retries': 0, 'cancellation_refunds': 0, 'fraud_attempt_reaping': 0}") in once.stderr
 
 

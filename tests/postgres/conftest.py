@@ -6,6 +6,9 @@ tests error out: they are never skipped.
 """
 from __future__ import annotations
 
+import uuid
+
+import psycopg2
 
 import attrs
 import pytest
@@ -29,6 +32,17 @@ from tests.databases import TEST_DSN, prepare_database, run_async  # noqa: F401 
 def pg_dsn() -> str:
     """The migrated test database. Rebuilt when a migration file changed since it was applied."""
     return prepare_database(TEST_DSN)
+
+
+@pytest.fixture
+def scratch_dsn(pg_dsn):
+    """A DSN whose search_path is a fresh, empty schema (dropped afterwards)."""
+    schema = f"mig_{uuid.uuid4().hex[:12]}"
+    with psycopg2.connect(pg_dsn) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {schema}")
+    yield f"{pg_dsn} options='-c search_path={schema}'"
+    with psycopg2.connect(pg_dsn) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture

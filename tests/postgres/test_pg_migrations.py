@@ -2,23 +2,11 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import psycopg2
 import pytest
 
 from adapters.postgres.migrate import MigrationError, load_migrations, migrate
-
-
-@pytest.fixture
-def scratch_dsn(pg_dsn):
-    """A DSN whose search_path is a fresh, empty schema (dropped afterwards)."""
-    schema = f"mig_{uuid.uuid4().hex[:12]}"
-    with psycopg2.connect(pg_dsn) as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    yield f"{pg_dsn} options='-c search_path={schema}'"
-    with psycopg2.connect(pg_dsn) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def _query(dsn: str, sql: str) -> list[tuple]:

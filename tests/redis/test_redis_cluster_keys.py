@@ -22,6 +22,8 @@ class Spy:
 
     def __init__(self, client) -> None:
         self.client, self.calls = client, []
+        #: the commands of each transactional pipeline (MULTI ... EXEC), one list per pipeline
+        self.transactions: list[list[tuple]] = []
         original = client.execute_command
         client.execute_command = self._recorded(original)
         self._pipeline = client.pipeline
@@ -36,9 +38,13 @@ class Spy:
     def pipeline(self, *args, **kwargs):
         pipe = self._pipeline(*args, **kwargs)
         original = pipe.pipeline_execute_command
+        block: list[tuple] = []
+        if kwargs.get("transaction", args[0] if args else True):
+            self.transactions.append(block)
 
         def queued(*command, **options):
             self.calls.append(command)
+            block.append(command)
             return original(*command, **options)
         pipe.pipeline_execute_command = queued
         return pipe
@@ -120,3 +126,72 @@ async def test_limits_and_dedup_name_one_key_per_command(redis_client, prefix):
     await dedup.confirm("stripe", "evt_1")
     await dedup.forget("stripe", "evt_1")
     assert spy.calls and [(name, names) for name, names in spy.multi_key() if not _one_slot(names)] == []
+
+
+def _transactions(spy: Spy) -> list[list[tuple]]:
+    """The commands of each MULTI/EXEC block the spy saw (a transactional pipeline)."""
+    return spy.transactions
+
+
+async def test_every_key_name_is_a_hash_tag_and_its_counters_follow_it():
+    """Each name ``application.cache_keys`` makes (the legacy one aside) is ``{...}``, so its
+    ``:gen`` and ``:ver`` counters and its list pages hash with it."""
+    import inspect
+
+    made = []
+    for name, fn in inspect.getmembers(keys, inspect.isfunction):
+        if name.startswith("_") or name in ("in_group", "legacy_payment_config"):
+            continue
+        made.append(fn(*["a:1"] * len(inspect.signature(fn).parameters)))
+    made += [keys.CATEGORIES, keys.PRODUCTS, keys.FAQ, keys.TAGS]
+    assert {"{analytics:summary:a:1:a:1:a:1}", "{payment_config:a:1}"} <= set(made)
+    for key in made:
+        assert key.startswith("{") and key.index("}") == len(key) - 1, key
+        for counter in (f"{key}:gen", f"{key}:ver", keys.in_group(key, "limit=10") + "#v3"):
+            assert key_slot(f"payport:{counter}".encode()) == key_slot(f"payport:{key}".encode())
+    # the name before issue 20 did cross slots: what the tag fixed
+    old = keys.legacy_payment_config("stripe")
+    assert key_slot(f"payport:{old}".encode()) != key_slot(f"payport:{old}:gen".encode())
+
+
+async def test_the_analytics_and_gateway_configuration_fills_name_one_slot(redis_client, prefix):
+    spy = Spy(redis_client)
+    aside = CacheAside(RedisCache(redis_client, prefix))
+
+    async def load() -> bytes:
+        return b"{}"
+    await aside.get(keys.analytics_summary("2026-01-01", "2026-01-30", "USD"), 60, load, "analytics")
+    await aside.get(keys.payment_config("stripe"), 60, load, "payment_config")
+    await aside.invalidate(keys.payment_config("stripe"), keys.legacy_payment_config("stripe"))
+    scripts = [names for name, names in spy.multi_key() if name in ("EVALSHA", "EVAL")]
+    assert len(scripts) >= 2
+    assert [(name, names) for name, names in spy.multi_key() if not _one_slot(names)] == []
+
+
+async def test_transactions_sessions_and_streams_name_one_slot(redis_client, prefix):
+    """MULTI blocks (the counter's INCR + EXPIRE) keep to one slot; sessions and the Streams bus
+    name one key per command (the stream and its dead letters are separate commands)."""
+    from adapters.redis import RedisCheckoutSessionStore, RedisStreamsEventBus
+    from tests.redis.test_redis_streams_bus import order_created
+
+    spy = Spy(redis_client)
+    cache = RedisCache(redis_client, prefix)
+    await cache.incr(keys.order("o1") + ":gen")
+    blocks = _transactions(spy)
+    assert blocks and all(_one_slot([c[1].encode() for c in block]) for block in blocks)
+    sessions = RedisCheckoutSessionStore(redis_client, prefix)
+    await sessions.get("chk_1")
+    await sessions.delete("chk_1")
+    bus = RedisStreamsEventBus(redis_client, prefix=prefix)
+    await bus.publish(order_created(1))
+    await bus._dead_letter(b"0-1", {b"event": b"{}"}, "test")
+    assert [(name, names) for name, names in spy.multi_key() if not _one_slot(names)] == []
+    streams = [c for c in spy.calls if str(c[0]).upper() in ("XADD", "XACK")]
+    assert streams and {c[1] for c in streams} == {bus.key, bus.dead_key}  # each names its one stream
+
+
+def test_a_redis_prefix_cannot_hold_a_hash_tag():
+    from entrypoints.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="may not contain"):
+        load_settings({"PAYPORT_REDIS_PREFIX": "payport:{x}:"})

@@ -44,7 +44,7 @@ def test_the_defaults_are_those_of_before():
 def test_every_variable_keeps_its_name():
     environ = {
         "PAYPORT_HOST": "0.0.0.0", "PAYPORT_PORT": "9000", "DATABASE_URL": "postgresql://db/payport",
-        "REDIS_URL": "redis://r:6379/0", "PAYPORT_REDIS_PREFIX": "pp:", "PAYPORT_EVENT_BUS": "redis",
+        "DATABASE_REPLICA_URL": "postgresql://replica/payport", "REDIS_URL": "redis://r:6379/0", "PAYPORT_REDIS_PREFIX": "pp:", "PAYPORT_EVENT_BUS": "redis",
         "PAYPORT_LOCAL_CACHE_TTL": "0", "PAYPORT_LOCAL_CACHE_STALENESS": "0.5", "PAYPORT_JWT_SECRET": "j" * 40,
         "PAYPORT_SANDBOX_WEBHOOK_SECRET": "sandbox-secret", "PAYPORT_BOOTSTRAP_ADMIN": "a@b.c:pw",
         "PAYPORT_DEMO_DATA": "on", "PAYPORT_SANDBOX": "on", "PAYPORT_PRICING_FILE": "/p.json",
@@ -62,7 +62,7 @@ def test_every_variable_keeps_its_name():
     flat = load_settings(environ).flat()
     assert flat | {"rate_limits": None, "ttls": None, "fraud_max_amount": None} == {
         "host": "0.0.0.0", "port": 9000, "public_url": "http://0.0.0.0:9000", "database_url": "postgresql://db/payport",
-        "redis_url": "redis://r:6379/0", "redis_prefix": "pp:", "event_bus": "redis", "local_cache_ttl": 0.0,
+        "database_replica_url": "postgresql://replica/payport", "redis_url": "redis://r:6379/0", "redis_prefix": "pp:", "event_bus": "redis", "local_cache_ttl": 0.0,
         "local_cache_staleness": 0.5, "jwt_secret": "j" * 40, "sandbox_secret": "sandbox-secret",
         "bootstrap_admin": "a@b.c:pw", "demo_data": "on", "sandbox": "on", "pricing_file": "/p.json",
         "checkout_session_ttl": 60.0, "scrypt_n": 1024, "pg_pool_min": 1, "pg_pool_max": 3, "pg_prepare": False,
