@@ -62,6 +62,12 @@ class Storage(containers.DeclarativeContainer):
     memory_store = providers.Singleton(MemoryStore)
     pg_pool = providers.Resource(opened, config.database_url, create_pool, dsn=config.database_url,
                                  minsize=config.pg_pool_min, maxsize=config.pg_pool_max)
+    #: for statements made on a connection of their own while a unit of work holds one of ``pg_pool``
+    #: (the fraud rules' counts and record, inside a payment's initiation): from the same pool, N
+    #: initiations at once holding all N connections would each wait for another until the pool's
+    #: timeout (every one answered 503). Its connections are never held while waiting for another.
+    pg_side_pool = providers.Resource(opened, config.database_url, create_pool, dsn=config.database_url,
+                                      minsize=1, maxsize=2)
     bus = providers.Selector(
         config.event_bus, memory=providers.Singleton(InMemoryEventBus),
         redis=providers.Singleton(RedisStreamsEventBus, cache.redis_bus_client, prefix=config.redis_prefix,

@@ -124,3 +124,21 @@ async def test_webhook_ingestion_counts(api, backend):
     # recorded (issue 20): the inbox write, the payment's lookup, the settlement; Redis: the per-IP
     # limit, the dedup claim, its release to done, the invalidation
     assert seen.counts() == {"statements": 11, "transactions": 3, "redis": 4}, explain(seen)
+
+
+@pytest.mark.settings(pg_pool_max=2, rate_limits={"checkout_confirm": (100, 60), "checkout_initiate": (100, 60),
+                                                  "checkout_pricing": (100, 60), "payment_initiate": (100, 60)})
+async def test_more_payment_initiations_at_once_than_pool_connections_all_go_through(api, backend):
+    """Each initiation holds a pooled connection (its transaction) while the fraud rules record the
+    attempt on a connection of its own: from the same pool, with every connection held so, each
+    waited for another until the pool's timeout and answered 503 (bench/seed.py at 16 at once)."""
+    import asyncio
+
+    h = await api.user()
+    orders = [await api.order(h) for _ in range(6)]
+    started = time.monotonic()
+    answers = await asyncio.gather(*(api.call("POST", "/api/v1/payment/payments/initiate",
+                                              {**h, "Idempotency-Key": f"many-{o['id']}"}, json={"order_id": o["id"]})
+                                     for o in orders))
+    assert [resp.status for resp, _ in answers] == [201] * 6, [body[:200] for _, body in answers]
+    assert time.monotonic() - started < 20  # well inside the pool's 30 s timeout: nobody waited on it
