@@ -47,6 +47,12 @@ class CacheAside:
         self._on_result = on_result or (lambda namespace, result: None)
         self._on_error = on_error or (lambda operation: None)
         self._peek: Callable[..., bytes | None] | None = getattr(cache, "peek", None)
+        #: ``get_with_counter(key, counter) -> (value, counter value or None)``: an entry and a counter
+        #: read together from ``control`` (one round trip on Redis; the counter never from a local
+        #: tier). Used only where the cache reads its counters from ``control`` itself.
+        with_counter = getattr(cache, "get_with_counter", None)
+        self._with_counter = with_counter if control is None or control is cache or \
+            getattr(cache, "shared", None) is control else None
 
     async def _safe(self, operation: str, call: Awaitable):
         try:
@@ -93,8 +99,13 @@ class CacheAside:
             if version is _UNKNOWN:
                 return await load()
             key = f"{key}#v{version.decode()}"
+        before = _UNKNOWN
         try:
-            hit = await self.cache.get(key)
+            if group is None and self._with_counter is not None:  # the entry and its generation: one read
+                hit, before = await self._with_counter(key, f"{key}:gen")
+                before = _UNKNOWN if before is None else before
+            else:
+                hit = await self.cache.get(key)
         except Exception:  # noqa: BLE001 - same policy as _safe, inlined on the hottest path
             self._on_error("get")
             log.warning("cache get failed; serving from origin", exc_info=True)
@@ -109,7 +120,8 @@ class CacheAside:
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            before = _UNKNOWN if group is not None else await self._counter(f"{key}:gen")
+            if group is None and before is _UNKNOWN and self._with_counter is None:
+                before = await self._counter(f"{key}:gen")
             value = await load()
             if callable(ttl):
                 ttl = ttl()

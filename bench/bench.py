@@ -12,7 +12,13 @@ Environment (all optional):
   BENCH_SRC=<repo root>      the payport source tree to run (PYTHONPATH); e.g. a `git archive` snapshot
   BENCH_CONNECTIONS=64       wrk connections (one wrk thread: the server has one core, wrk the other)
   BENCH_ORDERS               seeded orders (Zipf population): 300 memory / 1000 postgres
-  BENCH_WEBHOOK_INTENTS      pre-created intents for webhook ingestion: 200 memory / 300 postgres
+  BENCH_WEBHOOK_INTENTS      pre-created intents for webhook ingestion: 200 memory / 4000 postgres (each event is
+                             sent once: the peak run and the run at half of it send distinct events)
+  BENCH_WEBHOOK_SECONDS=4    length of each of those two webhook runs
+  BENCH_PEERS=<dir>          the peer servers (default ../shared/peers beside the repo): with Postgres, when
+  BENCH_PEERS_VENV=<venv>    their venv (default /tmp/peersvenv) has Django, the DRF peer (cached and ORM
+                             detail) and the aiohttp + aiopg peer run in the same sitting (their own database
+                             BENCH_PEERS_DB=payport_peers and their own redis-server on PORT_BASE+5)
   BENCH_PAY_PROCS=2 BENCH_PAY_CONCURRENCY=8   pay-path client
   BENCH_RSS_REQUESTS=100000  RSS is read once the API process has served this many requests
   BENCH_PROFILE=1            py-spy record during cached detail (and the pay path)
@@ -51,7 +57,13 @@ PG = DB_URL is not None
 SRC = os.environ.get("BENCH_SRC") or str(ROOT)
 CONNS = int(os.environ.get("BENCH_CONNECTIONS", 64))
 ORDERS = int(os.environ.get("BENCH_ORDERS", 1000 if PG else 300))
-INTENTS = int(os.environ.get("BENCH_WEBHOOK_INTENTS", 300 if PG else 200))
+INTENTS = int(os.environ.get("BENCH_WEBHOOK_INTENTS", 4000 if PG else 200))
+WEBHOOK_SECONDS = float(os.environ.get("BENCH_WEBHOOK_SECONDS", 4))
+PEERS = Path(os.environ.get("BENCH_PEERS") or next(
+    (str(p) for p in (ROOT.parent / "shared" / "peers", ROOT.parent.parent / "shared" / "peers") if p.is_dir()),
+    str(ROOT.parent / "shared" / "peers")))
+PEERS_VENV = Path(os.environ.get("BENCH_PEERS_VENV", "/tmp/peersvenv"))
+PEERS_DB = os.environ.get("BENCH_PEERS_DB", "payport_peers")
 PAY_PROCS = int(os.environ.get("BENCH_PAY_PROCS", 2))
 PAY_CONC = int(os.environ.get("BENCH_PAY_CONCURRENCY", 8))
 RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", 100_000))
@@ -106,9 +118,9 @@ def payport_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 DB_NAME = os.environ.get("BENCH_DB", "payport_bench")
 
 
-def start(name: str, argv: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+def start(name: str, argv: list[str], env: dict[str, str], port: int, cwd: str | Path = SRC) -> subprocess.Popen:
     logf = open(OUT / f"{name}.log", "w")
-    proc = subprocess.Popen(argv, env=env, cwd=SRC, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
     PROCS.append(proc)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -220,7 +232,13 @@ def deltas(before: dict, after: dict, requests: int) -> dict:
     out = {
         "db_statements_per_request": round((a["counters"]["db_statements"] - b["counters"]["db_statements"]) / n, 3)
         if PG else None,
-        "pg_xacts_per_request": round((after["x"] - before["x"] - 1) / n, 3) if PG else None,
+        # counted by the driver wrapper (bench/launch.py, as tests/roundtrips.py): exact; pg_stat_database's
+        # figure (flushed by each backend about once a second) is kept beside it
+        "pg_xacts_per_request": round((a["counters"].get("db_transactions", 0) - b["counters"].get("db_transactions", 0))
+                                      / n, 3) if PG else None,
+        "pg_stat_xacts_per_request": round((after["x"] - before["x"] - 1) / n, 3) if PG else None,
+        "db_prepares_per_request": round((a["counters"].get("db_prepares", 0) - b["counters"].get("db_prepares", 0))
+                                         / n, 3) if PG else None,
         "redis_roundtrips_per_request": round(
             (a["counters"]["redis_roundtrips"] - b["counters"]["redis_roundtrips"]) / n, 3) if REDIS_URL and PG else None,
         "server_cpu_us_per_request": round((after["p"]["cpu_s"] - before["p"]["cpu_s"]) * 1e6 / n, 1),
@@ -283,7 +301,7 @@ def _measured(name: str, port: int, pid: int, runner) -> dict:
     before = snapshot(port, pid)
     result = runner()
     after = snapshot(port, pid)
-    n = result.get("requests") or result.get("payments", 0) * 5
+    n = result.get("requests") or result.get("payments", 0) * 6
     result.update(deltas(before, after, n))
     log(f"{name}: {result.get('rps', result.get('payments_per_s'))} "
         f"{'req/s' if 'rps' in result else 'payments/s'}, p50 {result.get('p50_ms')} ms, p99 {result.get('p99_ms')} ms, "
@@ -391,7 +409,8 @@ def main() -> int:
         if wanted("baseline"):
             sc["baseline"] = wrk("baseline.lua", PORT, None, SECONDS)
             log(f"baseline: {sc['baseline']['rps']} req/s p50 {sc['baseline']['p50_ms']} p99 {sc['baseline']['p99_ms']}")
-        run = lambda name, script, **kw: measured(name, PORT + 1, pid_a, lambda: wrk(script, PORT + 1, data_a, SECONDS, **kw))  # noqa: E731
+        def run(name: str, script: str, seconds: float = SECONDS, **kw) -> dict:
+            return measured(name, PORT + 1, pid_a, lambda: wrk(script, PORT + 1, data_a, seconds, **kw))
 
         if wanted("zipf_mix"):  # first, on a cold order cache: the seeding confirmed every order (invalidations)
             sc["zipf_mix"] = run("zipf_mix", "zipf_mix.lua")  # cold: compulsory misses included
@@ -419,12 +438,11 @@ def main() -> int:
             sc["pay_path"] = measured("pay_path", PORT + 1, pid_a, lambda: paypath(PORT + 1, data_a, SECONDS))
         if wanted("webhook_ingestion") or wanted("refund_create"):
             intents(PORT + 1, data_a)
-            sc["webhook_ingestion"] = run("webhook_ingestion", "webhook.lua")
-            fresh = sc["webhook_ingestion"].get("counters", {}).get("fresh", 0)
-            rows = json.loads((data_a / "intents.json").read_text())
-            ok = json.loads((data_a / "seed.json").read_text())["paid_payments"] + [r["id"] for r in rows[:fresh]]
+            webhooks(sc, run)
+            # refunds go to the payments the sandbox itself settled (its page): it refunds only what it holds
+            # (a refund of a payment settled by a bench-signed webhook fails there, a cheaper path)
+            ok = json.loads((data_a / "seed.json").read_text())["paid_payments"]
             (data_a / "payments.txt").write_text("\n".join(ok) + "\n")
-            sc["webhook_ingestion"]["fresh_share"] = round(fresh / max(1, sc["webhook_ingestion"].get("requests", 0)), 3)
             if wanted("refund_create"):
                 sc["refund_create"] = run("refund_create", "refund.lua")
                 sc["refund_create"]["payments_refunded"] = len(ok)
@@ -459,7 +477,10 @@ def main() -> int:
             sc["uncached_order_detail"] = measured("uncached_order_detail", PORT + 2, pid_n,
                                                    lambda: wrk("order_detail.lua", PORT + 2, data_n, SECONDS))
             stop(n)
-        if wanted("scaling") or (PG and REDIS_URL and wanted("staleness")):
+        if PG and wanted("peers"):
+            results["peers"] = peers()
+            log(f"peers: {results['peers']}")
+        if wanted("scaling") or (PG and wanted("pay_path_scaling")) or (PG and REDIS_URL and wanted("staleness")):
             b = start_payport("payport-2", PORT + 3)
             data_b = data_a if PG else OUT / "data-b"
             if not PG:
@@ -477,6 +498,9 @@ def main() -> int:
                                       "how": f"cached order detail; 1 wrk -c{CONNS} on one process vs 2 wrk -c{CONNS // 2} "
                                              "at once, one per process, rates summed"}
                 log(f"scaling: {results['scaling']}")
+            if PG and wanted("pay_path_scaling"):  # the second process shares the first's database
+                results["pay_path_scaling"] = pay_path_scaling(PORT + 1, PORT + 3, data_a)
+                log(f"pay path scaling: {results['pay_path_scaling']}")
             if PG and REDIS_URL and wanted("staleness"):  # the second process shares the first's Redis
                 results["staleness"] = staleness(PORT + 1, PORT + 3, data_a)
                 log(f"cross-process staleness: {results['staleness']}")
@@ -549,9 +573,113 @@ def staleness(writer: int, other: int, data: Path, trials: int = 40) -> dict:
                    "(each poll is a full HTTP round trip)"}
 
 
-def paypath(port: int, data: Path, seconds: float) -> dict:
+def webhooks(sc: dict, run) -> int:
+    """Webhook ingestion of distinct events (each signed event is sent once: verify -> dedup claim ->
+    inbox -> settle, all in the measured path), at peak, then paced at half of the peak's rate with
+    events the first run did not send. Returns how many events were sent in all."""
+    seconds = max(1, round(WEBHOOK_SECONDS))
+    peak = run("webhook_ingestion", "webhook.lua", seconds=seconds)
+    sent = peak.get("counters", {}).get("fresh", 0)
+    peak["fresh_share"] = round(sent / max(1, sent + peak.get("counters", {}).get("repeat", 0)), 3)
+    sc["webhook_ingestion"] = peak
+    rate = (peak.get("rps") or 100) * peak["fresh_share"] / 2
+    conns = max(2, math.ceil(rate * 0.020))
+    delay = max(1, round(conns * 1000 / rate))
+    half = run("webhook_ingestion@50%", "webhook.lua", seconds=seconds, conns=conns,
+               extra_env={"BENCH_DELAY_MS": str(delay), "BENCH_WEBHOOK_FROM": str(sent + CONNS)})
+    fresh = half.get("counters", {}).get("fresh", 0)
+    half.update({"target_rps": round(rate, 1), "pacing": f"{conns} conns x 1 req / {delay} ms",
+                 "fresh_share": round(fresh / max(1, fresh + half.get("counters", {}).get("repeat", 0)), 3)})
+    sc["webhook_ingestion_at_50pct"] = half
+    return min(INTENTS, sent + CONNS + fresh)
+
+
+def pay_path_scaling(port_a: int, port_b: int, data: Path) -> dict:
+    """The pay path on 1 API process, then on 2 (two ports, one pay-path client each: the same client
+    processes and payments in flight in both cases), on one database and one Redis."""
+    paypath(port_b, data, 2, procs=1)  # warm the second process
+    one = paypath(port_a, data, SECONDS, procs=2)
+    import concurrent.futures as cf
+
+    with cf.ThreadPoolExecutor(2) as pool:
+        two = [f.result() for f in [pool.submit(paypath, p, data, SECONDS, 1) for p in (port_a, port_b)]]
+    total = round(sum(t["payments_per_s"] for t in two), 1)
+    return {"one_process_payments_per_s": one["payments_per_s"], "one_process_p99_ms": one["p99_ms"],
+            "two_processes_payments_per_s": total, "per_process": [t["payments_per_s"] for t in two],
+            "two_processes_p99_ms": max(t["p99_ms"] for t in two),
+            "speedup": round(total / max(0.1, one["payments_per_s"]), 2),
+            "how": f"bench/paypath.py: 1 process with 2 client processes x {PAY_CONC} payments in flight, vs 2 "
+                   f"processes (two ports) with 1 client process x {PAY_CONC} each, at once, rates summed"}
+
+
+def peers() -> dict:
+    """The peers of ../shared/peers in this sitting: DRF + django-redis (cached detail, and the ORM's
+    uncached detail; gunicorn, 1 sync worker, as their README starts it) and aiohttp + aiopg (one
+    primary-key select per request), under the same wrk load as payport's detail reads. They get a
+    database of their own and a redis-server of their own (their seed writes Redis db 0 and 1)."""
+    python = PEERS_VENV / "bin" / "python"
+    if not python.exists() or not (PEERS / "c_aiopg.py").exists():
+        return {"skipped": f"no peers venv at {PEERS_VENV} (see {PEERS}/README.md) or no peers at {PEERS}"}
+    has_django = subprocess.run([str(python), "-c", "import django, rest_framework, django_redis, gunicorn"],
+                                capture_output=True).returncode == 0
+    redis_server = shutil.which("redis-server")
+    import psycopg2
+
+    conn = psycopg2.connect(DB_URL)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PEERS_DB,))
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE DATABASE "{PEERS_DB}"')
+    conn.close()
+    dsn = psycopg2.extensions.parse_dsn(DB_URL)
+    redis_port = PORT + 5
+    env = dict(os.environ, PGHOST_BENCH=dsn.get("host", "127.0.0.1"), PGPORT_BENCH=str(dsn.get("port", 5432)),
+               PGDB_BENCH=PEERS_DB, PGUSER_BENCH=dsn.get("user", "postgres"), REDIS_PORT_BENCH=str(redis_port),
+               PYTHONPATH="")
+    out: dict = {"peers": str(PEERS), "venv": str(PEERS_VENV), "connections": CONNS}
+    started = []
+    try:
+        if redis_server:
+            logf = open(OUT / "peers-redis.log", "w")
+            r = subprocess.Popen([redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no"], stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+            PROCS.append(r)
+            started.append(r)
+            time.sleep(0.5)
+        seeded = subprocess.run([str(python), "seed.py"], cwd=PEERS, env=env, capture_output=True, text=True, timeout=300)
+        if seeded.returncode:
+            return {"error": f"peer seed failed: {seeded.stderr[-1000:]}"}
+        log(f"peers seeded: {seeded.stdout.strip()}")
+
+        def load(port: int, path: str) -> dict:
+            res = wrk("peer_orders.lua", port, None, SECONDS, extra_env={"BENCH_PEER_PATH": path})
+            return {k: res[k] for k in ("rps", "p50_ms", "p99_ms", "non_2xx_or_3xx")} | {"path": path}
+
+        p = start("peer-c_aiopg", [str(python), "c_aiopg.py", "--port", str(PORT + 6)], env, PORT + 6, PEERS)
+        started.append(p)
+        wrk("peer_orders.lua", PORT + 6, None, 2, extra_env={"BENCH_PEER_PATH": "/orders/%d"})
+        out["c_aiopg_detail"] = load(PORT + 6, "/orders/%d")
+        stop(p)
+        if has_django and redis_server:
+            gunicorn = PEERS_VENV / "bin" / "gunicorn"
+            d = start("peer-drf", [str(gunicorn), "--chdir", "drfpeer", "-w", "1", "-k", "sync", "-b",
+                                   f"127.0.0.1:{PORT + 7}", "drfpeer.wsgi:application"], env, PORT + 7, PEERS)
+            started.append(d)
+            wrk("peer_orders.lua", PORT + 7, None, 3, extra_env={"BENCH_PEER_PATH": "/orders/%d/"})  # fill its cache
+            out["drf_cached_detail"] = load(PORT + 7, "/orders/%d/")
+            out["drf_uncached_detail"] = load(PORT + 7, "/orders-nocache/%d/")
+        else:
+            out["drf"] = "skipped: " + ("no Django in the peers venv" if not has_django else "no redis-server")
+    finally:
+        for proc in started:
+            stop(proc)
+    return out
+
+
+def paypath(port: int, data: Path, seconds: float, procs: int = PAY_PROCS) -> dict:
     cmd = [PY, str(BENCH / "paypath.py"), "--base", f"http://127.0.0.1:{port}", "--data", str(data),
-           "--seconds", str(seconds), "--procs", str(PAY_PROCS), "--concurrency", str(PAY_CONC)]
+           "--seconds", str(seconds), "--procs", str(procs), "--concurrency", str(PAY_CONC)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 180, env=dict(os.environ, PYTHONPATH=""))
     if res.returncode:
         raise RuntimeError(f"paypath failed: {res.stderr[-2000:]}")
@@ -659,7 +787,42 @@ def finalize(results: dict) -> None:
         t["cached_detail_ge_60pct_baseline"] = {"value": ok["cached_order_detail"]["ratio_to_baseline"], "met":
                                                 ok["cached_order_detail"]["ratio_to_baseline"] >= 0.6}
     if "pay_path" in ok:
-        t["pay_path_ge_100_per_s"] = {"value": ok["pay_path"]["payments_per_s"], "met": ok["pay_path"]["payments_per_s"] >= 100}
+        t["pay_path_ge_200_per_s"] = {"value": ok["pay_path"]["payments_per_s"], "met": ok["pay_path"]["payments_per_s"] >= 200}
+    if "checkout_initiate" in ok and base:
+        v = ok["checkout_initiate"]["ratio_to_baseline"]
+        t["checkout_initiate_ge_012_baseline"] = {"value": v, "met": v >= 0.12}
+    if "webhook_ingestion_at_50pct" in ok:
+        v = ok["webhook_ingestion_at_50pct"]["p99_ms"]
+        t["webhook_distinct_p99_lt_100ms_at_50pct"] = {"value": v, "met": v < 100}
+    if "refund_create" in ok and PG:
+        v = ok["refund_create"]["pg_xacts_per_request"]
+        t["refund_le_3_pg_xacts"] = {"value": v, "met": v is not None and v <= 3}
+        t["refund_ge_3x_255_per_s"] = {"value": ok["refund_create"]["rps"], "met": ok["refund_create"]["rps"] >= 765,
+                                       "how": "3 x the 255 req/s of 2026-11-30 (an earlier sitting: absolute)"}
+    if "uncached_order_detail" in ok and PG:
+        u = ok["uncached_order_detail"]
+        t["uncached_detail_le_1_stmt_0_redis"] = {"value": [u["db_statements_per_request"], u["redis_roundtrips_per_request"]],
+                                                 "met": u["db_statements_per_request"] - u["db_prepares_per_request"] <= 1.0
+                                                 and (u["redis_roundtrips_per_request"] or 0) == 0}
+    pr = results.get("peers") or {}
+    if "c_aiopg_detail" in pr and "uncached_order_detail" in ok:
+        v = round(ok["uncached_order_detail"]["rps"] / pr["c_aiopg_detail"]["rps"], 3)
+        pr["uncached_over_c_aiopg"] = v
+        t["uncached_detail_ge_05_c_aiopg"] = {"value": v, "met": v >= 0.5}
+    if "drf_cached_detail" in pr and "cached_order_detail" in ok:
+        v = round(ok["cached_order_detail"]["rps"] / pr["drf_cached_detail"]["rps"], 2)
+        pr["cached_over_drf"] = v
+        t["cached_detail_ge_15x_drf"] = {"value": v, "met": v >= 15}
+    if "drf_uncached_detail" in pr and "uncached_order_detail" in ok:
+        v = round(ok["uncached_order_detail"]["rps"] / pr["drf_uncached_detail"]["rps"], 2)
+        pr["uncached_over_drf"] = v
+        t["uncached_detail_ge_3x_drf"] = {"value": v, "met": v >= 3}
+    if "pay_path_scaling" in results and "speedup" in results["pay_path_scaling"]:
+        v = results["pay_path_scaling"]["speedup"]
+        t["pay_path_1_to_2_processes_ge_1_6"] = {"value": v, "met": v >= 1.6}
+    if "scaling" in results:
+        t["cached_1_to_2_processes_ge_1_6"] = {"value": results["scaling"]["speedup"],
+                                               "met": results["scaling"]["speedup"] >= 1.6}
     if "cached_order_detail_at_50pct" in ok:
         v = ok["cached_order_detail_at_50pct"]["p99_ms"]
         t["cached_p99_lt_10ms_at_50pct"] = {"value": v, "met": v < 10}
@@ -704,6 +867,15 @@ def table(results: dict) -> str:
         s = results["scaling"]
         rows.append(f"scaling (cached detail): 1 process {s['one_process_rps']} req/s -> 2 processes "
                     f"{s['two_processes_rps']} req/s (x{s['speedup']})")
+    if "pay_path_scaling" in results and "speedup" in results["pay_path_scaling"]:
+        s = results["pay_path_scaling"]
+        rows.append(f"scaling (pay path): 1 process {s['one_process_payments_per_s']} payments/s -> 2 processes "
+                    f"{s['two_processes_payments_per_s']} payments/s (x{s['speedup']})")
+    for name, r in (results.get("peers") or {}).items():
+        if isinstance(r, dict):
+            rows.append(f"peer {name}: {r['rps']} req/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms ({r['path']})")
+        elif name.endswith(("_drf", "_c_aiopg")):
+            rows.append(f"payport / peer, {name}: {r}")
     if results.get("staleness"):
         st = results["staleness"]
         rows.append(f"cross-process staleness ({st['trials']} writes): writer stale reads {st['writer_stale_reads']}; "

@@ -1,7 +1,8 @@
 """Run ``payport serve`` exactly as the CLI does, plus two bench-only additions (no service file is changed):
 
 1. **Round-trip and GC counters.** ``aiopg.Cursor.execute`` (every SQL statement payport sends, BEGIN/COMMIT
-   included) and Redis round trips (``redis.asyncio.Redis.execute_command`` outside pipelines, plus one per
+   included; of them, the ``PREPARE``s, once per connection and statement shape; and the transactions,
+   counted as tests/roundtrips.py does: a statement sent on a connection outside a transaction starts one) and Redis round trips (``redis.asyncio.Redis.execute_command`` outside pipelines, plus one per
    ``Pipeline.execute``) are counted in-process and served at ``GET /__bench/counters``. The bench reads
    the counters before and after a scenario and divides by the requests served: *statements per request*.
 2. **Demo stock.** The demo catalog has ~1,700 units in stock in total; a pay-path run creates thousands of
@@ -16,7 +17,8 @@ from __future__ import annotations
 import os
 import sys
 
-COUNTERS = {"db_statements": 0, "redis_roundtrips": 0, "gc_seconds": 0.0, "gc_full_collections": 0}
+COUNTERS = {"db_statements": 0, "db_transactions": 0, "db_prepares": 0, "redis_roundtrips": 0, "gc_seconds": 0.0,
+            "gc_full_collections": 0}
 
 
 def _time_gc() -> None:
@@ -39,17 +41,26 @@ def _time_gc() -> None:
 
 def _instrument() -> None:
     try:
+        import psycopg2.extensions
         from aiopg.connection import Cursor
 
         original, original_many = Cursor.execute, Cursor.executemany
+        idle = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
-        async def execute(self, *args, **kwargs):
+        def count(cur, sql) -> None:
             COUNTERS["db_statements"] += 1
-            return await original(self, *args, **kwargs)
+            if cur.connection.raw.get_transaction_status() == idle:
+                COUNTERS["db_transactions"] += 1
+            if (sql.startswith(b"PREPARE ") if isinstance(sql, bytes) else str(sql).startswith("PREPARE ")):
+                COUNTERS["db_prepares"] += 1
 
-        async def executemany(self, *args, **kwargs):
-            COUNTERS["db_statements"] += 1
-            return await original_many(self, *args, **kwargs)
+        async def execute(self, sql, *args, **kwargs):
+            count(self, sql)
+            return await original(self, sql, *args, **kwargs)
+
+        async def executemany(self, sql, *args, **kwargs):
+            count(self, sql)
+            return await original_many(self, sql, *args, **kwargs)
 
         Cursor.execute, Cursor.executemany = execute, executemany
     except ImportError:  # pragma: no cover

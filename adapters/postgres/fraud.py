@@ -1,7 +1,8 @@
 """Postgres record of the fraud rules' attempts (``FraudSignals``): one row per attempt, counted
 through the per-identity indexes (``fraud_attempts_*_idx``), declines by joining each attempt's
 payment reference with its intent. Written on a connection of its own (autocommit): an attempt
-counts whatever happens to the initiation's transaction."""
+counts whatever happens to the initiation's transaction. That connection comes from a pool of its
+own (``pg_side_pool`` in the wiring): the initiation holds one of the main pool meanwhile."""
 from __future__ import annotations
 
 import json

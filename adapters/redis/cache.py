@@ -52,6 +52,13 @@ class RedisCache:
     async def get(self, key: str) -> bytes | None:
         return await self.redis.get(self._key(key))
 
+    async def get_with_counter(self, key: str, counter: str) -> tuple[bytes | None, bytes]:
+        """An entry and a counter (b"0" when unset) in one MGET: a miss learns its generation in
+        the round trip of its lookup. Two keys in one command: they share a hash slot (the
+        counter is ``{key}:gen`` of a hash-tagged key)."""
+        value, count = await self.redis.mget(self._key(key), self._key(counter))
+        return value, count or b"0"
+
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         if ttl <= 0:  # already expired: what MemoryCache would answer on the next get
             await self.redis.delete(self._key(key))

@@ -76,6 +76,24 @@ class TieredCache:
         self._remember(key, value, self.local_ttl, seen)
         return value
 
+    async def get_with_counter(self, key: str, counter: str) -> tuple[bytes | None, bytes | None]:
+        """A value held here, with no counter (None: a hit needs none); else the entry and the
+        counter read together from Redis (the counter of this instant, never a copy held here).
+        A known absence held here is asked again: the caller fills it with that counter."""
+        hit = self._local.get(key)
+        if hit is not None and hit[0] is not None:
+            now = self._monotonic()
+            if hit[1] > now and now < self._heard_until:
+                return hit[0], None
+        with_counter = getattr(self.shared, "get_with_counter", None)
+        if with_counter is None:
+            return await self.get(key), None
+        seen = self._invalidations
+        value, count = await with_counter(key, counter)
+        if value is not None:
+            self._remember(key, value, self.local_ttl, seen)
+        return value, count
+
     def peek(self, key: str, absent: bytes | None = None) -> bytes | None:
         """The value held here for ``key``, without a coroutine or a round trip; ``absent`` when this
         tier knows there is none; None when it does not know (ask ``get``)."""

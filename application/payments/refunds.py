@@ -80,15 +80,12 @@ class Refunds:
         from it, so a retry after a crash (even once the key's lock has timed out) finds the same
         refund instead of paying out a second one."""
         refund_id = refund_id_for(principal.id, idempotency_key) if idempotency_key else self.ids.new_id("rfd")
-        async with self.uow() as uow:
-            earlier = await uow.refunds.get(refund_id)
-        if earlier is None:
-            try:
-                refund = await self._reserve(principal, refund_id, payment_id, amount, reason, description)
-            except AlreadyExists:  # a concurrent retry of the same request reserved it first
-                earlier = await self.get(principal, refund_id)
-            else:
-                return await self.send(refund)
+        try:
+            earlier, payment = await self._reserve(principal, refund_id, payment_id, amount, reason, description)
+        except AlreadyExists:  # a concurrent retry of the same request reserved it first
+            earlier, payment = await self.get(principal, refund_id), None
+        if payment is not None:  # reserved now
+            return await self.send(earlier, payment)
         if earlier.payment_id != payment_id:
             raise Conflict("this Idempotency-Key was used for a refund of another payment")
         return earlier if earlier.is_final else await self.follow(earlier.id)
@@ -98,10 +95,16 @@ class Refunds:
         return await self.follow(refund_id)
 
     async def _reserve(self, principal: Principal, refund_id: str, payment_id: str, amount: int | None,
-                       reason: str, description: str | None) -> Refund:
+                       reason: str, description: str | None) -> tuple[Refund, PaymentIntent | None]:
+        """The new refund and its payment, reserved in one transaction; or the refund this id
+        already names (a retry: read in that same transaction, left as it is) and None."""
         now = self.clock.now()
         async with self.uow() as uow:
-            payment = visible(await uow.payments.lock(payment_id), principal, "payment", payment_id=payment_id)
+            locked = await uow.payments.lock(payment_id)  # BEGIN: the check for an earlier refund is in it
+            earlier = await uow.refunds.get(refund_id)
+            if earlier is not None:
+                return visible(earlier, principal, "refund", refund_id=refund_id), None
+            payment = visible(locked, principal, "payment", payment_id=payment_id)
             if not principal.is_admin and self.window is not None and now - payment.updated_at > self.window:
                 raise RefundNotAllowed("the refund window for this payment has passed; contact support")
             order = await uow.orders.get(payment.order_id)
@@ -112,14 +115,17 @@ class Refunds:
             await uow.refunds.add(refund)
             await invalidation.stage(uow, self.cache, refunds=(refund,))
             await uow.commit()
-        return refund
+        return refund, payment
 
-    async def send(self, refund: Refund) -> Refund:
+    async def send(self, refund: Refund, payment: PaymentIntent | None = None) -> Refund:
         """The create call for a reserved refund whose attempt is counted. A refusal settles it
         failed only when it is the gateway's word on a refund it had no record of (not a repeat
-        failure, not a transient error); anything else leaves it open for the worker."""
-        async with self.uow() as uow:
-            payment = await uow.payments.get(refund.payment_id)
+        failure, not a transient error); anything else leaves it open for the worker. ``payment``:
+        the refund's payment as the reservation read it under its lock (else it is read here); what
+        the call needs of it (gateway, references) no longer changes once it is refundable."""
+        if payment is None:
+            async with self.uow() as uow:
+                payment = await uow.payments.get(refund.payment_id)
         gateway = self.gateways.get(payment.gateway)
         if gateway is None:
             log.warning("refund %s: gateway %s is not enabled; left open", refund.id, payment.gateway)
@@ -135,8 +141,8 @@ class Refunds:
             if exc.retryable or is_repeat_failure(exc):
                 log.warning("refund %s: %s; the worker looks it up", refund.id, exc.message)
                 return refund
-            return await self.settle(refund.id, RefundOutcome(RefundStatus.FAILED, None, exc.message))
-        return await self.settle(refund.id, outcome)
+            return await self.settle(refund.id, RefundOutcome(RefundStatus.FAILED, None, exc.message), payment.id)
+        return await self.settle(refund.id, outcome, payment.id)
 
     async def follow(self, refund_id: str) -> Refund:
         """The worker's look at an open refund: ask the gateway for it; settle what it says; send the
@@ -214,12 +220,15 @@ class Refunds:
             self.on_attention(gateway)
         return refund
 
-    async def settle(self, refund_id: str, outcome: RefundOutcome) -> Refund:
+    async def settle(self, refund_id: str, outcome: RefundOutcome, payment_id: str | None = None) -> Refund:
         """Apply the gateway's word on a refund (a create answer, a webhook, a lookup). A success
-        for a refund held as failed is recorded (flagged): money that left is never dropped."""
+        for a refund held as failed is recorded (flagged): money that left is never dropped.
+        ``payment_id``: the refund's payment when the caller knows it (a refund never changes
+        payment), which saves reading the refund before the locks."""
         now = self.clock.now()
         async with self.uow() as uow:
-            payment_id = (await uow.refunds.get(refund_id)).payment_id
+            if payment_id is None:
+                payment_id = (await uow.refunds.get(refund_id)).payment_id
             payment = await uow.payments.lock(payment_id)  # payment first: the same lock order as _reserve
             refund = await uow.refunds.lock(refund_id)
             order = await uow.orders.lock(refund.order_id)

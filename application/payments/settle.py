@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 Within = Callable[[PaymentsUnitOfWork], Awaitable[None]]
 
 
+class _AskTheGateway(Exception):
+    """``apply`` met an unverified success for an intent we ended: the gateway is asked first."""
+
+
 class PaymentSettlement:
     def __init__(self, uow: Callable[[], PaymentsUnitOfWork], gateways: GatewayRegistry, clock: Clock, ids: IdGenerator,
                  cache: CacheAside | None = None, on_status=None, refunds: Refunds | None = None) -> None:
@@ -100,43 +104,47 @@ class PaymentSettlement:
         pushed to us). A success for an intent we ended is believed only then, so an unverified one
         is checked with the gateway first. ``within`` runs in the same transaction, whether or not
         the report changes anything (not when the payment is unknown or the report is foreign)."""
-        if report.status is PaymentStatus.SUCCEEDED and not verified:
-            current = await self._read(reference)
-            if current.may_still_capture and current.gateway == source:
-                return await self.verify_and_apply(reference, within)
         now = self.clock.now()
         refund: Refund | None = None
-        async with self.uow() as uow:
-            payment = await uow.payments.lock_by_reference(reference)
-            if payment is None:
-                raise NotFound("no payment with this reference", reference=reference)
-            if payment.gateway != source:
-                log.error("payment %s belongs to %s; a report from %s was refused", payment.id, payment.gateway, source)
-                raise ForeignReport(f"this payment is not a {source} payment", reference=reference)
-            if not payment.should_apply(report.status, verified=verified):
+        # an unverified success for an intent we ended is believed only once the gateway confirms it:
+        # decided on the row as locked (no read before the lock), and asked once the lock is let go
+        try:
+            async with self.uow() as uow:
+                payment = await uow.payments.lock_by_reference(reference)
+                if payment is None:
+                    raise NotFound("no payment with this reference", reference=reference)
+                if payment.gateway != source:
+                    log.error("payment %s belongs to %s; a report from %s was refused", payment.id, payment.gateway,
+                              source)
+                    raise ForeignReport(f"this payment is not a {source} payment", reference=reference)
+                if report.status is PaymentStatus.SUCCEEDED and not verified and payment.may_still_capture:
+                    raise _AskTheGateway  # rolled back: nothing was written, and the lock is let go
+                if not payment.should_apply(report.status, verified=verified):
+                    if within is not None:
+                        await within(uow)
+                        await uow.commit()
+                    return payment
+                order = await uow.orders.lock(payment.order_id)
+                ctx = order.context()
+                if report.status is PaymentStatus.SUCCEEDED:
+                    refund = await self._capture(uow, payment, order, report, now)
+                elif report.status is PaymentStatus.FAILED:
+                    payment.fail(ctx, report.error or report.raw_status, now)
+                elif report.status is PaymentStatus.CANCELED:
+                    payment.cancel(now)
+                elif report.status is PaymentStatus.EXPIRED:
+                    payment.expire(now)
+                else:
+                    payment.mark(report.status, now)
+                await uow.payments.save(payment)
+                await uow.orders.save(order)
                 if within is not None:
                     await within(uow)
-                    await uow.commit()
-                return payment
-            order = await uow.orders.lock(payment.order_id)
-            ctx = order.context()
-            if report.status is PaymentStatus.SUCCEEDED:
-                refund = await self._capture(uow, payment, order, report, now)
-            elif report.status is PaymentStatus.FAILED:
-                payment.fail(ctx, report.error or report.raw_status, now)
-            elif report.status is PaymentStatus.CANCELED:
-                payment.cancel(now)
-            elif report.status is PaymentStatus.EXPIRED:
-                payment.expire(now)
-            else:
-                payment.mark(report.status, now)
-            await uow.payments.save(payment)
-            await uow.orders.save(order)
-            if within is not None:
-                await within(uow)
-            await invalidation.stage(uow, self.cache, payments=(payment,), orders=(order,),
-                                     refunds=(refund,) if refund else ())
-            await uow.commit()
+                await invalidation.stage(uow, self.cache, payments=(payment,), orders=(order,),
+                                         refunds=(refund,) if refund else ())
+                await uow.commit()
+        except _AskTheGateway:
+            return await self.verify_and_apply(reference, within)
         self.on_status(payment.gateway, payment.status.value)
         if refund is not None and self.refunds is not None:
             await self.refunds.send(refund)  # a failure here leaves it pending: the worker follows it

@@ -2,6 +2,7 @@
 -- (webhooks.txt: "<Payport-Sandbox-Signature>\t<raw body>"). Each line is sent once (fresh: verify ->
 -- inbox -> settle); when the list is exhausted it starts over and the server answers "duplicate" (dedup).
 -- Counters: fresh / repeat. With several threads, each thread takes its own stride of the list.
+-- BENCH_WEBHOOK_FROM=n starts after the first n lines (a second run sends events the first did not).
 dofile(os.getenv("BENCH_WRK_DIR") .. "/lib.lua")
 local sigs, bodies, i, n, step
 function init(args)
@@ -13,7 +14,8 @@ function init(args)
   end
   n = 0
   step = tonumber(os.getenv("BENCH_THREADS") or "1")
-  i = (tid or 1) - step
+  local from = tonumber(os.getenv("BENCH_WEBHOOK_FROM") or "0")
+  i = from + (tid or 1) - step
 end
 function request()
   i = i + step

@@ -82,6 +82,8 @@ async def fill(ctx: Any, load: Callable[[Any], Awaitable[tuple]], cached: Cached
         body = orjson.dumps(payload)
         etag = hashlib.blake2b(body, digest_size=10).hexdigest()
         return f"{owner or ''}\n{etag}\n".encode() + body
+    if ttl[0] <= 0:  # not cached at all (a TTL of 0): no round trip to the cache for a lookup or a fill
+        return answer(ctx.request, ctx.principal, await render())
     raw = await services.cache.get(key, lambda: ttl[0], render, cached.namespace, group)
     return answer(ctx.request, ctx.principal, raw)
 

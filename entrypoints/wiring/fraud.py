@@ -19,7 +19,7 @@ class FraudContainer(containers.DeclarativeContainer):
                                 config.fraud_max_amount)
     signals = providers.Selector(
         config.storage, memory=providers.Singleton(MemoryFraudSignals, storage.memory_store),
-        postgres=providers.Singleton(PostgresFraudSignals, storage.pg_pool))
+        postgres=providers.Singleton(PostgresFraudSignals, storage.pg_side_pool))
     checker = providers.Singleton(
         RiskRules, rules, signals, core.clock, core.ids, bus=storage.bus,
         on_decision=providers.Callable(lambda m: lambda outcome: m.fraud_decisions.labels(outcome).inc(), core.metrics))

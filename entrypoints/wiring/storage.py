@@ -78,6 +78,13 @@ class Storage(containers.DeclarativeContainer):
     #: the pool of the uncached reports and analytics (``application.ports.backoffice.AdminReports``,
     #: ``AnalyticsQueries``): the replica's, else the primary's. Nothing else reads it
     report_pool = providers.Callable(replica_or_primary, pg_replica_pool, pg_pool)
+    #: for statements made on a connection of their own while a unit of work holds one of ``pg_pool``
+    #: (the fraud rules' counts and record, inside a payment's initiation): from the same pool, N
+    #: initiations at once holding all N connections would each wait for another until the pool's
+    #: timeout (every one answered 503). Its connections are never held while waiting for another.
+    #: Opened on first use (minsize 0): the main pool alone decides whether the app starts.
+    pg_side_pool = providers.Resource(opened, config.database_url, create_pool, dsn=config.database_url,
+                                      minsize=0, maxsize=2)
     bus = providers.Selector(
         config.event_bus, memory=providers.Singleton(InMemoryEventBus),
         redis=providers.Singleton(RedisStreamsEventBus, cache.redis_bus_client, prefix=config.redis_prefix,

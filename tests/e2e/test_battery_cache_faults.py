@@ -13,10 +13,11 @@ from adapters.system import FakeClock
 from tests.e2e.test_durable_invalidation import _replay
 
 BACKENDS = ("postgres",)
-#: every RedisCache operation a cached read or a committed change goes through (a read: get, then
-#: the compare-and-set fill; a change: the invalidation after its commit). set, incr and delete are
-#: not on these paths: each point below must be met, or the test says so
-POINTS = ("get", "set_if_unchanged", "invalidate")
+#: every RedisCache operation a cached read or a committed change goes through (a read: the entry
+#: with its generation in one MGET, then the compare-and-set fill; a change: the invalidation after
+#: its commit). get, set, incr and delete are not on these paths: each point below must be met, or
+#: the test says so
+POINTS = ("get_with_counter", "set_if_unchanged", "invalidate")
 FIGURES: dict[str, dict] = {}
 
 
