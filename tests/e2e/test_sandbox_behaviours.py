@@ -69,8 +69,10 @@ async def test_the_page_says_what_is_paid_to_whom_and_how_much(api):
     assert f'<dd id="order">{order["order_number"]}</dd>' in text
     assert f"Order {order['order_number']}" in text  # the description
     assert money(order["total"], order["currency"]) in text and order["currency"] == "NGN"
+    lines = sum(item["unit_price"] * item["quantity"] for item in order["items"])
     for item in order["items"]:
         assert item["name"] in text and money(item["unit_price"] * item["quantity"], "NGN") in text
+    assert order["total"] != lines and money(order["total"] - lines, "NGN") in text  # shipping and tax
     csp = resp.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script-src" not in csp
     assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["Cache-Control"] == "no-store"

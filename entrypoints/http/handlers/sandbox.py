@@ -97,6 +97,18 @@ def _form(ctx: Ctx, reference: str, nonce: str, picked: SandboxScriptQuery) -> s
                        reasons="".join(f'<option value="{r}">' for r in REASONS))
 
 
+def _rows(txn: dict) -> str:
+    """The order's lines, and what the total adds to them (shipping, tax, discounts) when it does."""
+    items = txn.get("items") or ()
+    lines = [(str(name), str(int(quantity)), int(total)) for name, quantity, total in items]
+    rest = txn["amount"] - sum(total for _, _, total in lines)
+    if lines and rest:
+        lines.append(("Shipping, tax and discounts", "", rest))
+    return "".join(f'<tr><td>{html.escape(name)}</td><td class="n">{quantity}</td>'
+                   f'<td class="n">{html.escape(money(total, txn["currency"]))}</td></tr>'
+                   for name, quantity, total in lines)
+
+
 @routes.endpoint("GET", "/sandbox/pay/{reference}", summary="Sandbox hosted payment page (the query preselects a "
                  "scripted behaviour)", auth="none", content_type="text/html", rate_limit="sandbox_ip",
                  query=SandboxScriptQuery)
@@ -104,16 +116,17 @@ async def page(ctx: Ctx):
     reference, txn = await _txn(ctx)
     picked = ctx.query
     nonce = secrets.token_urlsafe(16)
-    rows = "".join(f"<tr><td>{html.escape(str(name))}</td><td class=\"n\">{int(quantity)}</td>"
-                   f"<td class=\"n\">{html.escape(money(int(total), txn['currency']))}</td></tr>"
-                   for name, quantity, total in txn.get("items") or ())
+    rows = _rows(txn)
     body = PAGE.format(
         shop=html.escape(ctx.services.sandbox.shop_name), amount=html.escape(money(txn["amount"], txn["currency"])),
         order=html.escape(txn.get("order_number") or reference), description=html.escape(txn["description"]),
         status=html.escape(txn["status"]), note=_note(txn), items=ITEMS.format(rows=rows) if rows else "",
         form=_form(ctx, reference, nonce, picked) if txn["status"] == "pending" else "")
+    # same-origin, not no-referrer: under no-referrer a browser posts the form with ``Origin: null``,
+    # which the CSRF check refuses; nothing is sent to another origin either way
     response = web.Response(text=body, content_type="text/html",
-                            headers={"Cache-Control": "no-store", "Content-Security-Policy": _csp(ctx)})
+                            headers={"Cache-Control": "no-store", "Content-Security-Policy": _csp(ctx),
+                                     "Referrer-Policy": "same-origin"})
     response.set_cookie(browser.CSRF_COOKIE, nonce, path=f"/sandbox/pay/{reference}", httponly=True,
                         samesite="Strict", max_age=3600)
     return response
