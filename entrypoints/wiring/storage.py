@@ -61,7 +61,7 @@ class Storage(containers.DeclarativeContainer):
 
     memory_store = providers.Singleton(MemoryStore)
     pg_pool = providers.Resource(opened, config.database_url, create_pool, dsn=config.database_url,
-                                 minsize=config.pg_pool_min, maxsize=config.pg_pool_max)
+                                 minsize=config.pg_pool_min, maxsize=config.pg_pool_max, metrics=core.metrics)
     bus = providers.Selector(
         config.event_bus, memory=providers.Singleton(InMemoryEventBus),
         redis=providers.Singleton(RedisStreamsEventBus, cache.redis_bus_client, prefix=config.redis_prefix,
