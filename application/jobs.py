@@ -3,13 +3,17 @@
 A context registers its jobs in its container (``jobs``); the worker gathers every context's list
 and runs each job when it is due. A job's pass returns how many rows it handled. Inside a pass,
 ``each_isolated`` keeps one row's failure from stopping the scan: the row is logged and skipped,
-and the next pass tries it again.
+and the next pass tries it again. A dependency that is down (``DependencyUnavailable``) is no
+row's failure: it ends the pass, and is logged once per outage by the dependency's own tracker
+(``application.outages``), never here with a traceback per job or row.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeVar
+
+from application.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
 Row = TypeVar("Row")
@@ -48,6 +52,8 @@ class FailureLog:
         self._failing: dict[str, tuple[str, int]] = {}
 
     def failed(self, subject: str, exc: BaseException) -> None:
+        if isinstance(exc, DependencyUnavailable):  # an outage: its tracker logs it once
+            return
         signature = f"{type(exc).__name__}: {exc}"
         previous, times = self._failing.get(subject, ("", 0))
         if previous == signature:
@@ -77,6 +83,8 @@ async def each_isolated(rows: Iterable[Row], action: Callable[[Row], Awaitable[A
         subject = f"{what} {key(row)}"
         try:
             handled = await action(row)
+        except DependencyUnavailable:
+            raise  # not this row's fault: the pass ends, the next one tries again
         except Exception as exc:  # noqa: BLE001 - one bad row never stops the scan
             _rows.failed(subject, exc)
             continue

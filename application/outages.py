@@ -44,6 +44,11 @@ class OutageTracker:
     def is_down(self, dependency: str) -> bool:
         return dependency in self._down
 
+    def failures(self, dependency: str) -> int:
+        """How many failures the outage of ``dependency`` under way has seen (0: it is up)."""
+        state = self._down.get(dependency)
+        return state.failures if state is not None else 0
+
     def failed(self, dependency: str, error: BaseException, consequence: str = "") -> None:
         now = self.clock()
         state = self._down.get(dependency)
@@ -61,10 +66,13 @@ class OutageTracker:
         else:
             state.suppressed += 1
 
-    def recovered(self, dependency: str) -> None:
+    def recovered(self, dependency: str, started: float | None = None) -> None:
+        """A call to ``dependency`` worked. ``started``: when it began (this tracker's clock); a
+        call that began before the outage was seen proves nothing about it, and is ignored."""
         if not self._down:  # the common case: nothing is down, nothing to look up
             return
-        state = self._down.pop(dependency, None)
-        if state is not None:
+        state = self._down.get(dependency)
+        if state is not None and (started is None or started >= state.since):
+            del self._down[dependency]
             self.log.warning("dependency back: %s after %.1fs and %d failures",
                              dependency, self.clock() - state.since, state.failures)

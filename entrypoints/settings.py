@@ -249,6 +249,8 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     demo_data: Mode = env("PAYPORT_DEMO_DATA", "auto")
+    #: the shop's name, shown on pages a customer sees (the sandbox's payment page)
+    shop_name: str = env("PAYPORT_SHOP_NAME", "payport demo shop", min_length=1, max_length=100)
     checkout: CheckoutSettings = Field(default_factory=CheckoutSettings)
     refunds: RefundSettings = Field(default_factory=RefundSettings)
     pricing_file: OptionalText = env("PAYPORT_PRICING_FILE")
@@ -379,7 +381,7 @@ FLAT: dict[str, tuple[str, ...]] = {
     "guest_token_ttl": ("security", "guest_token_ttl"), "token_recheck": ("security", "token_recheck"),
     "login_slowdown": ("security", "login_slowdown"),
     "sandbox": ("sandbox", "mode"), "sandbox_secret": ("sandbox", "webhook_secret"),
-    "demo_data": ("demo_data",), "checkout_session_ttl": ("checkout", "session_ttl"),
+    "demo_data": ("demo_data",), "shop_name": ("shop_name",), "checkout_session_ttl": ("checkout", "session_ttl"),
     "refund_window_days": ("refunds", "window_days"), "pricing_file": ("pricing_file",),
     "order_pending_minutes": ("checkout", "order_pending_minutes"),
     "fraud_max_amount": ("fraud", "max_amount"), "worker_interval": ("worker", "interval"),

@@ -7,6 +7,7 @@ settled by a status query, not by sending again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -15,10 +16,12 @@ import attrs
 
 from adapters.system import SystemClock
 from application.errors import GatewayError, GatewayTimeout, GatewayUnavailable
+from application.outages import OutageTracker
 from application.ports.gateways import (InitializedPayment, InitializePayment, PaymentGateway,
                                         RefundLookup, RefundOutcome, RefundPayment, VerifiedPayment)
 from domain.webhooks import GatewayEvent
 
+log = logging.getLogger("payport.gateways")
 T = TypeVar("T")
 CLOSED, HALF_OPEN, OPEN = "closed", "half_open", "open"
 _GAUGE = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
@@ -35,13 +38,21 @@ def counts_as_failure(exc: BaseException) -> bool:
 
 class CircuitBreaker:
     """Closed -> open after ``failure_threshold`` consecutive failures; after ``reset_timeout``
-    seconds one probe call is let through (half-open): success closes, failure re-opens."""
+    seconds one probe call is let through (half-open): success closes, failure re-opens.
+
+    Opening and closing are logged by ``outages`` (one line when the breaker opens, rate-limited
+    reminders when a probe re-opens it, one line when it closes), counted in
+    ``metrics.dependency_outages`` as ``gateway <name>``; the calls it refuses log nothing."""
 
     def __init__(self, name: str, failure_threshold: int = 5, reset_timeout: float = 30.0,
-                 clock: Any = None, metrics: Any = None) -> None:
+                 clock: Any = None, metrics: Any = None, outages: OutageTracker | None = None) -> None:
         self.name, self.failure_threshold, self.reset_timeout = name, failure_threshold, reset_timeout
         self.clock = clock or SystemClock()
         self.metrics = metrics
+        self.dependency = f"gateway {name}"
+        on_down = (lambda dependency: metrics.dependency_outages.labels(dependency=dependency).inc()) \
+            if metrics is not None else None
+        self.outages = outages or OutageTracker(log, on_down=on_down, clock=self._now)
         self._state, self.failures, self._opened_at, self._probing = CLOSED, 0, 0.0, False
         self._set(CLOSED)
 
@@ -82,12 +93,14 @@ class CircuitBreaker:
     def _success(self) -> None:
         self.failures, self._probing = 0, False
         self._set(CLOSED)
+        self.outages.recovered(self.dependency)  # nothing to do unless it was open
 
-    def _failure(self) -> None:
+    def _failure(self, exc: BaseException) -> None:
         self.failures += 1
         if self._probing or self.failures >= self.failure_threshold:
             self._opened_at = self._now()
             self._set(OPEN)
+            self.outages.failed(self.dependency, exc, f"circuit open: calls refused for {self.reset_timeout:g}s")
         self._probing = False
 
     async def call(self, fn: Callable[[], Awaitable[T]]) -> T:
@@ -96,7 +109,7 @@ class CircuitBreaker:
             result = await fn()
         except BaseException as exc:
             if counts_as_failure(exc):
-                self._failure()
+                self._failure(exc)
             elif isinstance(exc, Exception):
                 self._success()  # the gateway answered (e.g. a 4xx refusal): it is healthy
             else:

@@ -13,7 +13,7 @@ from adapters.gateways.mtn_momo import MtnMomoGateway
 from adapters.gateways.paystack import PaystackGateway
 from adapters.gateways.resilience import CircuitBreaker, ResilientGateway, RetryPolicy
 from adapters.gateways.stripe import StripeGateway
-from application.errors import GatewayUnavailable
+from application.errors import DependencyUnavailable, GatewayUnavailable
 from domain.errors import Kind
 from application.ports.backoffice import GatewayRules
 from application.ports.gateways import InitializedPayment, InitializePayment, PaymentGateway, VerifiedPayment
@@ -137,6 +137,8 @@ class GuardedGateway:
             return
         try:
             await record(self.inner.name, reference, operation, report)
+        except DependencyUnavailable:  # the database is down: its tracker logs the outage once
+            pass
         except Exception:  # noqa: BLE001 - a support record never costs a payment its answer
             log.warning("could not record what %s said about %s", self.inner.name, reference, exc_info=True)
 

@@ -1,11 +1,17 @@
 """Connection helpers shared by the Postgres adapters: acquiring from the pool and turning driver
 errors into application errors (unique violation -> AlreadyExists, lost connection ->
-DependencyUnavailable, deadlock/serialization failure -> ConcurrencyConflict)."""
+DependencyUnavailable, deadlock/serialization failure -> ConcurrencyConflict).
+
+An outage (no connection within the pool's timeout, a refused or terminated connection) is
+reported to the pool's ``OutageTracker``: one line when it starts, rate-limited reminders, one line
+when a statement works again; never a traceback per request (the request itself answers 503)."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,7 +21,9 @@ import psycopg2.errors
 import psycopg2.extensions
 
 from application.errors import AlreadyExists, ConcurrencyConflict, DependencyUnavailable
+from application.outages import OutageTracker
 
+log = logging.getLogger("payport.postgres")
 IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 IN_ERROR = psycopg2.extensions.TRANSACTION_STATUS_INERROR
 
@@ -26,6 +34,32 @@ class TransactionAborted(RuntimeError):
 
 def unavailable() -> DependencyUnavailable:
     return DependencyUnavailable("database unavailable", dependency="postgres")
+
+
+# -- outages: one tracker per pool (a process's view of its database) -----------------------------
+DEPENDENCY = "postgres"
+CONSEQUENCE = "requests that need it answer 503"
+_trackers: weakref.WeakKeyDictionary[aiopg.Pool, OutageTracker] = weakref.WeakKeyDictionary()
+#: the pool each connection handed out came from (a statement's failure is its pool's outage)
+_pools: weakref.WeakKeyDictionary[aiopg.Connection, aiopg.Pool] = weakref.WeakKeyDictionary()
+
+
+def watch(pool: aiopg.Pool, on_down: Callable[[str], None] | None = None, interval: float = 30.0) -> OutageTracker:
+    """The pool's outage tracker, made anew (``on_down``: the metrics' outage counter). It keeps
+    ``time.monotonic``: ``run`` dates each statement's start on it."""
+    tracker = _trackers[pool] = OutageTracker(log, interval=interval, on_down=on_down, clock=time.monotonic)
+    return tracker
+
+
+def outages(pool: aiopg.Pool) -> OutageTracker:
+    tracker = _trackers.get(pool)
+    return tracker if tracker is not None else watch(pool)
+
+
+def _down(pool: aiopg.Pool | None, cause: BaseException) -> DependencyUnavailable:
+    if pool is not None:
+        outages(pool).failed(DEPENDENCY, cause, CONSEQUENCE)
+    return unavailable()
 
 
 def translate(exc: BaseException) -> Exception | None:
@@ -63,14 +97,16 @@ async def acquire(pool: aiopg.Pool) -> aiopg.Connection:
         async with asyncio.timeout(pool.timeout):
             await gate.acquire()
     except TimeoutError as exc:
-        raise unavailable() from exc
+        raise _down(pool, TimeoutError(f"no connection free within {pool.timeout:g}s")) from exc
     try:
-        return await pool.acquire()
+        conn = await pool.acquire()
     except BaseException as exc:
         gate.release()
         if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError, OSError)):
-            raise unavailable() from exc
+            raise _down(pool, exc) from exc
         raise
+    _pools[conn] = pool
+    return conn
 
 
 async def release(pool: aiopg.Pool, conn: aiopg.Connection) -> None:
@@ -83,14 +119,47 @@ async def release(pool: aiopg.Pool, conn: aiopg.Connection) -> None:
         _gate(pool).release()
 
 
+def _mapped(cur: aiopg.Cursor, exc: Exception) -> Exception | None:
+    """``translate(exc)``; an outage is reported to the cursor's pool's tracker."""
+    mapped = translate(exc)
+    if isinstance(mapped, DependencyUnavailable):
+        mapped = _down(_pools.get(cur.connection), exc)
+    return mapped
+
+
+def lost_connection(pool: aiopg.Pool, exc: BaseException) -> bool:
+    """True (and reported to the pool's tracker) when ``exc`` is the database being unreachable."""
+    if isinstance(exc, Exception) and isinstance(translate(exc), DependencyUnavailable):
+        _down(pool, exc)
+        return True
+    return False
+
+
 async def run(cur: aiopg.Cursor, sql: str, params: Any = None) -> None:
+    started = time.monotonic()
     try:
         await cur.execute(sql, params)
     except Exception as exc:
-        mapped = translate(exc)
+        mapped = _mapped(cur, exc)
         if mapped is not None:
             raise mapped from exc
         raise
+    pool = _pools.get(cur.connection)
+    if pool is not None:
+        outages(pool).recovered(DEPENDENCY, started)  # nothing to do unless it was down
+
+
+async def fetch_rows(cur: aiopg.Cursor) -> list[dict[str, Any]]:
+    """The rows of the statement ``run`` sent on ``cur`` (a connection lost meanwhile, whose cursor
+    is closed under us, is an outage like any other)."""
+    try:
+        fetched = await cur.fetchall()
+    except Exception as exc:
+        mapped = _mapped(cur, exc)
+        if mapped is not None:
+            raise mapped from exc
+        raise
+    return rows(cur, fetched)
 
 
 def rows(cur: aiopg.Cursor, fetched: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
@@ -116,4 +185,4 @@ async def fetch(pool: aiopg.Pool, sql: str, params: Any = None) -> list[dict[str
     """Run one autocommit query and return its rows as dicts."""
     async with cursor(pool) as cur:
         await run(cur, sql, params)
-        return rows(cur, await cur.fetchall())
+        return await fetch_rows(cur)

@@ -14,6 +14,7 @@ from typing import Any
 import aiopg
 
 from adapters.postgres import db
+from application.errors import DependencyUnavailable
 from application.ports import EventBus
 from domain.events import DomainEvent, event_from_dict
 
@@ -48,6 +49,8 @@ async def mark_published(pool: aiopg.Pool, ids: Sequence[uuid.UUID]) -> None:
     try:
         async with db.cursor(pool) as cur:
             await db.run(cur, "UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (list(ids),))
+    except DependencyUnavailable:  # an outage: logged once by the pool's tracker
+        pass
     except Exception:
         log.warning("could not mark %d outbox rows published; the relay will resend them", len(ids),
                     exc_info=True)
@@ -75,7 +78,7 @@ class OutboxRelay:
             await db.run(cur, "BEGIN; SELECT id, payload FROM outbox WHERE published_at IS NULL "
                               "AND created_at <= now() - make_interval(secs => %s) "
                               "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED", (self.grace_seconds, limit))
-            pending = await cur.fetchall()
+            pending = [(row["id"], row["payload"]) for row in await db.fetch_rows(cur)]
             done, published = [], 0
             try:
                 for outbox_id, payload in pending:
@@ -87,6 +90,8 @@ class OutboxRelay:
                         continue
                     try:
                         await self.bus.publish(event)
+                    except DependencyUnavailable:  # the bus is down: its tracker logs the outage once
+                        break
                     except Exception:
                         log.exception("relaying outbox row %s failed; retried on the next pass", outbox_id)
                         break

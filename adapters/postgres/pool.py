@@ -8,20 +8,22 @@ from collections.abc import AsyncIterator
 import aiopg
 import psycopg2
 
-from adapters.postgres.db import unavailable
+from adapters.metrics import Metrics
+from adapters.postgres.db import unavailable, watch
 
 log = logging.getLogger(__name__)
 
 
 async def create_pool(dsn: str, minsize: int = 1, maxsize: int = 10, *, timeout: float = 30.0,
                       connect_timeout: float = 3.0, close_timeout: float = 10.0,
-                      application_name: str = "payport") -> AsyncIterator[aiopg.Pool]:
+                      application_name: str = "payport", metrics: Metrics | None = None) -> AsyncIterator[aiopg.Pool]:
     """Yield a started pool and close it afterwards.
 
     Fails fast: the first ``minsize`` connections are opened before yielding and each connection
     attempt gives up after ``connect_timeout`` seconds, raising ``DependencyUnavailable``.
     ``timeout`` bounds acquiring a connection and each statement. On shutdown, connections still
-    in use after ``close_timeout`` seconds are terminated.
+    in use after ``close_timeout`` seconds are terminated. An outage later is logged once per
+    transition by the pool's tracker (``db.watch``), counted in ``metrics.dependency_outages``.
 
     ``application_name`` names the pool's sessions in ``pg_stat_activity`` (``payport-replica`` for
     the read replica's).
@@ -37,6 +39,8 @@ async def create_pool(dsn: str, minsize: int = 1, maxsize: int = 10, *, timeout:
     except (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError, OSError) as exc:
         log.error("cannot connect to postgres: %s", exc)
         raise unavailable() from exc
+    if metrics is not None:
+        watch(pool, on_down=lambda dependency: metrics.dependency_outages.labels(dependency=dependency).inc())
     try:
         yield pool
     finally:

@@ -114,7 +114,7 @@ class PostgresSession:
     async def fetch(self, sql: str, params: Any = None, *, plain_read: bool = False) -> list[dict[str, Any]]:
         await self.execute(sql, params, plain_read=plain_read)
         assert self._cur is not None
-        return db.rows(self._cur, await self._cur.fetchall())
+        return await db.fetch_rows(self._cur)
 
     # -- identity map ---------------------------------------------------------------------------
     def cached(self, table: Table, key: str) -> Any | None:
@@ -175,6 +175,7 @@ class PostgresSession:
         try:
             assert self._cur is not None
             await self._cur.execute("ROLLBACK")
-        except Exception:
-            log.warning("rollback failed; dropping the connection", exc_info=True)
+        except Exception as exc:
+            if not db.lost_connection(self.pool, exc):  # an outage is logged once, by the pool's tracker
+                log.warning("rollback failed; dropping the connection", exc_info=True)
             conn.close()

@@ -13,6 +13,7 @@ from adapters.postgres.outbox import mark_published, outbox_insert
 from adapters.postgres.registry import REPOSITORIES
 from adapters.postgres.session import PostgresSession
 from adapters.unit_of_work import RepositoryFactory, TransactionalUnitOfWork
+from application.errors import DependencyUnavailable
 from application.ports import EventBus, TransactionHandler
 from domain.events import DomainEvent
 
@@ -47,6 +48,8 @@ class PostgresUnitOfWork(TransactionalUnitOfWork):
         for outbox_id, event in outgoing:
             try:
                 await self.bus.publish(event)
+            except DependencyUnavailable:  # the bus is down (its tracker logs the outage once): the relay delivers
+                break
             except Exception:  # the relay delivers this one and the rest, in order
                 log.exception("publishing %s failed; left to the outbox relay", event.name)
                 break

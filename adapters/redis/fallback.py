@@ -18,9 +18,12 @@ T = TypeVar("T")
 BACKEND_ERRORS = (RedisError, OSError, TimeoutError)
 
 
-def outage_tracker(metrics: Metrics) -> OutageTracker:
-    """Redis outages seen by a fallback: one line down, one line back, a reminder every 30 s."""
-    return OutageTracker(log, interval=30.0, on_down=lambda dependency: metrics.dependency_outages.labels(
+def outage_tracker(metrics: Metrics | None, logger: logging.Logger = log) -> OutageTracker:
+    """Redis outages seen by a fallback (or the event bus): one line down, one line back, a
+    reminder every 30 s; counted in ``metrics.dependency_outages`` when there are metrics."""
+    if metrics is None:
+        return OutageTracker(logger, interval=30.0)
+    return OutageTracker(logger, interval=30.0, on_down=lambda dependency: metrics.dependency_outages.labels(
         dependency=dependency).inc())
 
 

@@ -16,6 +16,10 @@ from redis.exceptions import ResponseError
 
 from adapters.metrics import Metrics
 from adapters.redis.client import DEFAULT_PREFIX
+from adapters.redis.fallback import BACKEND_ERRORS, outage_tracker
+from application.errors import DependencyUnavailable
+from application.jobs import FailureLog
+from application.outages import OutageTracker
 from application.ports import EventHandler
 from domain.events import DomainEvent, event_from_dict
 
@@ -30,8 +34,11 @@ def default_consumer_name() -> str:
 class RedisStreamsEventBus:
     """Domain events through the stream ``{prefix}{stream}``, one consumer group per service.
 
-    ``publish`` appends ``event.to_dict()`` as JSON (``XADD ... MAXLEN ~ maxlen``) and raises if
-    Redis is down, so the outbox relay keeps the row and retries. ``subscribe`` registers
+    ``publish`` appends ``event.to_dict()`` as JSON (``XADD ... MAXLEN ~ maxlen``) and raises
+    ``DependencyUnavailable`` if Redis is down, so the outbox relay keeps the row and retries.
+    An outage (of publishing, or of the consumer loop, which retries with backoff) is logged once
+    when it starts and once when it ends, with rate-limited reminders (``application.outages``),
+    never a traceback per event or per retry. ``subscribe`` registers
     handlers in this process (matched with ``isinstance``, like ``InMemoryEventBus``). ``run``
     (or ``start``/``stop``) consumes: every entry goes to exactly one consumer of the group at a
     time, while every group sees every entry.
@@ -72,6 +79,9 @@ class RedisStreamsEventBus:
         self._task: asyncio.Task | None = None
         self.failures = 0
         self.delivered = 0
+        self.outages: OutageTracker = outage_tracker(metrics, log)
+        self._errors = FailureLog(log)
+        self._reader = f"redis (event consumer {self.consumer})"
 
     # -- publishing ---------------------------------------------------------------------------
     def subscribe(self, event_type: type[DomainEvent], handler: EventHandler) -> None:
@@ -82,7 +92,12 @@ class RedisStreamsEventBus:
 
     async def publish(self, event: DomainEvent) -> None:
         payload = orjson.dumps(event.to_dict())
-        await self.redis.xadd(self.key, {_FIELD: payload}, maxlen=self.maxlen, approximate=True)
+        try:
+            await self.redis.xadd(self.key, {_FIELD: payload}, maxlen=self.maxlen, approximate=True)
+        except BACKEND_ERRORS as exc:
+            self.outages.failed("redis (event bus)", exc, "events are left to the outbox relay")
+            raise DependencyUnavailable("the event bus is unavailable", dependency="redis") from exc
+        self.outages.recovered("redis (event bus)")
         if self.metrics is not None:
             self.metrics.events_published.labels(event=event.name).inc()
 
@@ -126,18 +141,24 @@ class RedisStreamsEventBus:
                     next_claim = loop.time() + self.claim_every
                 await self.read_new()
                 backoff = 0.1
+                self.outages.recovered(self._reader)
+                self._errors.succeeded(self._reader)
             except ResponseError as exc:
                 if "NOGROUP" in str(exc):  # stream or group deleted under us
                     log.warning("consumer group %s missing on %s: recreating", self.group, self.key)
                     await self._pause(stop_event, backoff)
                     with contextlib.suppress(Exception):
                         await self.ensure_group()
-                else:
-                    log.exception("event consumer %s: Redis error", self.consumer)
+                else:  # LOADING, BUSY, MASTERDOWN...: Redis is there but cannot serve yet
+                    self.outages.failed(self._reader, exc, "retrying with backoff")
                     await self._pause(stop_event, backoff)
                 backoff = min(backoff * 2, 5.0)
-            except Exception:
-                log.warning("event consumer %s: Redis unavailable, retrying in %.1fs", self.consumer, backoff, exc_info=True)
+            except BACKEND_ERRORS as exc:
+                self.outages.failed(self._reader, exc, "retrying with backoff")
+                await self._pause(stop_event, backoff)
+                backoff = min(backoff * 2, 5.0)
+            except Exception as exc:  # noqa: BLE001 - not Redis: the traceback once, then a line now and then
+                self._errors.failed(self._reader, exc)
                 await self._pause(stop_event, backoff)
                 backoff = min(backoff * 2, 5.0)
 

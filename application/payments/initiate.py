@@ -72,6 +72,7 @@ class InitiatePayment:
             description=f"Order {order.order_number}",
             metadata={"order_id": order.id, "payment_id": payment.id, "order_number": order.order_number},
             expires_at=payment.expires_at,
+            items=tuple((line.name, line.quantity, line.total) for line in order.items),
         )
 
     async def release(self, payment_id: str) -> PaymentIntent:

@@ -20,6 +20,9 @@ class InitializePayment:
     window). Each adapter sends what its gateway offers (Stripe ``expires_at``, within Stripe's
     30 min - 24 h; Flutterwave ``session_duration``); where the gateway has none, ``can_expire``
     and ``expire_payment`` say what the application can still do.
+
+    ``items``: what is being paid, ``(name, quantity, line total in minor units)`` per line, for a
+    gateway whose page shows it (the sandbox's).
     """
 
     reference: str
@@ -31,6 +34,7 @@ class InitializePayment:
     description: str
     metadata: Mapping[str, str] = attrs.field(factory=dict)
     expires_at: datetime | None = None
+    items: tuple[tuple[str, int, int], ...] = ()
 
 
 @attrs.frozen

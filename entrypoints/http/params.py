@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from typing import Annotated, ClassVar, TypeVar
 from urllib.parse import urlencode
 
@@ -45,8 +46,14 @@ Q = TypeVar("Q", bound=BaseModel)
 def parse_query(model: type[Q], request: web.Request) -> Q:
     """``request``'s query string as ``model``; InvalidValue (422, ``field`` the parameter) for
     the first parameter it refuses."""
+    return parse_fields(model, dict(request.query))
+
+
+def parse_fields(model: type[Q], fields: Mapping[str, object]) -> Q:
+    """``fields`` (a query string's, a form's) as ``model``; InvalidValue (422, ``field`` the
+    parameter) for the first one it refuses."""
     try:
-        return model.model_validate(dict(request.query))
+        return model.model_validate(dict(fields))
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         if getattr(model, "lengths_first", False):
@@ -86,6 +93,8 @@ def _whole_number(value: object) -> object:
     return value
 
 
+#: a whole number sent as text (a query parameter, a form field)
+WHOLE_NUMBER = BeforeValidator(_whole_number)
 #: an empty parameter (``?status=``) is an absent one
 BLANK_IS_NONE = BeforeValidator(lambda value: value or None)
 

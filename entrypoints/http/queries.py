@@ -5,13 +5,14 @@ A parameter checked by the use case as well (an order's status) comes last, so t
 wrong the answer names the one it always named."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from adapters.gateways.sandbox_script import MAX_REASON, MAX_SECONDS, MAX_SLOW
 from domain.orders import OrderStatus
 from domain.payments import PaymentStatus
-from entrypoints.http.params import BLANK_IS_NONE, Flag, Page, Query, Refusal, Text, at_most
+from entrypoints.http.params import BLANK_IS_NONE, WHOLE_NUMBER, Flag, Page, Query, Refusal, Text, at_most
 
 
 # -- catalog ------------------------------------------------------------------------------------
@@ -69,3 +70,19 @@ class NotificationsQuery(Page):
 # -- admin --------------------------------------------------------------------------------------
 class FailedWebhooksQuery(Page):
     """A page of the failed webhooks, newest first (``GET /admin/webhooks/{id}`` shows one)."""
+
+
+# -- the sandbox's payment page -----------------------------------------------------------------
+class SandboxScriptQuery(Query):
+    """The scripted behaviour of the sandbox's payment page (sandbox only): preselected on the
+    page by its query string; the page's form sends the same fields."""
+
+    behaviour: Annotated[Literal["none", "slow", "timeout", "delayed"] | None, BLANK_IS_NONE] = Field(
+        None, description="none (answer at once), slow (the answer takes `seconds`), timeout (no webhook; status "
+                          "checks time out for `seconds`), delayed (processing for `seconds`, then the outcome and "
+                          "its webhook)")
+    seconds: Annotated[int | None, Field(ge=0, le=MAX_SECONDS), WHOLE_NUMBER, BLANK_IS_NONE,
+                       Refusal(f"seconds must be a whole number from 0 to {MAX_SECONDS}")] = Field(
+        None, description=f"how long the behaviour lasts (slow: at most {MAX_SLOW})")
+    reason: Annotated[Annotated[str, StringConstraints(max_length=MAX_REASON, pattern=r"^[^\x00-\x1f\x7f]*$")] | None,
+                      BLANK_IS_NONE] = Field(None, description="a decline's reason: the payment's failure reason")

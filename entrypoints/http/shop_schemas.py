@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
+from adapters.gateways.sandbox_script import MAX_REASON, MAX_SECONDS, MAX_SLOW
 from entrypoints.http.schemas import AddressIn, Out, Quantity, Sku, Strict
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -142,3 +143,11 @@ class SandboxOutcomeIn(Strict):
     outcome: Literal["approve", "decline"]
     csrf: Annotated[str, StringConstraints(max_length=128)] | None = Field(
         None, description="the page's token (required of a browser, with the page's cookie)")
+    behaviour: Literal["none", "slow", "timeout", "delayed"] | None = Field(
+        None, description="the scripted answer: none (at once), slow (the answer takes `seconds`), timeout (no "
+                          "webhook; status checks time out for `seconds`), delayed (processing for `seconds`, then "
+                          "the outcome and its webhook)")
+    seconds: Annotated[int, Field(ge=0, le=MAX_SECONDS)] | None = Field(
+        None, description=f"how long (slow: at most {MAX_SLOW})")
+    reason: Annotated[str, StringConstraints(max_length=MAX_REASON, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = Field(
+        None, description="a decline's reason: the payment's failure reason (last_error)")

@@ -19,7 +19,7 @@ class Gateways(containers.DeclarativeContainer):
     #: from the same environment as every other setting (``Settings.gateways``)
     settings = providers.Callable(lambda settings: settings.gateways, core.settings)
     sandbox = providers.Singleton(SandboxGateway, store=cache.durable_kv, webhook_secret=config.sandbox_secret,
-                                  public_url=config.public_url, clock=core.clock)
+                                  public_url=config.public_url, clock=core.clock, shop_name=config.shop_name)
     registry = providers.Singleton(
         build_registry, http_session, settings, metrics=core.metrics, clock=core.clock, guard=True,
         extra=providers.Callable(lambda on, sandbox: {"sandbox": sandbox} if on else {},

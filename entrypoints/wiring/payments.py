@@ -2,6 +2,7 @@
 from dependency_injector import containers, providers
 
 from application.inbox_guard import InboxGuard
+from adapters.gateways.sandbox_script import delivery_job
 from application.jobs import Job
 from application.payments.initiate import InitiatePayment
 from application.payments.queries import Payments
@@ -11,9 +12,11 @@ from application.payments.webhooks import Webhooks
 from application.webhook_retries import WebhookRetries
 
 
-def payment_jobs(queries, webhooks: Webhooks, clock, interval: float) -> list[Job]:
-    """Webhook retries, claimed (several workers never process one inbox row together)."""
-    return [WebhookRetries(queries, webhooks, clock, interval)]
+def payment_jobs(queries, webhooks: Webhooks, clock, interval: float, sandbox, sandbox_enabled: bool) -> list[Job]:
+    """Webhook retries, claimed (several workers never process one inbox row together); with the
+    sandbox on, the webhooks of its delayed outcomes (``sandbox_script``)."""
+    return [WebhookRetries(queries, webhooks, clock, interval),
+            *([delivery_job(sandbox, webhooks)] if sandbox_enabled else [])]
 
 
 class PaymentsContainer(containers.DeclarativeContainer):
@@ -41,4 +44,5 @@ class PaymentsContainer(containers.DeclarativeContainer):
 
     inbox_guard = providers.Singleton(InboxGuard, storage.uow)
 
-    jobs = providers.Callable(payment_jobs, storage.maintenance_queries, webhooks, core.clock, config.worker_interval)
+    jobs = providers.Callable(payment_jobs, storage.maintenance_queries, webhooks, core.clock, config.worker_interval,
+                              gateways.sandbox, config.sandbox_enabled)

@@ -70,11 +70,12 @@ class Storage(containers.DeclarativeContainer):
 
     memory_store = providers.Singleton(MemoryStore)
     pg_pool = providers.Resource(opened, config.database_url, create_pool, dsn=config.database_url,
-                                 minsize=config.pg_pool_min, maxsize=config.pg_pool_max)
+                                 minsize=config.pg_pool_min, maxsize=config.pg_pool_max, metrics=core.metrics)
     #: the read replica (DATABASE_REPLICA_URL), None without one
     pg_replica_pool = providers.Resource(opened, config.database_replica_url, create_pool,
                                          dsn=config.database_replica_url, minsize=config.pg_pool_min,
-                                         maxsize=config.pg_pool_max, application_name="payport-replica")
+                                         maxsize=config.pg_pool_max, application_name="payport-replica",
+                                         metrics=core.metrics)
     #: the pool of the uncached reports and analytics (``application.ports.backoffice.AdminReports``,
     #: ``AnalyticsQueries``): the replica's, else the primary's. Nothing else reads it
     report_pool = providers.Callable(replica_or_primary, pg_replica_pool, pg_pool)
@@ -84,7 +85,7 @@ class Storage(containers.DeclarativeContainer):
     #: timeout (every one answered 503). Its connections are never held while waiting for another.
     #: Opened on first use (minsize 0): the main pool alone decides whether the app starts.
     pg_side_pool = providers.Resource(opened, config.database_url, create_pool, dsn=config.database_url,
-                                      minsize=0, maxsize=2)
+                                      minsize=0, maxsize=2, metrics=core.metrics)
     bus = providers.Selector(
         config.event_bus, memory=providers.Singleton(InMemoryEventBus),
         redis=providers.Singleton(RedisStreamsEventBus, cache.redis_bus_client, prefix=config.redis_prefix,

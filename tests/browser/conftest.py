@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from dependency_injector import providers
 
 import container as composition
 from entrypoints.http.app import create_app
@@ -38,13 +39,15 @@ def free_port() -> int:
 @pytest.fixture
 async def live_app():
     """A factory: ``await live_app(**settings)`` -> (base URL, ``Api`` on it, with the app's
-    ``container`` beside it); stopped after the test."""
+    ``container`` beside it); stopped after the test. ``clock``: the app's clock (a FakeClock the test moves)."""
     clients = []
 
-    async def start(**settings):
+    async def start(clock=None, **settings):
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         container = composition.build_container({**FAST, "public_url": base, **settings}, environ={})
+        if clock is not None:
+            container.core.clock.override(providers.Object(clock))
         server = TestServer(create_app(container), host="127.0.0.1", port=port)
         client = TestClient(server)
         await client.start_server()

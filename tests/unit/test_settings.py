@@ -31,7 +31,7 @@ DEFAULTS = {
     "ttls": CACHE_TTLS,
     "fraud_max_amount": {"NGN": 500_000_000, "USD": 1_000_000, "GHS": 5_000_000, "KES": 50_000_000},
     "storage": "memory", "kv": "memory", "value_cache": "memory", "sandbox_enabled": True,
-    "ephemeral_jwt_secret": True,
+    "ephemeral_jwt_secret": True, "shop_name": "payport demo shop",
 }
 
 
@@ -58,6 +58,7 @@ def test_every_variable_keeps_its_name():
         "PAYPORT_ARGON2_TIME_COST": "3", "PAYPORT_ACCESS_TOKEN_TTL": "300", "PAYPORT_REFRESH_TOKEN_TTL": "86400",
         "PAYPORT_GUEST_TOKEN_TTL": "3600", "PAYPORT_TOKEN_RECHECK": "30", "PAYPORT_LOGIN_SLOWDOWN": "1.5",
         "PAYPORT_WEBHOOK_ALLOW_PRIVATE": "on", "PAYPORT_WEBHOOK_TIMEOUT": "3",
+        "PAYPORT_SHOP_NAME": "Mama Put Foods",
     }
     flat = load_settings(environ).flat()
     assert flat | {"rate_limits": None, "ttls": None, "fraud_max_amount": None} == {
@@ -72,7 +73,7 @@ def test_every_variable_keeps_its_name():
         "return_url_origins": ["https://shop.example", "http://127.0.0.1:3000"],
         "cors_origins": ["https://shop.example"], "argon2_memory_kib": 65536, "argon2_time_cost": 3,
         "access_token_ttl": 300, "refresh_token_ttl": 86400, "guest_token_ttl": 3600, "token_recheck": 30.0,
-        "login_slowdown": 1.5,
+        "login_slowdown": 1.5, "shop_name": "Mama Put Foods",
         "storage": "postgres", "kv": "redis", "value_cache": "redis", "sandbox_enabled": True,
         "ephemeral_jwt_secret": False, "rate_limits": None, "ttls": None, "fraud_max_amount": None}
     assert flat["rate_limits"] == {**RATE_LIMITS, "login_ip": (3, 5), "guest": (7, 60)}
