@@ -125,17 +125,17 @@ class PostgresPartitions:
                 end = next_period(table, start)
                 if not any(_overlaps(p, start, end) for p in existing):
                     name = partition_name(table, start)
-                    await self._create(table, name, start, end)
+                    if await self._create(table, name, start, end):
+                        created.append(name)
                     existing.append(Partition(name, start, end))
-                    created.append(name)
                 start = end
         if created:
             log.info("partitions created: %s", ", ".join(created))
         return created
 
-    async def _create(self, table: PartitionedTable, name: str, start: datetime, end: datetime) -> None:
-        """The new partition, with whatever the DEFAULT partition took of its range moved into it.
-        Two workers at once: the advisory lock makes the second find it made."""
+    async def _create(self, table: PartitionedTable, name: str, start: datetime, end: datetime) -> bool:
+        """The new partition, with whatever the DEFAULT partition took of its range moved into it;
+        False if another worker made it meanwhile (the advisory lock makes the second find it)."""
         default = f"{table.name}_default"
         async with db.cursor(self.pool) as cur:
             await db.run(cur, "BEGIN; SELECT pg_advisory_xact_lock(%s); SET LOCAL lock_timeout = %s; "
@@ -144,7 +144,7 @@ class PostgresPartitions:
             made, has_default = await cur.fetchone()
             if made:
                 await db.run(cur, "COMMIT")
-                return
+                return False
             await db.run(cur, f'CREATE TABLE "{name}" (LIKE "{table.name}" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)')
             if has_default:
                 await db.run(cur, f'WITH moved AS (DELETE FROM "{default}" WHERE {table.column} >= %s AND '
@@ -152,6 +152,7 @@ class PostgresPartitions:
                              (start, end))
             await db.run(cur, f'ALTER TABLE "{table.name}" ATTACH PARTITION "{name}" FOR VALUES FROM (%s) TO (%s); '
                               "COMMIT", (start, end))
+        return True
 
     async def purge(self) -> list[str]:
         """Drop every partition whose whole range is older than its table's retention and that holds

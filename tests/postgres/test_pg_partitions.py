@@ -101,13 +101,21 @@ async def test_the_migration_keeps_every_row_and_partitions_the_four_tables(scra
 
 
 async def test_ensure_creates_the_coming_partitions_and_moves_what_default_took(migrated):
-    ahead = TODAY + timedelta(days=40)
+    ahead = TODAY + timedelta(days=400)
     _sql(migrated, "INSERT INTO outbox (id, event_name, payload, created_at) VALUES "
                    "(gen_random_uuid(), 'early', '{}', %s)", (ahead + timedelta(hours=3),))
+    _delivery(migrated, "dlv_1")  # a table with a foreign key: the attached partition gets it too
+    _sql(migrated, "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, outcome) VALUES "
+                   "('dlv_1', 1, %s, 5, 'failed')", (ahead,))
     assert _where(migrated, "outbox")["early"] == "outbox_default"
+    assert _where(migrated, "delivery_attempts")["dlv_1#1"] == "delivery_attempts_default"
     async with _partitions(migrated, FakeClock(ahead)) as parts:
         created = await parts.ensure()
         day = ahead.strftime("%Y%m%d")
+        assert _where(migrated, "delivery_attempts")["dlv_1#1"] == f"delivery_attempts_p{day[:6]}"
+        with pytest.raises(psycopg2.errors.ForeignKeyViolation):
+            _sql(migrated, "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, outcome) "
+                           "VALUES ('dlv_none', 1, %s, 5, 'failed')", (ahead,))
         outbox_days = [n for n in created if n.startswith("outbox_p")]
         assert outbox_days[0] == f"outbox_p{day}" and len(outbox_days) == 8  # this day and the next 7
         assert _where(migrated, "outbox")["early"] == f"outbox_p{day}"  # moved out of DEFAULT
@@ -117,6 +125,17 @@ async def test_ensure_creates_the_coming_partitions_and_moves_what_default_took(
         indexes = {r[0] for r in _sql(migrated, "SELECT indexdef FROM pg_indexes WHERE tablename = %s",
                                       (f"outbox_p{day}",))}
         assert any("(id, created_at)" in i for i in indexes) and any("published_at IS NULL" in i for i in indexes)
+
+
+async def test_two_workers_ensuring_at_once_create_each_partition_once(migrated):
+    import asyncio
+
+    clock = FakeClock(TODAY + timedelta(days=100))
+    async with _partitions(migrated, clock) as one, _partitions(migrated, clock) as other:
+        first, second = await asyncio.gather(one.ensure(), other.ensure())
+    outbox = [n for n in first + second if n.startswith("outbox_p")]
+    assert len(outbox) == len(set(outbox)) == 8  # each made by one of them (the advisory lock)
+    assert sorted(outbox) == sorted(n for n in _names(migrated, "outbox") if n in outbox)
 
 
 async def test_purge_drops_what_is_past_retention_and_keeps_an_unpublished_day(migrated):
