@@ -71,11 +71,9 @@ class MerchantWebhookEvents:
         transactions.subscribe(self.record)
 
     async def record(self, uow: MerchantWebhookUnitOfWork, raised: list[DomainEvent]) -> None:
-        now = None
-        for event in raised:
-            for msg in messages(event):
-                now = now or self.clock.now()
-                await uow.merchant_webhooks.fan_out(msg["type"], msg, now)
+        made = [msg for event in raised for msg in messages(event)]
+        if made:  # one statement for the whole commit
+            await uow.merchant_webhooks.fan_out(made, self.clock.now())
 
 
 #: Called when an endpoint is disabled automatically: (endpoint, reason) -> notify the admins.

@@ -60,13 +60,14 @@ class MemoryMerchantWebhookFanOut:
         self.session = session
         self.deliveries = MemoryDeliveries(session)
 
-    async def fan_out(self, event_type: str, msg: Mapping[str, Any], now: datetime) -> None:
+    async def fan_out(self, messages: Sequence[Mapping[str, Any]], now: datetime) -> None:
         endpoints = sorted((e for e in self.session.store.tables[ENDPOINTS].values() if e is not None),
                            key=lambda e: (e.created_at, e.id))
-        for endpoint in endpoints:
-            if endpoint.enabled and event_type in endpoint.events:
-                key = mw.dedup_key(msg["id"], endpoint.id)
-                await self.deliveries.enqueue(endpoint_delivery(mw.delivery_id(key), endpoint.id, msg, now, key))
+        for msg in messages:
+            for endpoint in endpoints:
+                if endpoint.enabled and msg["type"] in endpoint.events:
+                    key = mw.dedup_key(msg["id"], endpoint.id)
+                    await self.deliveries.enqueue(endpoint_delivery(mw.delivery_id(key), endpoint.id, msg, now, key))
 
 
 class MemoryDeliveryLog:

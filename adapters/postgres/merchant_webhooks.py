@@ -80,29 +80,28 @@ class PostgresEndpoints:
         return [_endpoint(r) for r in rows]
 
 
-#: ``endpoint_delivery`` for every subscribed endpoint; the id and dedup key as ``mw.delivery_id``
-#: and ``mw.dedup_key`` make them
+#: ``endpoint_delivery`` of each message (a JSON array) to every endpoint subscribed to its type;
+#: the id and dedup key as ``mw.delivery_id`` and ``mw.dedup_key`` make them
 _FAN_OUT = f"""
 INSERT INTO deliveries (id, channel, dedup_key, payload, status, attempts, max_attempts, next_attempt_at,
                         last_error, created_at, updated_at, delivered_at)
-SELECT 'dlv_' || left(md5(%(msg_id)s::text || ':' || e.id), 24), '{CHANNEL}', %(msg_id)s::text || ':' || e.id,
-       jsonb_build_object('endpoint_id', e.id, 'msg_id', %(msg_id)s::text, 'type', %(type)s::text,
-                          'message', %(message)s::jsonb),
+SELECT 'dlv_' || left(md5((m->>'id') || ':' || e.id), 24), '{CHANNEL}', (m->>'id') || ':' || e.id,
+       jsonb_build_object('endpoint_id', e.id, 'msg_id', m->>'id', 'type', m->>'type', 'message', m),
        '{DeliveryStatus.PENDING.value}', 0, %(max_attempts)s::integer, %(now)s::timestamptz, NULL,
        %(now)s::timestamptz, %(now)s::timestamptz, NULL
-  FROM merchant_webhook_endpoints e
- WHERE e.enabled AND %(type)s::text = ANY(e.events)
+  FROM jsonb_array_elements(%(messages)s::jsonb) AS m
+  JOIN merchant_webhook_endpoints e ON e.enabled AND (m->>'type') = ANY(e.events)
 ON CONFLICT DO NOTHING"""
 
 
 class PostgresMerchantWebhookFanOut:
-    """``uow.merchant_webhooks``: uses only the unit of work's ``defer``."""
+    """``uow.merchant_webhooks``: uses only the unit of work's ``defer`` (one statement per commit)."""
 
     def __init__(self, session: PostgresSession) -> None:
         self.uow = session
 
-    async def fan_out(self, event_type: str, msg: Mapping[str, Any], now: datetime) -> None:
-        self.uow.defer(_FAN_OUT, {"msg_id": msg["id"], "type": event_type, "message": json.dumps(dict(msg)),
+    async def fan_out(self, messages: Sequence[Mapping[str, Any]], now: datetime) -> None:
+        self.uow.defer(_FAN_OUT, {"messages": json.dumps([dict(m) for m in messages]),
                                   "max_attempts": mw.MAX_ATTEMPTS, "now": now})
 
 

@@ -46,9 +46,9 @@ class EndpointRepository(Protocol):
 class MerchantWebhookFanOut(Protocol):
     """``uow.merchant_webhooks``: deliveries written in the unit of work's transaction."""
 
-    async def fan_out(self, event_type: str, msg: Mapping[str, Any], now: datetime) -> None:
-        """With the commit: one ``endpoint_delivery`` of ``msg`` to every endpoint that is enabled
-        and subscribes to ``event_type`` when the transaction commits; its id is
+    async def fan_out(self, messages: Sequence[Mapping[str, Any]], now: datetime) -> None:
+        """With the commit: for each message, one ``endpoint_delivery`` to every endpoint that is
+        enabled and subscribes to its ``type`` when the transaction commits; its id is
         ``mw.delivery_id(mw.dedup_key(msg["id"], endpoint id))``, and a second fan-out of the same
         message to the same endpoint adds nothing."""
         ...
