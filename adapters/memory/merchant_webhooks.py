@@ -6,9 +6,9 @@ container does), so that units of work see them."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from adapters.memory.deliveries import ATTEMPTS, MemoryDeliveries
 from adapters.memory.deliveries import TABLE as DELIVERIES
@@ -22,6 +22,7 @@ from domain import merchant_webhooks as mw
 from domain.merchant_webhooks import Endpoint
 
 ENDPOINTS = "merchant_webhook_endpoints"
+T = TypeVar("T")
 
 
 class MemoryEndpoints:
@@ -41,6 +42,15 @@ class MemoryEndpoints:
         if endpoint.id not in self.rows:
             raise KeyError(endpoint.id)
         self.rows[endpoint.id] = copy.deepcopy(endpoint)
+
+    async def change(self, endpoint_id: str, change: Callable[[Endpoint], T]) -> tuple[Endpoint, T] | None:
+        row = self.rows.get(endpoint_id)  # no await until it is stored: nothing runs in between
+        if row is None:
+            return None
+        endpoint = copy.deepcopy(row)
+        result = change(endpoint)
+        self.rows[endpoint_id] = copy.deepcopy(endpoint)
+        return endpoint, result
 
     async def delete(self, endpoint_id: str) -> bool:
         return self.rows.pop(endpoint_id, None) is not None

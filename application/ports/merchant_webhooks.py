@@ -2,14 +2,16 @@
 event to the endpoints in the change's own transaction, and the delivery log's query."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from application.ports.deliveries import Delivery, DeliveryAttempt
 from application.ports.repositories import Page
 from domain import merchant_webhooks as mw
 from domain.merchant_webhooks import Endpoint
+
+T = TypeVar("T")
 
 #: The delivery queue's channel of merchant webhooks.
 CHANNEL = "merchant_webhook"
@@ -30,6 +32,13 @@ class EndpointRepository(Protocol):
 
     async def save(self, endpoint: Endpoint) -> None:
         """Store ``endpoint``'s new state (it exists)."""
+        ...
+
+    async def change(self, endpoint_id: str, change: Callable[[Endpoint], T]) -> tuple[Endpoint, T] | None:
+        """Apply ``change`` (plain code, no I/O) to the stored endpoint under its row lock and store
+        the result: two changes at once (the sender noting a failure while an admin rotates the
+        secret) never undo each other. (the endpoint, what ``change`` returned), or None when
+        there is no such endpoint."""
         ...
 
     async def delete(self, endpoint_id: str) -> bool: ...

@@ -125,3 +125,37 @@ async def test_the_delivery_log_is_served_by_its_index(pg_pool):
         found = scans(log.plan)
         assert any("deliveries_merchant_endpoint_idx" in s for s in found), found
         assert not any(s.startswith("Seq Scan") for s in found), found
+
+
+async def test_a_rotation_during_a_send_is_kept_by_the_sender_s_outcome(backend):
+    """The race made exact: an admin rotates the secret (and edits the endpoint) while the sender's
+    POST is in flight; the failed attempt the sender then notes keeps both."""
+    from application.merchant_webhooks import MerchantWebhookSender
+    from application.ports.deliveries import Delivery
+    from application.ports.merchant_webhooks import endpoint_delivery
+
+    store = store_for(backend)
+    now = backend.clock.now()
+    await store.add(Endpoint.new("we_shop", "https://shop.example/h", ["order.paid"], "shop", now))
+    rotated: list[str] = []
+
+    class Answer:
+        ok, gone, status_code, snippet, latency_ms, error = False, False, 503, "down", 5, "answered 503"
+
+    class RotatingMidSend:
+        async def post(self, url, body, headers):
+            changed, _ = await store.change("we_shop", lambda e: (e.rotate(backend.clock.now(), timedelta(hours=1)),
+                                                                  setattr(e, "description", "ERP")))
+            rotated.append(changed.secret)
+            return Answer()
+
+    sender = MerchantWebhookSender(store, RotatingMidSend(), backend.clock)
+    msg = message("msg_1", "order.paid", {}, now)
+    delivery: Delivery = endpoint_delivery("dlv_1", "we_shop", msg, now, "msg_1:we_shop")
+    delivery.attempts = 1
+    outcome = await sender(delivery)
+    assert not outcome.delivered and outcome.retry
+    stored = await store.get("we_shop")
+    assert stored.secret == rotated[0] and len(stored.signing_secrets(now)) == 2 and stored.description == "ERP"
+    assert stored.failing_since == now  # and the failure is noted too
+    assert await store.change("we_missing", lambda e: None) is None
