@@ -71,11 +71,9 @@ class MerchantWebhookEvents:
         transactions.subscribe(self.record)
 
     async def record(self, uow: MerchantWebhookUnitOfWork, raised: list[DomainEvent]) -> None:
-        now = None
-        for event in raised:
-            for msg in messages(event):
-                now = now or self.clock.now()
-                await uow.merchant_webhooks.fan_out(msg["type"], msg, now)
+        made = [msg for event in raised for msg in messages(event)]
+        if made:  # one statement for the whole commit
+            await uow.merchant_webhooks.fan_out(made, self.clock.now())
 
 
 #: Called when an endpoint is disabled automatically: (endpoint, reason) -> notify the admins.
@@ -99,12 +97,14 @@ class MerchantWebhookSender:
         body = json.dumps(delivery.payload["message"], separators=(",", ":")).encode()
         headers = mw.headers(endpoint.signing_secrets(now), delivery.payload["msg_id"], int(now.timestamp()), body)
         result = await self.http.post(endpoint.url, body, headers)
+        # the endpoint as it is now (an admin may have changed it during the POST), under its lock
         if result.ok:
-            endpoint.succeeded(now)
-            await self.endpoints.save(endpoint)
+            await self.endpoints.change(endpoint.id, lambda e: e.succeeded(now))
             return DeliveryOutcome.ok(result.status_code, _detail(result))
-        disabled = endpoint.failed(now, gone=result.gone)
-        await self.endpoints.save(endpoint)
+        changed = await self.endpoints.change(endpoint.id, lambda e: e.failed(now, gone=result.gone))
+        disabled = changed is not None and changed[1]
+        if changed is not None:
+            endpoint = changed[0]
         if disabled and self.on_disabled is not None:
             try:
                 await self.on_disabled(endpoint, endpoint.disabled_reason or "disabled")
@@ -216,32 +216,37 @@ class MerchantWebhookAdmin:
 
     async def update(self, endpoint_id: str, *, url: str | None = None, events: list[str] | None = None,
                      description: str | None = None, enabled: bool | None = None) -> mw.Endpoint:
-        endpoint = await self.get(endpoint_id)
+        await self.get(endpoint_id)
         await self._valid(url, events)
         now = self.clock.now()
-        if url is not None:
-            endpoint.url = url
-        if events is not None:
-            endpoint.events = sorted(set(events))
-        if description is not None:
-            endpoint.description = description
-        if enabled is True and not endpoint.enabled:
-            endpoint.enable(now)
-        elif enabled is False and endpoint.enabled:
-            endpoint.disable(now, None)
-        endpoint.updated_at = now
-        await self.endpoints.save(endpoint)
-        return endpoint
+
+        def apply(endpoint: mw.Endpoint) -> None:
+            if url is not None:
+                endpoint.url = url
+            if events is not None:
+                endpoint.events = sorted(set(events))
+            if description is not None:
+                endpoint.description = description
+            if enabled is True and not endpoint.enabled:
+                endpoint.enable(now)
+            elif enabled is False and endpoint.enabled:
+                endpoint.disable(now, None)
+            endpoint.updated_at = now
+        return await self._change(endpoint_id, apply)
+
+    async def _change(self, endpoint_id: str, apply: Callable[[mw.Endpoint], Any]) -> mw.Endpoint:
+        changed = await self.endpoints.change(endpoint_id, apply)
+        if changed is None:
+            raise NotFound("no such webhook endpoint", endpoint_id=endpoint_id)
+        return changed[0]
 
     async def delete(self, endpoint_id: str) -> None:
         await self.get(endpoint_id)
         await self.endpoints.delete(endpoint_id)
 
     async def rotate(self, endpoint_id: str, overlap_hours: float = 24.0) -> mw.Endpoint:
-        endpoint = await self.get(endpoint_id)
-        endpoint.rotate(self.clock.now(), timedelta(hours=overlap_hours))
-        await self.endpoints.save(endpoint)
-        return endpoint
+        now = self.clock.now()
+        return await self._change(endpoint_id, lambda e: e.rotate(now, timedelta(hours=overlap_hours)))
 
     async def send_test(self, endpoint_id: str) -> Delivery:
         endpoint = await self.get(endpoint_id)

@@ -6,9 +6,9 @@ container does), so that units of work see them."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from adapters.memory.deliveries import ATTEMPTS, MemoryDeliveries
 from adapters.memory.deliveries import TABLE as DELIVERIES
@@ -22,6 +22,7 @@ from domain import merchant_webhooks as mw
 from domain.merchant_webhooks import Endpoint
 
 ENDPOINTS = "merchant_webhook_endpoints"
+T = TypeVar("T")
 
 
 class MemoryEndpoints:
@@ -42,6 +43,15 @@ class MemoryEndpoints:
             raise KeyError(endpoint.id)
         self.rows[endpoint.id] = copy.deepcopy(endpoint)
 
+    async def change(self, endpoint_id: str, change: Callable[[Endpoint], T]) -> tuple[Endpoint, T] | None:
+        row = self.rows.get(endpoint_id)  # no await until it is stored: nothing runs in between
+        if row is None:
+            return None
+        endpoint = copy.deepcopy(row)
+        result = change(endpoint)
+        self.rows[endpoint_id] = copy.deepcopy(endpoint)
+        return endpoint, result
+
     async def delete(self, endpoint_id: str) -> bool:
         return self.rows.pop(endpoint_id, None) is not None
 
@@ -60,13 +70,14 @@ class MemoryMerchantWebhookFanOut:
         self.session = session
         self.deliveries = MemoryDeliveries(session)
 
-    async def fan_out(self, event_type: str, msg: Mapping[str, Any], now: datetime) -> None:
+    async def fan_out(self, messages: Sequence[Mapping[str, Any]], now: datetime) -> None:
         endpoints = sorted((e for e in self.session.store.tables[ENDPOINTS].values() if e is not None),
                            key=lambda e: (e.created_at, e.id))
-        for endpoint in endpoints:
-            if endpoint.enabled and event_type in endpoint.events:
-                key = mw.dedup_key(msg["id"], endpoint.id)
-                await self.deliveries.enqueue(endpoint_delivery(mw.delivery_id(key), endpoint.id, msg, now, key))
+        for msg in messages:
+            for endpoint in endpoints:
+                if endpoint.enabled and msg["type"] in endpoint.events:
+                    key = mw.dedup_key(msg["id"], endpoint.id)
+                    await self.deliveries.enqueue(endpoint_delivery(mw.delivery_id(key), endpoint.id, msg, now, key))
 
 
 class MemoryDeliveryLog:

@@ -4,9 +4,9 @@ no round trip of its own, and the endpoints as the transaction sees them), and t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiopg
 
@@ -21,6 +21,11 @@ from domain import merchant_webhooks as mw
 from domain.merchant_webhooks import Endpoint, SigningSecret
 
 _COLUMNS = "id, url, events, description, enabled, secrets, disabled_reason, failing_since, created_at, updated_at"
+_UPDATE = """UPDATE merchant_webhook_endpoints SET url = %(url)s, events = %(events)s,
+    description = %(description)s, enabled = %(enabled)s, secrets = %(secrets)s,
+    disabled_reason = %(disabled_reason)s, failing_since = %(failing_since)s, updated_at = %(updated_at)s
+    WHERE id = %(id)s RETURNING id"""
+T = TypeVar("T")
 _UPSERT_VALUES = ("%(id)s, %(url)s, %(events)s, %(description)s, %(enabled)s, %(secrets)s, %(disabled_reason)s, "
                   "%(failing_since)s, %(created_at)s, %(updated_at)s")
 
@@ -58,12 +63,27 @@ class PostgresEndpoints:
         return _endpoint(rows[0]) if rows else None
 
     async def save(self, endpoint: Endpoint) -> None:
-        rows = await db.fetch(self.pool, """UPDATE merchant_webhook_endpoints SET url = %(url)s, events = %(events)s,
-            description = %(description)s, enabled = %(enabled)s, secrets = %(secrets)s,
-            disabled_reason = %(disabled_reason)s, failing_since = %(failing_since)s, updated_at = %(updated_at)s
-            WHERE id = %(id)s RETURNING id""", _row(endpoint))
+        rows = await db.fetch(self.pool, _UPDATE, _row(endpoint))
         if not rows:
             raise KeyError(endpoint.id)
+
+    async def change(self, endpoint_id: str, change: Callable[[Endpoint], T]) -> tuple[Endpoint, T] | None:
+        async with db.cursor(self.pool) as cur:
+            await db.run(cur, f"BEGIN; SELECT {_COLUMNS} FROM merchant_webhook_endpoints WHERE id = %s FOR UPDATE",
+                         [endpoint_id])
+            try:
+                found = db.rows(cur, await cur.fetchall())
+                if not found:
+                    await db.run(cur, "ROLLBACK")
+                    return None
+                endpoint = _endpoint(found[0])
+                result = change(endpoint)
+                await db.run(cur, f"{_UPDATE}; COMMIT", _row(endpoint))
+            except BaseException:
+                if not cur.connection.closed:
+                    await cur.execute("ROLLBACK")
+                raise
+        return endpoint, result
 
     async def delete(self, endpoint_id: str) -> bool:
         rows = await db.fetch(self.pool, "DELETE FROM merchant_webhook_endpoints WHERE id = %s RETURNING id",
@@ -80,29 +100,28 @@ class PostgresEndpoints:
         return [_endpoint(r) for r in rows]
 
 
-#: ``endpoint_delivery`` for every subscribed endpoint; the id and dedup key as ``mw.delivery_id``
-#: and ``mw.dedup_key`` make them
+#: ``endpoint_delivery`` of each message (a JSON array) to every endpoint subscribed to its type;
+#: the id and dedup key as ``mw.delivery_id`` and ``mw.dedup_key`` make them
 _FAN_OUT = f"""
 INSERT INTO deliveries (id, channel, dedup_key, payload, status, attempts, max_attempts, next_attempt_at,
                         last_error, created_at, updated_at, delivered_at)
-SELECT 'dlv_' || left(md5(%(msg_id)s::text || ':' || e.id), 24), '{CHANNEL}', %(msg_id)s::text || ':' || e.id,
-       jsonb_build_object('endpoint_id', e.id, 'msg_id', %(msg_id)s::text, 'type', %(type)s::text,
-                          'message', %(message)s::jsonb),
+SELECT 'dlv_' || left(md5((m->>'id') || ':' || e.id), 24), '{CHANNEL}', (m->>'id') || ':' || e.id,
+       jsonb_build_object('endpoint_id', e.id, 'msg_id', m->>'id', 'type', m->>'type', 'message', m),
        '{DeliveryStatus.PENDING.value}', 0, %(max_attempts)s::integer, %(now)s::timestamptz, NULL,
        %(now)s::timestamptz, %(now)s::timestamptz, NULL
-  FROM merchant_webhook_endpoints e
- WHERE e.enabled AND %(type)s::text = ANY(e.events)
+  FROM jsonb_array_elements(%(messages)s::jsonb) AS m
+  JOIN merchant_webhook_endpoints e ON e.enabled AND (m->>'type') = ANY(e.events)
 ON CONFLICT DO NOTHING"""
 
 
 class PostgresMerchantWebhookFanOut:
-    """``uow.merchant_webhooks``: uses only the unit of work's ``defer``."""
+    """``uow.merchant_webhooks``: uses only the unit of work's ``defer`` (one statement per commit)."""
 
     def __init__(self, session: PostgresSession) -> None:
         self.uow = session
 
-    async def fan_out(self, event_type: str, msg: Mapping[str, Any], now: datetime) -> None:
-        self.uow.defer(_FAN_OUT, {"msg_id": msg["id"], "type": event_type, "message": json.dumps(dict(msg)),
+    async def fan_out(self, messages: Sequence[Mapping[str, Any]], now: datetime) -> None:
+        self.uow.defer(_FAN_OUT, {"messages": json.dumps([dict(m) for m in messages]),
                                   "max_attempts": mw.MAX_ATTEMPTS, "now": now})
 
 

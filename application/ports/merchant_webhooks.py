@@ -2,14 +2,16 @@
 event to the endpoints in the change's own transaction, and the delivery log's query."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from application.ports.deliveries import Delivery, DeliveryAttempt
 from application.ports.repositories import Page
 from domain import merchant_webhooks as mw
 from domain.merchant_webhooks import Endpoint
+
+T = TypeVar("T")
 
 #: The delivery queue's channel of merchant webhooks.
 CHANNEL = "merchant_webhook"
@@ -32,6 +34,13 @@ class EndpointRepository(Protocol):
         """Store ``endpoint``'s new state (it exists)."""
         ...
 
+    async def change(self, endpoint_id: str, change: Callable[[Endpoint], T]) -> tuple[Endpoint, T] | None:
+        """Apply ``change`` (plain code, no I/O) to the stored endpoint under its row lock and store
+        the result: two changes at once (the sender noting a failure while an admin rotates the
+        secret) never undo each other. (the endpoint, what ``change`` returned), or None when
+        there is no such endpoint."""
+        ...
+
     async def delete(self, endpoint_id: str) -> bool: ...
 
     async def list(self) -> list[Endpoint]:
@@ -46,9 +55,9 @@ class EndpointRepository(Protocol):
 class MerchantWebhookFanOut(Protocol):
     """``uow.merchant_webhooks``: deliveries written in the unit of work's transaction."""
 
-    async def fan_out(self, event_type: str, msg: Mapping[str, Any], now: datetime) -> None:
-        """With the commit: one ``endpoint_delivery`` of ``msg`` to every endpoint that is enabled
-        and subscribes to ``event_type`` when the transaction commits; its id is
+    async def fan_out(self, messages: Sequence[Mapping[str, Any]], now: datetime) -> None:
+        """With the commit: for each message, one ``endpoint_delivery`` to every endpoint that is
+        enabled and subscribes to its ``type`` when the transaction commits; its id is
         ``mw.delivery_id(mw.dedup_key(msg["id"], endpoint id))``, and a second fan-out of the same
         message to the same endpoint adds nothing."""
         ...

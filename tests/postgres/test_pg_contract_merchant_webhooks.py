@@ -69,22 +69,25 @@ async def test_an_event_fans_out_with_the_commit_to_the_subscribed_endpoints_onl
     msg = message(mw.message_id("evt_1", "order.paid"), "order.paid", {"order_id": "ord_1", "amount": 500}, now)
 
     async with backend.uow() as uow:  # rolled back: nothing
-        await uow.merchant_webhooks.fan_out("order.paid", msg, now)
+        await uow.merchant_webhooks.fan_out([msg], now)
     assert (await log.deliveries("we_shop", limit=10, cursor=None)).results == []
-    for _ in range(2):  # the same message twice (an event relayed again): one delivery
+    refund = message(mw.message_id("evt_2", "refund.failed"), "refund.failed", {"refund_id": "rfd_1"}, now)
+    for _ in range(2):  # the same messages twice (an event relayed again): one delivery each
         async with backend.uow() as uow:
-            await uow.merchant_webhooks.fan_out("order.paid", msg, now)
+            await uow.merchant_webhooks.fan_out([msg, refund], now)
             await uow.commit()
+    [to_erp] = (await log.deliveries("we_erp", limit=10, cursor=None)).results
+    assert to_erp.payload == {"endpoint_id": "we_erp", "msg_id": refund["id"], "type": "refund.failed",
+                              "message": refund}
 
     [delivery] = (await log.deliveries("we_shop", limit=10, cursor=None)).results
     assert delivery.id == mw.delivery_id(mw.dedup_key(msg["id"], "we_shop"))
     assert (delivery.channel, delivery.status, delivery.max_attempts) == (CHANNEL, DeliveryStatus.PENDING,
                                                                          mw.MAX_ATTEMPTS)
     assert delivery.payload == {"endpoint_id": "we_shop", "msg_id": msg["id"], "type": "order.paid", "message": msg}
-    for other in ("we_erp", "we_paused"):
-        assert (await log.deliveries(other, limit=10, cursor=None)).results == []
+    assert (await log.deliveries("we_paused", limit=10, cursor=None)).results == []
 
-    [claimed] = await queue.claim([CHANNEL], limit=10, lease_seconds=60)
+    [claimed] = [d for d in await queue.claim([CHANNEL], limit=10, lease_seconds=60) if d.id == delivery.id]
     await queue.record(claimed, DeliveryOutcome.failed("answered 503", 503), started_at=now, duration_ms=12)
     attempts = await log.attempts([delivery.id, "dlv_never"])
     assert attempts["dlv_never"] == []
@@ -98,7 +101,7 @@ async def test_the_delivery_log_pages_newest_first(backend):
         backend.clock.advance(1)
         now = backend.clock.now()
         async with backend.uow() as uow:
-            await uow.merchant_webhooks.fan_out("order.paid", message(f"msg_{n}", "order.paid", {}, now), now)
+            await uow.merchant_webhooks.fan_out([message(f"msg_{n}", "order.paid", {}, now)], now)
             await uow.commit()
     seen, cursor = [], None
     while True:
@@ -122,3 +125,37 @@ async def test_the_delivery_log_is_served_by_its_index(pg_pool):
         found = scans(log.plan)
         assert any("deliveries_merchant_endpoint_idx" in s for s in found), found
         assert not any(s.startswith("Seq Scan") for s in found), found
+
+
+async def test_a_rotation_during_a_send_is_kept_by_the_sender_s_outcome(backend):
+    """The race made exact: an admin rotates the secret (and edits the endpoint) while the sender's
+    POST is in flight; the failed attempt the sender then notes keeps both."""
+    from application.merchant_webhooks import MerchantWebhookSender
+    from application.ports.deliveries import Delivery
+    from application.ports.merchant_webhooks import endpoint_delivery
+
+    store = store_for(backend)
+    now = backend.clock.now()
+    await store.add(Endpoint.new("we_shop", "https://shop.example/h", ["order.paid"], "shop", now))
+    rotated: list[str] = []
+
+    class Answer:
+        ok, gone, status_code, snippet, latency_ms, error = False, False, 503, "down", 5, "answered 503"
+
+    class RotatingMidSend:
+        async def post(self, url, body, headers):
+            changed, _ = await store.change("we_shop", lambda e: (e.rotate(backend.clock.now(), timedelta(hours=1)),
+                                                                  setattr(e, "description", "ERP")))
+            rotated.append(changed.secret)
+            return Answer()
+
+    sender = MerchantWebhookSender(store, RotatingMidSend(), backend.clock)
+    msg = message("msg_1", "order.paid", {}, now)
+    delivery: Delivery = endpoint_delivery("dlv_1", "we_shop", msg, now, "msg_1:we_shop")
+    delivery.attempts = 1
+    outcome = await sender(delivery)
+    assert not outcome.delivered and outcome.retry
+    stored = await store.get("we_shop")
+    assert stored.secret == rotated[0] and len(stored.signing_secrets(now)) == 2 and stored.description == "ERP"
+    assert stored.failing_since == now  # and the failure is noted too
+    assert await store.change("we_missing", lambda e: None) is None
