@@ -8,7 +8,6 @@ import orjson
 
 from domain.catalog import TAG_SLUG
 from entrypoints.http import schemas as s
-from entrypoints.http.browser import script_hash
 from entrypoints.http.endpoint import Route, RouteTable
 from entrypoints.http.params import BLANK_IS_NONE
 from entrypoints.http.text import document_no_nul, schema_objects
@@ -136,40 +135,3 @@ class Document:
         if self._body is None:
             self._body = orjson.dumps(build_spec(self.tables))
         return self._body
-
-
-DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>payport API</title>
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-.op{border:1px solid #ddd;border-radius:.4rem;margin:.5rem 0;padding:.5rem 1rem}
-.m{display:inline-block;min-width:4rem;font-weight:bold}.GET{color:#0969da}.POST{color:#1a7f37}.PUT{color:#9a6700}
-pre{background:#f6f8fa;padding:.5rem;overflow:auto;font-size:.8rem}h2{margin-top:2rem;text-transform:capitalize}</style></head>
-<body><h1>payport API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Errors are
-<code>application/problem+json</code>; money fields are integers in minor units.</p><div id="ops">Loading…</div>
-<script>
-fetch('/openapi.json').then(r=>r.json()).then(spec=>{
-  const byTag={};
-  for(const [path,ops] of Object.entries(spec.paths)) for(const [m,op] of Object.entries(ops))
-    (byTag[op.tags[0]]=byTag[op.tags[0]]||[]).push([m.toUpperCase(),path,op]);
-  const esc=s=>String(s).replace(/[&<>]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
-  const ref=r=>r&&r.$ref?r.$ref.split('/').pop():'';
-  let html='';
-  for(const [tag,ops] of Object.entries(byTag)){ html+=`<h2>${esc(tag)}</h2>`;
-    for(const [m,path,op] of ops){
-      const body=op.requestBody&&op.requestBody.content['application/json'];
-      const ok=Object.entries(op.responses).find(([c])=>c.startsWith('2'));
-      const out=ok&&ok[1].content&&ok[1].content['application/json'];
-      html+=`<div class="op"><span class="m ${m}">${m}</span><code>${esc(path)}</code> — ${esc(op.summary)}`+
-        (body?`<pre>request: ${esc(ref(body.schema))}\n${esc(JSON.stringify(spec.components.schemas[ref(body.schema)].properties,null,1))}</pre>`:'')+
-        (out?`<div>response ${ok[0]}: <code>${esc(ref(out.schema))}</code></div>`:'')+`</div>`;}}
-  document.getElementById('ops').innerHTML=html;});
-</script></body></html>"""
-
-
-def _docs_csp() -> str:
-    script = DOCS_PAGE.split("<script>", 1)[1].split("</script>", 1)[0]
-    return (f"default-src 'none'; script-src {script_hash(script)}; style-src 'unsafe-inline'; connect-src 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-
-
-#: the docs page's CSP: its one inline script (by hash), which reads /openapi.json
-DOCS_CSP = _docs_csp()
