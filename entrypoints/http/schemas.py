@@ -333,12 +333,23 @@ class NotificationOut(Out):
     created_at: str
 
 
+class FieldProblemOut(Out):
+    #: where in the request (``items.0.quantity``; ``body`` for the whole body)
+    field: str
+    message: str
+
+
 class Problem(Out):
+    """Every error answer (RFC 9457, ``application/problem+json``). ``code`` is stable, for programs;
+    some problems carry more (``reasons``, ``dependency``, ``allowed_transitions``...)."""
+
     type: str
     title: str
     status: int
     detail: str
     code: str
+    #: a validation failure's fields, one entry each
+    errors: list[FieldProblemOut] | None = None
 
 
 def page_of(model: type[BaseModel]) -> type[BaseModel]:

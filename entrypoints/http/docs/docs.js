@@ -8,7 +8,7 @@ window.ui = SwaggerUIBundle({
   layout: "BaseLayout",
   validatorUrl: null,          // never ask the public validator (no request leaves this origin)
   deepLinking: true,
-  docExpansion: "none",
+  docExpansion: "list",        // every operation listed, each folded
   filter: true,
   displayRequestDuration: true,
   defaultModelsExpandDepth: 0,
