@@ -333,10 +333,14 @@ class NotificationOut(Out):
     created_at: str
 
 
+#: text that may echo what the client sent (a field's name), NUL included: no NUL-free pattern in the document
+AnyText = Annotated[str, Field(json_schema_extra={"x-any-text": True})]
+
+
 class FieldProblemOut(Out):
-    #: where in the request (``items.0.quantity``; ``body`` for the whole body)
-    field: str
-    message: str
+    #: where in the request (``items.0.quantity``; ``body`` for the whole body), as the client named it
+    field: AnyText
+    message: AnyText
 
 
 class Problem(Out):
