@@ -10,6 +10,7 @@ this origin only, with no inline script (the one that starts Swagger UI is ``doc
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 from importlib import metadata
 from pathlib import Path
@@ -36,15 +37,27 @@ VENDOR_PREFIX = f"/docs/assets/swagger-ui-{metadata.version('swagger-ui-py')}"
 OWN_PREFIX = f"/docs/assets/payport-{hashlib.sha256((OWN / 'docs.js').read_bytes()).hexdigest()[:12]}"
 
 
+#: compressed once, on the first request for it (Swagger UI's bundle: 1.5 MB, about 0.45 MB gzipped)
+COMPRESSIBLE = ("text/javascript", "text/css")
+
+
 @functools.cache
-def _read(path: Path) -> bytes:
-    return path.read_bytes()
+def _read(path: Path, compressed: bool) -> bytes:
+    raw = path.read_bytes()
+    return gzip.compress(raw, compresslevel=6, mtime=0) if compressed else raw
 
 
 def _asset(folder: Path, prefix: str, name: str, content_type: str) -> str:
-    """Declare the route serving ``folder/name`` at ``prefix/name``; returns that URL path."""
+    """Declare the route serving ``folder/name`` at ``prefix/name`` (gzipped to a client that takes
+    it); returns that URL path."""
     async def handler(ctx: Ctx):
-        return web.Response(body=_read(folder / name), content_type=content_type, headers=dict(ASSET_HEADERS))
+        headers = dict(ASSET_HEADERS)
+        compressed = content_type in COMPRESSIBLE and "gzip" in ctx.request.headers.get("Accept-Encoding", "")
+        if content_type in COMPRESSIBLE:
+            headers["Vary"] = "Accept-Encoding"
+        if compressed:
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(body=_read(folder / name, compressed), content_type=content_type, headers=headers)
     handler.__name__ = "asset_" + name.replace(".", "_").replace("-", "_")
     url = f"{prefix}/{name}"
     routes.endpoint("GET", url, summary=f"The docs page's {name}", auth="none", content_type=content_type)(handler)
