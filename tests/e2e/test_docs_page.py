@@ -39,6 +39,7 @@ async def test_the_assets_are_ours_cached_for_a_year_and_gzipped(api):
             assert "Content-Encoding" not in resp.headers and body == on_disk
         else:
             assert resp.headers["Content-Encoding"] == "gzip" and gzip.decompress(body) == on_disk
+            assert resp.charset == "utf-8"
             assert len(body) < len(on_disk)
         plain = await api.client.get(url, headers={"Accept-Encoding": "identity"}, auto_decompress=False)
         assert "Content-Encoding" not in plain.headers and await plain.read() == on_disk

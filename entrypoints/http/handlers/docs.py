@@ -69,7 +69,8 @@ def _asset(folder: Path, prefix: str, name: str, content_type: str) -> str:
         if compressed:
             headers["Content-Encoding"] = "gzip"
         body = await _body(folder / name, compressed)
-        return web.Response(body=body, content_type=content_type, headers=headers)
+        charset = "utf-8" if content_type in COMPRESSIBLE else None  # whatever the page that loads it says
+        return web.Response(body=body, content_type=content_type, charset=charset, headers=headers)
     handler.__name__ = "asset_" + name.replace(".", "_").replace("-", "_")
     url = f"{prefix}/{name}"
     routes.endpoint("GET", url, summary=f"The docs page's {name}", auth="none", content_type=content_type)(handler)
