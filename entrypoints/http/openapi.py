@@ -7,8 +7,8 @@ from collections.abc import Iterable
 import orjson
 
 from domain.catalog import TAG_SLUG
+from entrypoints.http import openapi_examples as examples
 from entrypoints.http import schemas as s
-from entrypoints.http.browser import script_hash
 from entrypoints.http.endpoint import Route, RouteTable
 from entrypoints.http.params import BLANK_IS_NONE
 from entrypoints.http.text import document_no_nul, schema_objects
@@ -18,6 +18,10 @@ REF = "#/components/schemas/{model}"
 PATH_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
 #: path parameters the use case narrows further (a tag's or an FAQ section's slug: ``domain.catalog.TAG_SLUG``)
 NARROWER_PATH_SCHEMAS = {"slug": {"type": "string", "pattern": TAG_SLUG.pattern}}
+#: the security scheme: an access token from POST /auth/login (or /auth/guest), sent as a bearer header
+BEARER = "bearerAuth"
+#: an operation's ``security`` by its route's ``auth``: a token, a token if one is sent, none at all
+SECURITY = {"required": [{BEARER: []}], "optional": [{BEARER: []}, {}], "none": []}
 
 
 def _schema(model, components: dict) -> dict:
@@ -87,14 +91,105 @@ def _operation(route: Route, components: dict) -> dict:
         ok["content"] = {"application/json": {"schema": _schema(route.response, components)}}
     elif route.content_type.startswith("text/"):
         ok["content"] = {route.content_type: {"schema": {"type": "string"}}}
-    problem = {"description": "Problem (RFC 9457)",
-               "content": {"application/problem+json": {"schema": _schema(s.Problem, components)}}}
-    op["responses"] = {str(route.status): ok, "4XX": problem, "5XX": problem}
-    if route.auth != "none":
-        op["security"] = [{"bearer": []}] if route.auth == "required" else [{"bearer": []}, {}]
+    op["responses"] = {str(route.status): ok, **problem_responses(route, components)}
+    op["security"] = SECURITY[route.auth]
+    _with_examples(route, op)
     return op
 
 
+# -- error answers --------------------------------------------------------------------------------
+RESPONSE_REF = "#/components/responses/{name}"
+#: the shared problem+json answers (``components.responses``), by status: their name and when they come
+PROBLEMS: dict[int, tuple[str, str]] = {
+    400: ("BadRequest", "The body is not valid JSON, or not a readable form"),
+    401: ("Unauthorized", "No bearer token, or one that is not valid (answered with WWW-Authenticate: Bearer)"),
+    403: ("Forbidden", "The caller's role may not do this"),
+    404: ("NotFound", "No such resource; another caller's counts as none"),
+    409: ("Conflict", "The resource's state does not allow it, or a request with the same Idempotency-Key is "
+                      "still running (retry after Retry-After)"),
+    413: ("PayloadTooLarge", "The body is over 1 MiB"),
+    422: ("ValidationFailed", "Well formed but not valid (``errors`` names each field), or an Idempotency-Key "
+                              "reused with another body"),
+    429: ("TooManyRequests", "A rate limit was reached: retry after Retry-After seconds"),
+    503: ("ServiceUnavailable", "A dependency is down: retry after Retry-After seconds"),
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+_HEADERS = {401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
+            409: _RETRY_AFTER, 429: _RETRY_AFTER, 503: _RETRY_AFTER}
+#: operations a signed-in caller may be refused for their role (besides /admin/... and catalog writes)
+ROLE_BOUND = frozenset({"support_open_ticket", "support_reopen"})
+#: what an operation answers besides what its declaration shows: credentials in the body refused (401), a
+#: gateway's signature refused (401) or its event unreadable (422), the sandbox form's CSRF check (403)
+ALSO: dict[str, frozenset[int]] = {
+    "auth_login": frozenset({401}), "auth_refresh": frozenset({401}),
+    "webhooks_receive": frozenset({401, 422}), "webhooks_receive_put": frozenset({401, 422}),
+    "sandbox_settle": frozenset({403}),
+}
+
+
+def error_statuses(route: Route) -> list[int]:
+    """The problem statuses ``route`` may answer, from what it declares: a body can be malformed,
+    too large or invalid; a token missing or wrong; a role not enough (staff operations); a named
+    resource absent (a path parameter, an ``..._id`` or ``sku`` in the body); a state in the way (any
+    write); a rate limit reached; a dependency down (anything that reads or writes the stores)."""
+    has_body = route.body is not None or route.form is not None
+    in_path = "{" in route.path
+    named = in_path or any(name.endswith("_id") or name == "sku"
+                           for name in (route.body.model_fields if route.body is not None else ()))
+    staff = (route.path.startswith("/api/v1/admin/") or route.operation_id.startswith("catalog_admin_")
+             or route.operation_id in ROLE_BOUND)
+    wanted = {
+        400: has_body, 413: has_body,
+        401: route.auth != "none",
+        403: route.auth == "required" and staff,
+        404: named,
+        409: route.method != "GET" and (route.auth != "none" or in_path),
+        422: has_body or route.query is not None or route.idempotency != "none",
+        429: bool(route.limits),
+        503: route.auth != "none" or has_body or in_path or route.query is not None or bool(route.limits),
+    }
+    return sorted({status for status, applies in wanted.items() if applies} | ALSO.get(route.operation_id, frozenset()))
+
+
+def problem_responses(route: Route, components: dict) -> dict:
+    """``route``'s error answers: each status it may answer (a shared response of
+    ``components.responses``), and any other 4xx or 5xx, all problem+json (``Problem``)."""
+    problem = {"description": "Problem (RFC 9457)",
+               "content": {"application/problem+json": {"schema": _schema(s.Problem, components)}}}
+    answers = {str(status): {"$ref": RESPONSE_REF.format(name=PROBLEMS[status][0])} for status in error_statuses(route)}
+    return {**answers, "4XX": problem, "5XX": problem}
+
+
+def shared_responses() -> dict:
+    """``components.responses``: one problem+json answer per status of PROBLEMS, with an example."""
+    responses = {}
+    for status, (name, when) in PROBLEMS.items():
+        example = examples.PROBLEMS[status]
+        body = {"type": f"urn:payport:problem:{example['code']}", "status": status, **example}
+        response = {"description": when, "content": {"application/problem+json": {
+            "schema": {"$ref": REF.format(model="Problem")}, "example": body}}}
+        if status in _HEADERS:
+            response["headers"] = _HEADERS[status]
+        responses[name] = response
+    return responses
+
+
+def _with_examples(route: Route, op: dict) -> None:
+    """The examples of ``openapi_examples`` on ``route``'s request body and success answer. A route
+    that reads its raw body (a gateway's webhook) gets that body described, as any JSON object."""
+    request = examples.REQUESTS.get(route.operation_id)
+    if request is not None:
+        if "requestBody" not in op:
+            op["requestBody"] = {"required": False, "description": "The gateway's own event, as it sends it",
+                                 "content": {"application/json": {"schema": {"type": "object"}}}}
+        op["requestBody"]["content"]["application/json"]["example"] = request
+    response = examples.RESPONSES.get(route.operation_id)
+    if response is not None:
+        op["responses"][str(route.status)]["content"]["application/json"]["example"] = response
+
+
+# -- the document -----------------------------------------------------------------------------------
 def _keys_only_by_pattern(document) -> None:
     """A map whose keys have a pattern (``dict[Currency, ...]``) takes no other key: the request
     models refuse one, so the document says so (``additionalProperties: false``)."""
@@ -120,8 +215,10 @@ def build_spec(tables: Iterable[RouteTable]) -> dict:
                  "description": "Checkout & payments: orders, payment intents, gateways, webhooks, refunds. "
                                 "Money is integers in minor units next to a currency."},
         "paths": paths,
-        "components": {"schemas": components,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "components": {"schemas": components, "responses": shared_responses(),
+                       "securitySchemes": {BEARER: {
+                           "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                           "description": "The access token of POST /api/v1/auth/login (or /auth/guest)"}}},
     }
 
 
@@ -136,40 +233,3 @@ class Document:
         if self._body is None:
             self._body = orjson.dumps(build_spec(self.tables))
         return self._body
-
-
-DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>payport API</title>
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-.op{border:1px solid #ddd;border-radius:.4rem;margin:.5rem 0;padding:.5rem 1rem}
-.m{display:inline-block;min-width:4rem;font-weight:bold}.GET{color:#0969da}.POST{color:#1a7f37}.PUT{color:#9a6700}
-pre{background:#f6f8fa;padding:.5rem;overflow:auto;font-size:.8rem}h2{margin-top:2rem;text-transform:capitalize}</style></head>
-<body><h1>payport API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Errors are
-<code>application/problem+json</code>; money fields are integers in minor units.</p><div id="ops">Loading…</div>
-<script>
-fetch('/openapi.json').then(r=>r.json()).then(spec=>{
-  const byTag={};
-  for(const [path,ops] of Object.entries(spec.paths)) for(const [m,op] of Object.entries(ops))
-    (byTag[op.tags[0]]=byTag[op.tags[0]]||[]).push([m.toUpperCase(),path,op]);
-  const esc=s=>String(s).replace(/[&<>]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
-  const ref=r=>r&&r.$ref?r.$ref.split('/').pop():'';
-  let html='';
-  for(const [tag,ops] of Object.entries(byTag)){ html+=`<h2>${esc(tag)}</h2>`;
-    for(const [m,path,op] of ops){
-      const body=op.requestBody&&op.requestBody.content['application/json'];
-      const ok=Object.entries(op.responses).find(([c])=>c.startsWith('2'));
-      const out=ok&&ok[1].content&&ok[1].content['application/json'];
-      html+=`<div class="op"><span class="m ${m}">${m}</span><code>${esc(path)}</code> — ${esc(op.summary)}`+
-        (body?`<pre>request: ${esc(ref(body.schema))}\n${esc(JSON.stringify(spec.components.schemas[ref(body.schema)].properties,null,1))}</pre>`:'')+
-        (out?`<div>response ${ok[0]}: <code>${esc(ref(out.schema))}</code></div>`:'')+`</div>`;}}
-  document.getElementById('ops').innerHTML=html;});
-</script></body></html>"""
-
-
-def _docs_csp() -> str:
-    script = DOCS_PAGE.split("<script>", 1)[1].split("</script>", 1)[0]
-    return (f"default-src 'none'; script-src {script_hash(script)}; style-src 'unsafe-inline'; connect-src 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-
-
-#: the docs page's CSP: its one inline script (by hash), which reads /openapi.json
-DOCS_CSP = _docs_csp()

@@ -333,12 +333,27 @@ class NotificationOut(Out):
     created_at: str
 
 
+#: text that may echo what the client sent (a field's name), NUL included: no NUL-free pattern in the document
+AnyText = Annotated[str, Field(json_schema_extra={"x-any-text": True})]
+
+
+class FieldProblemOut(Out):
+    #: where in the request (``items.0.quantity``; ``body`` for the whole body), as the client named it
+    field: AnyText
+    message: AnyText
+
+
 class Problem(Out):
+    """Every error answer (RFC 9457, ``application/problem+json``). ``code`` is stable, for programs;
+    some problems carry more (``reasons``, ``dependency``, ``allowed_transitions``...)."""
+
     type: str
     title: str
     status: int
     detail: str
     code: str
+    #: a validation failure's fields, one entry each
+    errors: list[FieldProblemOut] | None = None
 
 
 def page_of(model: type[BaseModel]) -> type[BaseModel]:

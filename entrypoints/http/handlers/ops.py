@@ -1,4 +1,4 @@
-"""Health, metrics, OpenAPI and the docs page."""
+"""Health, metrics and the OpenAPI document (the docs page is ``handlers/docs.py``)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +8,6 @@ from aiohttp import web
 from entrypoints.http import ops_schemas as ops
 from entrypoints.http.endpoint import Ctx, RouteTable, json_response
 from entrypoints.http.keys import OPENAPI
-from entrypoints.http.openapi import DOCS_CSP, DOCS_PAGE
 
 routes = RouteTable("ops")
 
@@ -48,7 +47,3 @@ async def metrics(ctx: Ctx):
 async def openapi(ctx: Ctx):
     return web.Response(body=ctx.request.app[OPENAPI].body(), content_type="application/json")
 
-
-@routes.endpoint("GET", "/docs", summary="Human-readable API docs", auth="none", content_type="text/html")
-async def docs(ctx: Ctx):
-    return web.Response(text=DOCS_PAGE, content_type="text/html", headers={"Content-Security-Policy": DOCS_CSP})
