@@ -33,7 +33,7 @@ from container import RATE_LIMITS, resolve
 from domain.orders import OrderStatus
 from domain.payments import PaymentStatus, RefundStatus, TransactionStatus, TransactionType
 from tests.e2e.conftest import FAST, e2e_dsn, real_backends  # noqa: F401  (fixtures)
-from tests.reliability.battery import size
+from tests.reliability.battery import FULL, size
 from tests.reliability.crashes import POINTS, Crash, Died, World
 
 RUNS = {"memory": size(10, 100), "postgres": size(2, 100)}
@@ -42,6 +42,7 @@ LOCK_LAPSE = 61  # seconds: an Idempotency-Key held by a dead process is taken o
 PAID = {OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED,
         OrderStatus.REFUNDED}
 FIGURES: dict[str, dict] = {}
+pytestmark = pytest.mark.timeout(900 if FULL else 120)  # the full variant: 100 runs per point
 
 
 @pytest.fixture(params=["memory", "postgres"])
