@@ -36,6 +36,8 @@ POINTS = (
     "webhook.after_inbox",             # the event is in the inbox; not applied
     "settle.before_commit",            # the capture is applied in the settling transaction, not committed
     "settle.after_commit",             # committed; its events not yet published, nothing after it run
+    "short.after_commit",              # the gateway captured less than asked: committed with its automatic
+                                       # refund reserved; the refund not yet sent
     "callback.after_verify",           # the redirect's status query answered; not applied
     "expire.after_close",              # the worker closed the page at the gateway; the expiry not recorded
     "refund.after_reserve",            # the refund is reserved and its call counted; nothing sent
@@ -123,10 +125,12 @@ def _dying_after_commit(factory, crash: Crash):
             await commit()
             if completes(raised) and not completes(uow._outgoing):
                 crash.at("settle.after_commit")
+                crash.at("short.after_commit")
 
         async def dying(outgoing):
             if completes(outgoing):
                 crash.at("settle.after_commit")
+                crash.at("short.after_commit")
             await publish(outgoing)
         uow.commit, uow._publish = committing, dying
         return uow

@@ -175,6 +175,8 @@ async def one_run(w: World, point: str, rng: random.Random, figures: dict) -> di
         status, payment = await initiate(f"pay-{n}-after-expiry")
         assert status == 201, (status, payment)
         session_id = payment["gateway_reference"]
+    if stage == "short":  # the gateway takes less than we asked: the capture is refunded in full
+        w.fake.stripe.sessions[session_id]["amount_total"] -= 100
     assert w.fake.stripe.pay(session_id)
     session = w.fake.stripe.sessions[session_id]
     event_id = f"evt_{session_id}"
@@ -189,7 +191,7 @@ async def one_run(w: World, point: str, rng: random.Random, figures: dict) -> di
             await call(w, "GET", f"/api/v1/payment/payments/callback?reference={payment['reference']}"
                                  f"&session_id={session_id}", h)
     else:
-        if stage in ("webhook", "settle"):
+        if stage in ("webhook", "settle", "short"):
             w.crash.arm(point)
         if await deliver(w, event_id, session) is None:  # died: Stripe retries until it gets a 2xx
             for _ in range(3):
@@ -204,6 +206,11 @@ async def one_run(w: World, point: str, rng: random.Random, figures: dict) -> di
             await worker(w, 1, minutes=1)  # the inbox row left by the dead process
     paid = await w.api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h, expect=200)
     assert paid["status"] == "succeeded", (point, paid)
+    if stage == "short":  # nothing for the customer to refund: the worker sends the automatic refund
+        await worker(w, 7)
+        figures["automatic refunds"] += 1
+        assert w.crash.armed is None, f"{point}: the run never reached its crash point"
+        return run
 
     if stage == "refund":
         w.crash.arm(point)
@@ -277,7 +284,7 @@ async def audit(w: World, run: dict, figures: dict) -> None:
 async def test_a_death_at_each_recovery_point_loses_and_doubles_no_money(world, backend, point):
     rng = random.Random(f"{point}-{backend}")
     figures = {"runs": 0, "deaths": 0, "charges": 0, "409 while the key was held": 0, "409 for a claimed event": 0,
-               "paid with a second intent": 0, "double charges": 0, "captures without a paid or refunded order": 0,
+               "paid with a second intent": 0, "automatic refunds": 0, "double charges": 0, "captures without a paid or refunded order": 0,
                "intents non-terminal past the bound": 0, "held for a person": 0, "over-refunds": 0,
                "ledger mismatches": 0, "refunds still open": 0}
     for _ in range(RUNS[backend]):
@@ -291,3 +298,58 @@ async def test_a_death_at_each_recovery_point_loses_and_doubles_no_money(world, 
     FIGURES[f"{backend}:{point}"] = figures
     shown = " ".join(f"{k.replace(' ', '_')}={v}" for k, v in figures.items())
     print(f"\n[battery] crash at {point} ({backend}): {shown}")
+
+
+# -- what the battery found: a capture that cannot pay its order is refunded in full, on both backends --
+async def short_capture(w: World, fault=None) -> tuple[dict, dict]:
+    """A customer's payment that Stripe captures 100 cents short of (so it cannot pay the order),
+    settled by Stripe's webhook; ``fault``: what the fake does to the automatic refund's create."""
+    h = await w.api.user(email=f"short{w.fake.next_id()}@example.com")
+    order = await w.api.json("POST", "/api/v1/payment/orders", h, expect=201,
+                             json={"items": [{"sku": "US-HEADPHONES", "quantity": 1}]})
+    payment = await w.api.initiate(h, order["id"], f"pay-{order['id']}", gateway="stripe")
+    session_id = payment["gateway_reference"]
+    w.fake.stripe.sessions[session_id]["amount_total"] -= 100
+    assert w.fake.stripe.pay(session_id)
+    if fault is not None:
+        w.fake.script("stripe.refunds.create", fault)
+    assert await deliver(w, f"evt_{session_id}", w.fake.stripe.sessions[session_id]) == 200
+    return order, payment
+
+
+async def money_of(w: World, order_id: str, payment_id: str):
+    async with (await resolve(w.container.storage.uow))() as uow:
+        return (await uow.orders.get(order_id), await uow.payments.get(payment_id),
+                await uow.refunds.for_payment(payment_id), await uow.ledger.for_payment(payment_id))
+
+
+@pytest.mark.parametrize("point", ["regression"])
+async def test_a_short_capture_is_recorded_and_refunded_in_full_automatically(world, backend, point):
+    """Before the fix: on Postgres the settlement failed (the refund was inserted before the capture
+    it is checked against: the webhook failed on every retry and the capture was never recorded);
+    on memory the refund could never succeed (its order, pending, was moved to refunded: illegal)."""
+    order, payment = await short_capture(world)
+    await worker(world, 2)
+    order, payment, refunds, ledger = await money_of(world, order["id"], payment["id"])
+    assert (payment.status, payment.captured_amount) == (PaymentStatus.SUCCEEDED, payment.amount - 100)
+    assert order.status is OrderStatus.PENDING and order.payment_id is None  # not paid by a short capture
+    assert [(r.amount, r.status) for r in refunds] == [(payment.captured_amount, RefundStatus.SUCCEEDED)]
+    assert sorted((t.type.value, t.amount) for t in ledger) == [("payment", payment.captured_amount),
+                                                                ("refund", payment.captured_amount)]
+    assert [r.amount for r in world.fake.refunds_of("stripe", payment.reference)] == [payment.captured_amount]
+    assert await world.api.services.maintenance.reconcile() == []
+
+
+@pytest.mark.parametrize("point", ["regression"])
+async def test_an_automatic_refund_whose_create_was_lost_is_followed_by_the_worker(world, backend, point):
+    """Before the fix: the automatic refund was sent with no attempt counted and no next look, so on
+    Postgres (``next_attempt_at <= now`` is never true of NULL) the worker never looked at it again."""
+    from tests.reliability.fake_gateway import timeout_before_commit
+
+    order, payment = await short_capture(world, timeout_before_commit(3.0))
+    _, _, refunds, _ = await money_of(world, order["id"], payment["id"])
+    assert [(r.status, r.attempts) for r in refunds] == [(RefundStatus.PENDING, 1)]  # counted before it went out
+    await worker(world, 3)  # looked up, not found at Stripe, sent again once ten minutes passed
+    _, payment, refunds, _ = await money_of(world, order["id"], payment["id"])
+    assert [(r.amount, r.status) for r in refunds] == [(payment.captured_amount, RefundStatus.SUCCEEDED)]
+    assert [r.amount for r in world.fake.refunds_of("stripe", payment.reference)] == [payment.captured_amount]
