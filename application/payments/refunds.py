@@ -29,6 +29,7 @@ from application.ports import Clock, GatewayRegistry, IdGenerator, Page, ReadMod
 from application.ports.gateways import RefundLookup, RefundOutcome, is_repeat_failure
 from application.ports.payments import PaymentsUnitOfWork
 from domain.errors import RefundNotAllowed
+from domain.orders import OrderStatus
 from domain.payments import (
     PaymentIntent,
     Refund,
@@ -41,6 +42,7 @@ from domain.payments import (
 from domain.users import Principal
 
 log = logging.getLogger(__name__)
+_PAID = frozenset({OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED})
 
 #: When the worker first looks at a refund whose outcome we lack, and the longest wait between looks.
 FIRST_LOOK = timedelta(minutes=2)
@@ -263,7 +265,10 @@ class Refunds:
             amount=refund.amount, currency=refund.currency, status=TransactionStatus.SUCCEEDED,
             gateway=payment.gateway, processed_at=now, gateway_reference=refund.gateway_refund_id,
             refund_id=refund.id))
-        if order.payment_id in (None, payment.id):  # the order's status follows the payment that paid it
+        # the order's status follows the payment that paid it (and no other: a capture refunded
+        # because it could not pay its order leaves that order as it is; None: paid before orders
+        # recorded their payment)
+        if order.payment_id == payment.id or (order.payment_id is None and order.status in _PAID):
             refunds = [r if r.id != refund.id else refund for r in await uow.refunds.for_payment(payment.id)]
             order.record_refunds(refunded_amount(refunds), payment.captured_amount, now)
             await uow.orders.save(order)

@@ -23,6 +23,7 @@ from application import invalidation
 from application.caching import CacheAside
 from application.errors import ForeignReport, GatewayUnavailable, NotFound
 from application.ports import Clock, GatewayRegistry, IdGenerator, VerifiedPayment
+from application.payments.refunds import FIRST_LOOK
 from application.ports.payments import PaymentsUnitOfWork
 from domain.orders import Order, OrderStatus
 from domain.payments import PaymentIntent, PaymentStatus, Refund, Transaction, TransactionStatus, TransactionType
@@ -176,6 +177,10 @@ class PaymentSettlement:
             id=self.ids.new_id("rfd"), payment=payment, existing=await uow.refunds.for_payment(payment.id),
             amount=None, reason="duplicate" if order.payment_id else "late_capture",
             description=f"automatic: {why}", ctx=order.context(), now=now)
+        # its create call goes out after the commit: counted (and the worker's look scheduled) first,
+        # like every refund's, so a death or a lost answer leaves it to the worker
+        refund.sending(now, FIRST_LOOK)
+        await uow.payments.save(payment)  # the capture first: the refund is checked against it
         await uow.refunds.add(refund)
         return refund
 
