@@ -223,6 +223,14 @@ class InitiatePayment:
                 await uow.payments.save(payment)
                 await invalidation.stage(uow, self.cache, payments=(payment,))
                 await uow.commit()
+            elif recovering and result is not None and payment.is_live and payment.gateway_reference is None:
+                # the replay of a create whose answer was lost (the intent went to processing): the
+                # page the gateway made is recorded now, and the intent stays processing until a
+                # status query with that reference says more (it never moves back)
+                payment.started(ctx, result.gateway_reference, result.authorization_url, payment.status, now)
+                await uow.payments.save(payment)
+                await invalidation.stage(uow, self.cache, payments=(payment,))
+                await uow.commit()
         if error is not None and not unknown:
             raise error
         return payment
