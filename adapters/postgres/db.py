@@ -55,6 +55,10 @@ def _gate(pool: aiopg.Pool) -> asyncio.Semaphore:
     return gate
 
 
+#: How many closed connections ``acquire`` takes from aiopg (and drops) before it gives up.
+STALE_RETRIES = 3
+
+
 async def acquire(pool: aiopg.Pool) -> aiopg.Connection:
     """A connection from ``pool``, first come first served; DependencyUnavailable when none can be
     had in the pool's timeout."""
@@ -65,12 +69,20 @@ async def acquire(pool: aiopg.Pool) -> aiopg.Connection:
     except TimeoutError as exc:
         raise unavailable() from exc
     try:
-        return await pool.acquire()
+        for attempt in range(STALE_RETRIES + 1):
+            try:
+                return await pool.acquire()
+            except AssertionError:
+                # aiopg handed out a connection the server closed while the pool was being filled
+                # (``assert not conn.closed``): it is out of the pool now; take another
+                if attempt == STALE_RETRIES:
+                    raise unavailable() from None
     except BaseException as exc:
         gate.release()
         if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError, OSError)):
             raise unavailable() from exc
         raise
+    raise AssertionError("unreachable")
 
 
 async def release(pool: aiopg.Pool, conn: aiopg.Connection) -> None:
@@ -86,6 +98,18 @@ async def release(pool: aiopg.Pool, conn: aiopg.Connection) -> None:
 async def run(cur: aiopg.Cursor, sql: str, params: Any = None) -> None:
     try:
         await cur.execute(sql, params)
+    except Exception as exc:
+        mapped = translate(exc)
+        if mapped is not None:
+            raise mapped from exc
+        raise
+
+
+async def read(cur: aiopg.Cursor, one: bool = False) -> Any:
+    """``fetchall()`` (or ``fetchone()``), with a driver error mapped as ``run`` maps it: a connection
+    that died after the statement was sent (``cursor already closed``) is DependencyUnavailable."""
+    try:
+        return await (cur.fetchone() if one else cur.fetchall())
     except Exception as exc:
         mapped = translate(exc)
         if mapped is not None:
@@ -116,4 +140,4 @@ async def fetch(pool: aiopg.Pool, sql: str, params: Any = None) -> list[dict[str
     """Run one autocommit query and return its rows as dicts."""
     async with cursor(pool) as cur:
         await run(cur, sql, params)
-        return rows(cur, await cur.fetchall())
+        return rows(cur, await read(cur))

@@ -71,7 +71,7 @@ class OutboxRelay:
             await db.run(cur, "BEGIN; SELECT id, payload FROM outbox WHERE published_at IS NULL "
                               "AND created_at <= now() - make_interval(secs => %s) "
                               "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED", (self.grace_seconds, limit))
-            pending = await cur.fetchall()
+            pending = await db.read(cur)
             done, published = [], 0
             try:
                 for outbox_id, payload in pending:

@@ -114,7 +114,7 @@ class PostgresSession:
     async def fetch(self, sql: str, params: Any = None, *, plain_read: bool = False) -> list[dict[str, Any]]:
         await self.execute(sql, params, plain_read=plain_read)
         assert self._cur is not None
-        return db.rows(self._cur, await self._cur.fetchall())
+        return db.rows(self._cur, await db.read(self._cur))
 
     # -- identity map ---------------------------------------------------------------------------
     def cached(self, table: Table, key: str) -> Any | None:

@@ -180,3 +180,39 @@ async def test_a_lost_race_is_not_stored_as_the_keys_answer(api, monkeypatch):
     assert lost["code"] == "concurrent_update"
     made, _ = await api.call("POST", "/api/v1/payment/orders", headers, json=body, expect=201)
     assert "Idempotent-Replayed" not in made.headers and len(tries) == 2
+
+
+async def test_a_key_whose_release_failed_in_an_outage_is_freed_once_the_store_answers(api, monkeypatch):
+    """Regression (found by the Postgres-cut battery): a request that met an outage answers 503, and
+    releasing its key failed too (the store was cut as well), so every retry with the same key was
+    told 409 "in progress" (Retry-After: 1) until the lock lapsed a minute later. The release is
+    tried again in the background: the retry runs as soon as the store answers."""
+    from application.errors import DependencyUnavailable
+
+    h = await api.user()
+    orders, store = api.services.orders, api.services.idempotency
+    real_create, real_release, releases = orders.create, store.release, []
+
+    async def cut(*args, **kwargs):
+        raise DependencyUnavailable("postgres: connection terminated", "postgres")
+
+    async def release(scope, key):
+        releases.append(key)
+        if len(releases) == 1:
+            raise DependencyUnavailable("postgres: connection terminated", "postgres")
+        await real_release(scope, key)
+    monkeypatch.setattr(orders, "create", cut)
+    monkeypatch.setattr(store, "release", release)
+    headers = {**h, "Idempotency-Key": "order-cut"}
+    body = {"items": [{"sku": "NG-RICE-5KG", "quantity": 1}]}
+    resp, _ = await api.call("POST", "/api/v1/payment/orders", headers, json=body, expect=503)
+    assert resp.headers["Retry-After"]
+    monkeypatch.setattr(orders, "create", real_create)  # the outage is over
+    answers = []
+    for _ in range(100):  # a client honouring Retry-After; well within the 60 s lock
+        resp, _ = await api.call("POST", "/api/v1/payment/orders", headers, json=body)
+        answers.append(resp.status)
+        if resp.status != 409:
+            break
+        await asyncio.sleep(0.1)
+    assert answers[-1] == 201 and len(answers) < 30, answers
