@@ -1,5 +1,7 @@
 """``Idempotency-Key``: the first final answer to a key is stored and replayed byte-for-byte; the
-same key with another request is refused (422), and one still running answers 409.
+same key with another request is refused (422), and one still running answers 409. A key whose
+answer could not be stored, or could not be released (the store itself was unreachable), is
+released again in the background, so the client's retry is not held off until the lock lapses.
 
 A key is held for ``LOCK_SECONDS`` (after which a retry may take it over: its holder died). A
 handler can run longer than that (two gateway calls with their retries), so while it runs its lock
@@ -66,7 +68,14 @@ async def idempotent(route: Route, ctx: Ctx, raw: bytes) -> web.StreamResponse:
             or response.get(problems.TRANSIENT)):
         await _release(store, scope, key)  # not a final answer: the client may retry with the same key
     else:
-        await store.complete(scope, key, StoredResponse(response.status, response.content_type, response.body))
+        try:
+            await store.complete(scope, key, StoredResponse(response.status, response.content_type, response.body))
+        except Exception:
+            # the answer could not be stored (the store is cut): the key is freed as a crash here
+            # would free it when its lock lapsed, only sooner; the retry runs the handler again,
+            # which finds what this run did (a payment's reference, a refund's id come from the key)
+            await _release(store, scope, key)
+            raise
     return response
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -216,3 +217,34 @@ async def test_a_key_whose_release_failed_in_an_outage_is_freed_once_the_store_a
             break
         await asyncio.sleep(0.1)
     assert answers[-1] == 201 and len(answers) < 30, answers
+
+
+async def test_a_key_whose_answer_could_not_be_stored_is_freed_for_the_retry(api, monkeypatch):
+    """Regression (found by the Postgres-cut battery): the handler answered, then storing its answer
+    failed (Postgres cut): the key stayed held, and every retry met 409 "in progress" for a minute.
+    The retry now runs the handler again, which finds the payment the first run made."""
+    from application.errors import DependencyUnavailable
+
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    store = api.services.idempotency
+    real_complete, completes = store.complete, []
+
+    async def complete(scope, key, response):
+        completes.append(key)
+        if len(completes) == 1:
+            raise DependencyUnavailable("postgres: connection terminated", "postgres")
+        await real_complete(scope, key, response)
+    monkeypatch.setattr(store, "complete", complete)
+    path, headers = "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": "cut-after"}
+    await api.call("POST", path, headers, json={"order_id": order["id"]}, expect=503)
+    answers = []
+    for _ in range(100):  # a client honouring Retry-After; well within the 60 s lock
+        resp, body = await api.call("POST", path, headers, json={"order_id": order["id"]})
+        answers.append(resp.status)
+        if resp.status != 409:
+            break
+        await asyncio.sleep(0.1)
+    assert answers[-1] == 201 and len(answers) < 30, answers
+    payments = await api.json("GET", "/api/v1/payment/payments", h, expect=200)
+    assert [p["id"] for p in payments["results"]] == [json.loads(body)["id"]]  # one payment, found again

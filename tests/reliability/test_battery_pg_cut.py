@@ -32,7 +32,7 @@ from tests.reliability.battery import size
 PAYMENTS = size(30, 120)
 CUT_FOR, CUT_EVERY = 3.0, 0.1  # seconds: how long connections are cut, and how often
 HANG = 10.0  # no request may take this long (the pool's acquire timeout and the statement's are far below)
-RETRIES = 60
+RETRIES = 100  # 20 s: far past the cut, far below the key lock (60 s)
 SKUS = ("US-HEADPHONES", "NG-RICE-5KG", "KE-TEA-500G")
 LIMITS = {**composition.RATE_LIMITS, "payment_initiate": (100_000, 60), "payment_callback": (100_000, 60),
           "sandbox": (100_000, 60)}
