@@ -93,3 +93,32 @@ async def test_rows_read_after_the_connection_died_are_unavailable_not_a_driver_
         await db.fetch(pg_pool, "SELECT 1")
     monkeypatch.setattr(db, "run", real_run)
     assert await db.fetch(pg_pool, "SELECT 1 AS one") == [{"one": 1}]  # the pool recovers
+
+
+async def test_a_connection_that_dies_before_its_unit_of_work_starts_is_given_back(pg_dsn, monkeypatch):
+    """Regression (found by the Postgres-cut battery): a unit of work that got a connection which
+    died before its cursor was made raised a driver error out of ``__aenter__`` and never gave the
+    connection's place back: under the cut, the pool's places leaked until every request waited the
+    pool's whole timeout (30 s) for one. It is DependencyUnavailable now, and the place is free."""
+    import aiopg
+
+    resource = create_pool(pg_dsn, minsize=1, maxsize=1, timeout=1)
+    pool = await resource.__anext__()
+    real_cursor, dead = aiopg.Connection.cursor, []
+
+    async def cursor(self, *args, **kwargs):
+        if not dead:
+            dead.append(self)
+            self.close()  # terminated by the server between the pool's hand-out and the cursor
+        return await real_cursor(self, *args, **kwargs)
+    monkeypatch.setattr(aiopg.Connection, "cursor", cursor)
+    try:
+        with pytest.raises(DependencyUnavailable):
+            async with PostgresUnitOfWork(pool, InMemoryEventBus()):
+                pass
+        started = time.monotonic()
+        async with PostgresUnitOfWork(pool, InMemoryEventBus()) as uow:  # the one place is free again
+            assert await uow.users.get("usr_1") is None
+        assert time.monotonic() - started < 1
+    finally:
+        await resource.aclose()
