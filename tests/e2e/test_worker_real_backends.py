@@ -59,6 +59,28 @@ async def test_reconcile_reports_data_broken_in_the_database(api, settings, find
     assert {f.subject for f in findings if f.kind == finding} <= {payment["id"]}
 
 
+async def test_reconcile_reports_a_refund_missing_from_the_ledger_and_a_webhook_for_no_payment(api, settings):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], f"k-{order['id']}")
+    _, headers, body = await api.services.sandbox.settle(payment["reference"], approve=True)
+    assert (await api.json("POST", "/api/v1/payment/webhooks/sandbox", headers, data=body, expect=200))[
+        "status"] == "processed"
+    refund = await api.refund(h, payment["id"], "r1", amount=1000)
+    assert refund["status"] == "succeeded"
+    assert await api.services.maintenance.reconcile() == []
+    with psycopg2.connect(settings["database_url"]) as conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE transactions DISABLE TRIGGER USER")
+        try:
+            cur.execute("DELETE FROM transactions WHERE refund_id = %s", (refund["id"],))
+        finally:
+            cur.execute("ALTER TABLE transactions ENABLE TRIGGER USER")
+        cur.execute("UPDATE webhook_events SET reference = 'pp_nobody' WHERE reference = %s", (payment["reference"],))
+    kinds = {(f.kind, f.subject) for f in await api.services.maintenance.reconcile()}
+    assert ("refund_missing_from_ledger", refund["id"]) in kinds, kinds
+    assert "webhook_unknown_payment" in {kind for kind, _ in kinds}, kinds
+
+
 @pytest.mark.settings(event_bus="redis")
 async def test_with_the_redis_event_bus_a_payment_reaches_its_customer(api, container):
     """``PAYPORT_EVENT_BUS=redis``: the events of a payment go through Redis streams to their
