@@ -324,3 +324,19 @@ async def test_the_analytics_aggregates(backend):
     assert rows.products == [("TEE-1", "Shirt", "NGN", 4, 6000), ("CAP-1", "Cap", "NGN", 2, 2000)]
     assert (await analytics.rows(b.at(2 * 86400), b.at(3 * 86400))).captured == []
 
+
+
+async def test_a_refund_never_scheduled_is_due_from_its_creation(backend):
+    """A pending refund with no next look (written before refunds were scheduled, or by a writer that
+    forgot) is due on every backend, never invisible to the worker: before the fix Postgres skipped
+    it (``next_attempt_at <= now`` is never true of NULL) while memory took it."""
+    queries = adapters(backend)[0]
+    order, pay = b.order("ord_n"), b.payment("pay_n", order_id="ord_n")
+    async with backend.uow() as uow:
+        await uow.orders.add(order)
+        b.succeeded(pay, order)
+        await uow.payments.add(pay)
+        await uow.refunds.add(b.refund("rfd_n", pay, order, 100))  # next_attempt_at None
+        await uow.commit()
+    assert [r.id for r in await queries.due_refunds(now=b.at(1), limit=10)] == ["rfd_n"]
+    assert await queries.due_refunds(now=b.at(1), limit=10) == []  # claimed: leased to this worker
