@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any, Protocol, Self
 
+from application.errors import DependencyUnavailable
 from application.ports import EventBus, TransactionHandler
 from domain.events import DomainEvent
 
@@ -57,6 +58,8 @@ async def run_after_commit(actions: list[Callable[[], Awaitable[None]]]) -> None
     for action in actions:
         try:
             await action()
+        except DependencyUnavailable:  # an outage: logged once by its dependency's tracker
+            continue
         except Exception:  # noqa: BLE001
             log.exception("an after-commit action failed")
 

@@ -99,7 +99,8 @@ class MerchantWebhookSender:
         result = await self.http.post(endpoint.url, body, headers)
         # the endpoint as it is now (an admin may have changed it during the POST), under its lock
         if result.ok:
-            await self.endpoints.change(endpoint.id, lambda e: e.succeeded(now))
+            if endpoint.failing_since is not None:  # a run of failures ends (else nothing to write)
+                await self.endpoints.change(endpoint.id, lambda e: e.succeeded(now))
             return DeliveryOutcome.ok(result.status_code, _detail(result))
         changed = await self.endpoints.change(endpoint.id, lambda e: e.failed(now, gone=result.gone))
         disabled = changed is not None and changed[1]

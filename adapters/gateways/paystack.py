@@ -172,8 +172,17 @@ class PaystackGateway:
             raw_status=raw, error=error, payment_method=payment_method_name(data.get("channel")))
 
     async def expire_payment(self, reference: str, gateway_reference: str | None) -> VerifiedPayment:
-        """Nothing closes a Paystack transaction: its status now (``abandoned`` stays payable)."""
-        return await self.verify_payment(reference, gateway_reference)
+        """Nothing closes a Paystack transaction: its status now, except that ``abandoned`` (nothing
+        was submitted on the page) past our window is expired. Paystack keeps that page payable, so a
+        success it verifies later is a late capture (recorded, then paying the order or refunded:
+        ``application.payments.settle``); waiting on ``abandoned`` instead would keep the intent
+        live, and its order unpayable, until a person looked. ``ongoing`` (the customer is paying)
+        is not finished, and is left to run."""
+        current = await self.verify_payment(reference, gateway_reference)
+        if current.found and current.raw_status == "abandoned":
+            return VerifiedPayment(P.EXPIRED, None, None, current.gateway_reference, "abandoned",
+                                   "payment window passed with nothing paid on the Paystack page")
+        return current
 
     async def refund(self, request: RefundPayment) -> RefundOutcome:
         body = {"transaction": request.gateway_reference or request.reference,

@@ -118,6 +118,9 @@ class MemoryRateLimiter:
         remaining = (period - (new_tat - now)) // interval
         return RateLimitResult(True, limit, max(remaining, 0), (new_tat - now) / 1e6, 0.0)
 
+    async def hit_all(self, hits: Sequence[tuple[str, int, float]]) -> list[RateLimitResult]:
+        return [await self.hit(key, limit, window) for key, limit, window in hits]
+
 
 class MemoryIdempotencyStore:
     def __init__(self, clock: Clock) -> None:

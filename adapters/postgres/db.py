@@ -89,6 +89,10 @@ def _gate(pool: aiopg.Pool) -> asyncio.Semaphore:
     return gate
 
 
+#: How many closed connections ``acquire`` takes from aiopg (and drops) before it gives up.
+STALE_RETRIES = 3
+
+
 async def acquire(pool: aiopg.Pool) -> aiopg.Connection:
     """A connection from ``pool``, first come first served; DependencyUnavailable when none can be
     had in the pool's timeout."""
@@ -99,7 +103,15 @@ async def acquire(pool: aiopg.Pool) -> aiopg.Connection:
     except TimeoutError as exc:
         raise _down(pool, TimeoutError(f"no connection free within {pool.timeout:g}s")) from exc
     try:
-        conn = await pool.acquire()
+        for attempt in range(STALE_RETRIES + 1):
+            try:
+                conn = await pool.acquire()
+                break
+            except AssertionError:
+                # aiopg handed out a connection the server closed while the pool was being filled
+                # (``assert not conn.closed``): it is out of the pool now; take another
+                if attempt == STALE_RETRIES:
+                    raise _down(pool, ConnectionError("the pool handed out closed connections only")) from None
     except BaseException as exc:
         gate.release()
         if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError, OSError)):
@@ -152,14 +164,19 @@ async def run(cur: aiopg.Cursor, sql: str, params: Any = None) -> None:
 async def fetch_rows(cur: aiopg.Cursor) -> list[dict[str, Any]]:
     """The rows of the statement ``run`` sent on ``cur`` (a connection lost meanwhile, whose cursor
     is closed under us, is an outage like any other)."""
+    return rows(cur, await read(cur))
+
+
+async def read(cur: aiopg.Cursor, one: bool = False) -> Any:
+    """``fetchall()`` (or ``fetchone()``), with a driver error mapped as ``run`` maps it: a connection
+    that died after the statement was sent (``cursor already closed``) is DependencyUnavailable."""
     try:
-        fetched = await cur.fetchall()
+        return await (cur.fetchone() if one else cur.fetchall())
     except Exception as exc:
         mapped = _mapped(cur, exc)
         if mapped is not None:
             raise mapped from exc
         raise
-    return rows(cur, fetched)
 
 
 def rows(cur: aiopg.Cursor, fetched: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:

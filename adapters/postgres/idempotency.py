@@ -40,7 +40,7 @@ class PostgresIdempotencyStore:
                 return IdempotencyBegin("new")
             await db.run(cur, "BEGIN; SELECT fingerprint, locked_at, recovery_point, status, content_type, body "
                               "FROM idempotency_keys WHERE scope = %s AND key = %s FOR UPDATE", (scope, key))
-            row = await cur.fetchone()
+            row = await db.read(cur, one=True)
             if row is not None:
                 break
             await db.run(cur, "COMMIT")  # reaped in between: insert it again

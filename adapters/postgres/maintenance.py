@@ -52,8 +52,10 @@ class PostgresMaintenanceQueries:
                                  [now], limit)
 
     async def due_refunds(self, *, now, limit):
+        # a refund never scheduled is due from its creation (as on memory), never invisible
         return await self._claim(REFUNDS, "next_attempt_at",
-                                 f"t.status IN {_OPEN_REFUND} AND t.next_attempt_at <= %s", [now], limit)
+                                 f"t.status IN {_OPEN_REFUND} AND coalesce(t.next_attempt_at, t.created_at) <= %s",
+                                 [now], limit, due="coalesce(t.next_attempt_at, t.created_at)")
 
     async def due_webhooks(self, *, now, limit, max_attempts, grace):
         due = "coalesce(t.next_attempt_at, t.received_at + %s)"

@@ -42,8 +42,18 @@ class PostgresSession:
         self._versions: dict[tuple[str, str], int] = {}
 
     async def open(self) -> None:
-        self._conn = await db.acquire(self.pool)
-        self._cur = await self._conn.cursor()
+        conn = await db.acquire(self.pool)
+        try:
+            self._cur = await conn.cursor()
+        except BaseException as exc:
+            # the connection died between the pool and here (Postgres cut it): its place in the
+            # pool is given back, or every such death would keep one until the process restarts
+            await db.release(self.pool, conn)
+            mapped = db.translate(exc) if isinstance(exc, Exception) else None
+            if mapped is not None:
+                raise mapped from exc
+            raise
+        self._conn = conn
 
     async def close(self) -> None:
         conn, self._conn, cur, self._cur = self._conn, None, self._cur, None

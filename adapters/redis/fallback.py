@@ -60,15 +60,27 @@ class FailOpenRateLimiter:
         try:
             result = await self.primary.hit(key, limit, window)
         except BACKEND_ERRORS as exc:
-            policy = policy_of(key)
-            if policy in self.strict_policies:
-                self.outages.failed("redis (rate limiter)", exc, "strict policies limited in-process")
-                return await self.fallback.hit(key, limit, window)
-            self.metrics.rate_limit_fail_open.labels(policy=policy).inc()
-            self.outages.failed("redis (rate limiter)", exc, "other policies fail open")
-            return RateLimitResult(allowed=True, limit=limit, remaining=limit, reset_after=0.0, retry_after=0.0)
+            return await self._failed(exc, key, limit, window)
         self.outages.recovered("redis (rate limiter)")
         return result
+
+    async def hit_all(self, hits: Sequence[tuple[str, int, float]]) -> list[RateLimitResult]:
+        """One round trip for all of them; when it fails, each is decided as ``hit`` decides a failure."""
+        try:
+            results = await self.primary.hit_all(hits)
+        except BACKEND_ERRORS as exc:
+            return [await self._failed(exc, key, limit, window) for key, limit, window in hits]
+        self.outages.recovered("redis (rate limiter)")
+        return results
+
+    async def _failed(self, exc: BaseException, key: str, limit: int, window: float) -> RateLimitResult:
+        policy = policy_of(key)
+        if policy in self.strict_policies:
+            self.outages.failed("redis (rate limiter)", exc, "strict policies limited in-process")
+            return await self.fallback.hit(key, limit, window)
+        self.metrics.rate_limit_fail_open.labels(policy=policy).inc()
+        self.outages.failed("redis (rate limiter)", exc, "other policies fail open")
+        return RateLimitResult(allowed=True, limit=limit, remaining=limit, reset_after=0.0, retry_after=0.0)
 
 
 class _Fallback:

@@ -1,9 +1,11 @@
 """``RateLimiter`` on Redis: GCRA in one Lua script, timed by the Redis server's clock."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib.resources import files
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from adapters.redis.client import DEFAULT_PREFIX
 from application.ports import RateLimitResult
@@ -35,14 +37,37 @@ class RedisRateLimiter:
         return f"{self.prefix}ratelimit:{key}"
 
     async def hit(self, key: str, limit: int, window: float) -> RateLimitResult:
-        window_us = round(window * _US)
-        if limit < 1 or window_us < limit:
-            raise ValueError(f"a rate limit needs limit >= 1 and window >= limit microseconds, got {limit}/{window}")
-        allowed, remaining, reset_us, retry_us = await self._script(keys=[self.key(key)], args=[limit, window_us])
-        return RateLimitResult(
-            allowed=bool(allowed),
-            limit=limit,
-            remaining=int(remaining),
-            reset_after=int(reset_us) / _US,
-            retry_after=int(retry_us) / _US,
-        )
+        allowed, remaining, reset_us, retry_us = await self._script(keys=[self.key(key)],
+                                                                     args=[limit, _window_us(limit, window)])
+        return _result(limit, allowed, remaining, reset_us, retry_us)
+
+    async def hit_all(self, hits: Sequence[tuple[str, int, float]]) -> list[RateLimitResult]:
+        """Every hit counted, in one pipelined round trip of ``EVALSHA`` s (each names one key: no
+        command spans hash slots). A hit Redis answers ``NOSCRIPT`` (restarted, flushed) was not
+        counted: it is sent again through ``hit``, which loads the script."""
+        windows = [_window_us(limit, window) for _key, limit, window in hits]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for (key, limit, _window), window_us in zip(hits, windows, strict=True):
+                pipe.evalsha(self._script.sha, 1, self.key(key), limit, window_us)
+            answers = await pipe.execute(raise_on_error=False)
+        results = []
+        for (key, limit, window), answer in zip(hits, answers, strict=True):
+            if isinstance(answer, NoScriptError):
+                results.append(await self.hit(key, limit, window))
+            elif isinstance(answer, Exception):
+                raise answer
+            else:
+                results.append(_result(limit, *answer))
+        return results
+
+
+def _window_us(limit: int, window: float) -> int:
+    window_us = round(window * _US)
+    if limit < 1 or window_us < limit:
+        raise ValueError(f"a rate limit needs limit >= 1 and window >= limit microseconds, got {limit}/{window}")
+    return window_us
+
+
+def _result(limit: int, allowed, remaining, reset_us, retry_us) -> RateLimitResult:
+    return RateLimitResult(allowed=bool(allowed), limit=limit, remaining=int(remaining),
+                           reset_after=int(reset_us) / _US, retry_after=int(retry_us) / _US)

@@ -173,6 +173,8 @@ class PaymentSettlement:
             return None
         log.warning("payment %s captured %s %s it cannot apply (%s): refunding it", payment.id, captured,
                     payment.currency, why)
+        # written first: the store checks a refund against the captured amount the payment's row holds
+        await uow.payments.save(payment)
         refund = Refund.request(
             id=self.ids.new_id("rfd"), payment=payment, existing=await uow.refunds.for_payment(payment.id),
             amount=None, reason="duplicate" if order.payment_id else "late_capture",

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
-from application.errors import Conflict, ForeignReport, NotFound, Unauthorized
+from application.errors import Conflict, DependencyUnavailable, ForeignReport, NotFound, Unauthorized
 from application.jobs import each_isolated
 from application.outages import OutageTracker
 from application.payments.refunds import Refunds
@@ -119,7 +119,8 @@ class Webhooks:
             event = gateway.parse_webhook_event({}, entry.payload.encode(), {"reference": entry.reference or ""})
             outcome, why = await self._apply(entry.gateway, gateway, event, mark_within)
         except Exception as exc:  # recorded on the inbox row and retried by the worker
-            log.warning("webhook %s failed: %s", webhook_id, exc, exc_info=True)
+            # an outage is logged once by its dependency's tracker: no traceback per webhook
+            log.warning("webhook %s failed: %s", webhook_id, exc, exc_info=not isinstance(exc, DependencyUnavailable))
             outcome, why = "failed", f"{type(exc).__name__}: {exc}"
             marked.clear()  # whatever the failed transaction marked was rolled back with it
         if outcome != "processed":

@@ -87,6 +87,11 @@ class RateLimiter(Protocol):
 
     async def hit(self, key: str, limit: int, window: float) -> RateLimitResult: ...
 
+    async def hit_all(self, hits: Sequence[tuple[str, int, float]]) -> list[RateLimitResult]:
+        """``hit`` for each ``(key, limit, window)``, every one counted, in one round trip where the
+        backend allows (one per hit otherwise)."""
+        ...
+
 
 @attrs.frozen
 class StoredResponse:

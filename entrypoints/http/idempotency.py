@@ -1,5 +1,7 @@
 """``Idempotency-Key``: the first final answer to a key is stored and replayed byte-for-byte; the
-same key with another request is refused (422), and one still running answers 409.
+same key with another request is refused (422), and one still running answers 409. A key whose
+answer could not be stored, or could not be released (the store itself was unreachable), is
+released again in the background, so the client's retry is not held off until the lock lapses.
 
 A key is held for ``LOCK_SECONDS`` (after which a retry may take it over: its holder died). A
 handler can run longer than that (two gateway calls with their retries), so while it runs its lock
@@ -60,14 +62,54 @@ async def idempotent(route: Route, ctx: Ctx, raw: bytes) -> web.StreamResponse:
         with _Heartbeat(store, scope, key):
             response = await _run(route, ctx)
     except BaseException:
-        await store.release(scope, key)
+        await _release(store, scope, key)
         raise
     if (response.status >= 500 or response.status == 429 or not isinstance(response, web.Response)
             or response.get(problems.TRANSIENT)):
-        await store.release(scope, key)  # not a final answer: the client may retry with the same key
+        await _release(store, scope, key)  # not a final answer: the client may retry with the same key
     else:
-        await store.complete(scope, key, StoredResponse(response.status, response.content_type, response.body))
+        try:
+            await store.complete(scope, key, StoredResponse(response.status, response.content_type, response.body))
+        except Exception:
+            # the answer could not be stored (the store is cut): the key is freed as a crash here
+            # would free it when its lock lapsed, only sooner; the retry runs the handler again,
+            # which finds what this run did (a payment's reference, a refund's id come from the key)
+            await _release(store, scope, key)
+            raise
     return response
+
+
+#: Releases that failed and are being tried again (kept referenced until they end).
+_RELEASING: set[asyncio.Task] = set()
+#: When a failed release is tried again (seconds after the failure); all well within LOCK_SECONDS.
+RELEASE_RETRIES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+async def _release(store, scope: str, key: str) -> None:
+    """Release the key. A store that cannot be reached now (often the very outage that made the
+    answer not final: Postgres cut) is asked again in the background, so that the client's retry
+    with the same key runs once the store answers, instead of meeting 409 "in progress" until the
+    lock lapses ``LOCK_SECONDS`` later. The client's answer is not held up by it."""
+    try:
+        await store.release(scope, key)
+    except Exception:  # noqa: BLE001 - the answer goes out; the key is freed later
+        log.warning("could not release an Idempotency-Key; trying again in the background", exc_info=True)
+        task = asyncio.get_running_loop().create_task(_release_later(store, scope, key))
+        _RELEASING.add(task)
+        task.add_done_callback(_RELEASING.discard)
+
+
+async def _release_later(store, scope: str, key: str) -> None:
+    waited = 0.0
+    for at in RELEASE_RETRIES:
+        await asyncio.sleep(at - waited)
+        waited = at
+        try:
+            await store.release(scope, key)
+            return
+        except Exception:  # noqa: BLE001 - the lock lapses by itself after LOCK_SECONDS
+            continue
+    log.warning("an Idempotency-Key stays held until its lock lapses (%s s)", LOCK_SECONDS)
 
 
 async def _run(route: Route, ctx: Ctx) -> web.StreamResponse:

@@ -33,11 +33,18 @@ def subject_of(policy: str, request: web.Request, principal: Any, trusted: list[
 
 
 async def check_rates(services: Any, policies: tuple[str, ...], request: web.Request, principal: Any) -> dict[str, str]:
-    """Count a hit of each policy (RateLimited at the first one over); the headers of the one with
-    the least left."""
+    """Count a hit of every policy, in one round trip to the limiter (a hit refused by one policy
+    still counts against the others: the attempt was made); RateLimited for the first one over, in
+    the route's order; else the headers of the one with the least left."""
+    if len(policies) == 1:
+        return await check_rate(services, policies[0],
+                                subject_of(policies[0], request, principal, services.trusted_proxies))
+    hits = [(f"{policy}:{subject_of(policy, request, principal, services.trusted_proxies)}",
+             *services.rate_limits[policy]) for policy in policies]
+    results = await services.rate_limiter.hit_all(hits)
     best: dict[str, str] = {}
-    for policy in policies:
-        headers = await check_rate(services, policy, subject_of(policy, request, principal, services.trusted_proxies))
+    for policy, result in zip(policies, results, strict=True):
+        headers = _judged(services, policy, result)
         if not best or int(headers["RateLimit-Remaining"]) < int(best["RateLimit-Remaining"]):
             best = headers
     return best
@@ -46,7 +53,12 @@ async def check_rates(services: Any, policies: tuple[str, ...], request: web.Req
 async def check_rate(services: Any, policy: str, subject: str) -> dict[str, str]:
     """Count a hit; raise RateLimited when over. Returns the RateLimit-* headers to send."""
     limit, window = services.rate_limits[policy]
-    result = await services.rate_limiter.hit(f"{policy}:{subject}", limit, window)
+    return _judged(services, policy, await services.rate_limiter.hit(f"{policy}:{subject}", limit, window))
+
+
+def _judged(services: Any, policy: str, result) -> dict[str, str]:
+    """The RateLimit-* headers of ``result``; RateLimited (carrying them) when it was refused."""
+    limit, window = services.rate_limits[policy]
     reset = str(max(0, int(result.reset_after + 0.999)))
     headers = {"RateLimit-Limit": str(limit), "RateLimit-Remaining": str(result.remaining), "RateLimit-Reset": reset,
                "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(result.remaining),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -180,3 +181,70 @@ async def test_a_lost_race_is_not_stored_as_the_keys_answer(api, monkeypatch):
     assert lost["code"] == "concurrent_update"
     made, _ = await api.call("POST", "/api/v1/payment/orders", headers, json=body, expect=201)
     assert "Idempotent-Replayed" not in made.headers and len(tries) == 2
+
+
+async def test_a_key_whose_release_failed_in_an_outage_is_freed_once_the_store_answers(api, monkeypatch):
+    """Regression (found by the Postgres-cut battery): a request that met an outage answers 503, and
+    releasing its key failed too (the store was cut as well), so every retry with the same key was
+    told 409 "in progress" (Retry-After: 1) until the lock lapsed a minute later. The release is
+    tried again in the background: the retry runs as soon as the store answers."""
+    from application.errors import DependencyUnavailable
+
+    h = await api.user()
+    orders, store = api.services.orders, api.services.idempotency
+    real_create, real_release, releases = orders.create, store.release, []
+
+    async def cut(*args, **kwargs):
+        raise DependencyUnavailable("postgres: connection terminated", "postgres")
+
+    async def release(scope, key):
+        releases.append(key)
+        if len(releases) == 1:
+            raise DependencyUnavailable("postgres: connection terminated", "postgres")
+        await real_release(scope, key)
+    monkeypatch.setattr(orders, "create", cut)
+    monkeypatch.setattr(store, "release", release)
+    headers = {**h, "Idempotency-Key": "order-cut"}
+    body = {"items": [{"sku": "NG-RICE-5KG", "quantity": 1}]}
+    resp, _ = await api.call("POST", "/api/v1/payment/orders", headers, json=body, expect=503)
+    assert resp.headers["Retry-After"]
+    monkeypatch.setattr(orders, "create", real_create)  # the outage is over
+    answers = []
+    for _ in range(100):  # a client honouring Retry-After; well within the 60 s lock
+        resp, _ = await api.call("POST", "/api/v1/payment/orders", headers, json=body)
+        answers.append(resp.status)
+        if resp.status != 409:
+            break
+        await asyncio.sleep(0.1)
+    assert answers[-1] == 201 and len(answers) < 30, answers
+
+
+async def test_a_key_whose_answer_could_not_be_stored_is_freed_for_the_retry(api, monkeypatch):
+    """Regression (found by the Postgres-cut battery): the handler answered, then storing its answer
+    failed (Postgres cut): the key stayed held, and every retry met 409 "in progress" for a minute.
+    The retry now runs the handler again, which finds the payment the first run made."""
+    from application.errors import DependencyUnavailable
+
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    store = api.services.idempotency
+    real_complete, completes = store.complete, []
+
+    async def complete(scope, key, response):
+        completes.append(key)
+        if len(completes) == 1:
+            raise DependencyUnavailable("postgres: connection terminated", "postgres")
+        await real_complete(scope, key, response)
+    monkeypatch.setattr(store, "complete", complete)
+    path, headers = "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": "cut-after"}
+    await api.call("POST", path, headers, json={"order_id": order["id"]}, expect=503)
+    answers = []
+    for _ in range(100):  # a client honouring Retry-After; well within the 60 s lock
+        resp, body = await api.call("POST", path, headers, json={"order_id": order["id"]})
+        answers.append(resp.status)
+        if resp.status != 409:
+            break
+        await asyncio.sleep(0.1)
+    assert answers[-1] == 201 and len(answers) < 30, answers
+    payments = await api.json("GET", "/api/v1/payment/payments", h, expect=200)
+    assert [p["id"] for p in payments["results"]] == [json.loads(body)["id"]]  # one payment, found again

@@ -8,7 +8,7 @@ What is pinned (bench/RESULTS.md shows the same counts per request under load):
   Redis the lookup and the fill, nothing else (the fill's generation check travels with the
   lookup); with the order TTL at 0 (nothing cached): the select and no Redis at all;
 - a cached detail: no statement, no Redis round trip (the in-process tier answers);
-- a refund: at most 3 Postgres transactions;
+- a refund: 4 Postgres transactions (issue 20 asks 3: see bench/RESULTS.md);
 - checkout initiate, payment initiate and a webhook's ingestion: the counts recorded below.
 """
 from __future__ import annotations
@@ -71,13 +71,15 @@ async def test_with_the_order_ttl_at_zero_a_detail_costs_the_select_and_nothing_
         assert seen.counts() == {"statements": 1, "transactions": 1, "redis": 0}, explain(seen)
 
 
-async def test_a_refund_takes_at_most_three_transactions(api, backend):
+async def test_a_refund_takes_four_transactions(api, backend):
     h = await api.user()
     payment = await paid(api, h)
     body, seen = await counted(api, "POST", "/api/v1/payment/refunds", {**h, "Idempotency-Key": "r1"}, expect=201,
                                json={"payment_id": payment["id"], "amount": 100, "reason": "requested_by_customer"})
     assert body["status"] == "succeeded" and body["amount"] == 100
-    assert seen.counts()["transactions"] <= 4, explain(seen)  # issue 20 asks 3: see bench/RESULTS.md
+    # the key's claim, the reservation, the settlement, the key's answer (was 7: three reads outside
+    # them); issue 20 asks 3, see bench/RESULTS.md
+    assert seen.counts() == {"statements": 16, "transactions": 4, "redis": 5}, explain(seen)
 
 
 async def test_checkout_initiate_counts(api, backend):
@@ -87,8 +89,9 @@ async def test_checkout_initiate_counts(api, backend):
     body, seen = await counted(api, "POST", "/api/v1/checkout/initiate", h, expect=201,
                                json={"items": [{"sku": "NG-RICE-5KG", "quantity": 1}]})
     assert body["checkout_id"]
-    # the catalog read (stock, prices); Redis: the two rate limits (caller, IP) and the session's write
-    assert seen.counts() == {"statements": 1, "transactions": 1, "redis": 3}, explain(seen)
+    # the catalog read (stock, prices); Redis: the two rate limits (caller, IP) in one pipeline (were two
+    # round trips), the session's write
+    assert seen.counts() == {"statements": 1, "transactions": 1, "redis": 2}, explain(seen)
 
 
 async def test_payment_initiate_counts(api, backend):
@@ -99,8 +102,9 @@ async def test_payment_initiate_counts(api, backend):
                                expect=201, json={"order_id": order["id"]})
     assert body["status"] == "requires_action"
     # recorded (issue 20): the key's claim, the intent's transaction, the fraud record, the gateway's
-    # answer applied, the key's answer stored; Redis: two rate limits, the sandbox's state, the invalidation
-    assert seen.counts() == {"statements": 11, "transactions": 5, "redis": 5}, explain(seen)
+    # answer applied, the key's answer stored; Redis: the two rate limits (one pipeline), the sandbox's
+    # state (read, write), the invalidation
+    assert seen.counts() == {"statements": 11, "transactions": 5, "redis": 4}, explain(seen)
 
 
 def signed(reference: str, amount: int, currency: str) -> tuple[dict, bytes]:

@@ -120,13 +120,19 @@ async def test_rescheduling_a_claimed_payment_replaces_its_lease(backend):
     assert [p.id for p in await queries.due_payments(now=b.at(260), limit=10)] == ["pay_0"]
 
 
+async def succeeded_payment(uow, order_id: str, payment_id: str):
+    """An order and its succeeded payment, added in ``uow``."""
+    order, pay = b.order(order_id), b.payment(payment_id, order_id=order_id)
+    await uow.orders.add(order)
+    b.succeeded(pay, order)
+    await uow.payments.add(pay)
+    return order, pay
+
+
 async def test_claimed_refunds_webhooks_and_cancellations(backend):
     queries = adapters(backend)[0]
-    order, pay = b.order("ord_c"), b.payment("pay_c", order_id="ord_c")
     async with backend.uow() as uow:
-        await uow.orders.add(order)
-        b.succeeded(pay, order)
-        await uow.payments.add(pay)
+        order, pay = await succeeded_payment(uow, "ord_c", "pay_c")
         refund = b.refund("rfd_c", pay, order, 100)
         refund.sending(b.T0, timedelta(minutes=2))
         await uow.refunds.add(refund)
@@ -324,3 +330,16 @@ async def test_the_analytics_aggregates(backend):
     assert rows.products == [("TEE-1", "Shirt", "NGN", 4, 6000), ("CAP-1", "Cap", "NGN", 2, 2000)]
     assert (await analytics.rows(b.at(2 * 86400), b.at(3 * 86400))).captured == []
 
+
+
+async def test_a_refund_never_scheduled_is_due_from_its_creation(backend):
+    """A pending refund with no next look (written before refunds were scheduled, or by a writer that
+    forgot) is due on every backend, never invisible to the worker: before the fix Postgres skipped
+    it (``next_attempt_at <= now`` is never true of NULL) while memory took it."""
+    queries = adapters(backend)[0]
+    async with backend.uow() as uow:
+        order, pay = await succeeded_payment(uow, "ord_n", "pay_n")
+        await uow.refunds.add(b.refund("rfd_n", pay, order, 100))  # next_attempt_at None
+        await uow.commit()
+    assert [r.id for r in await queries.due_refunds(now=b.at(1), limit=10)] == ["rfd_n"]
+    assert await queries.due_refunds(now=b.at(1), limit=10) == []  # claimed: leased to this worker

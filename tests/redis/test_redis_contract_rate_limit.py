@@ -101,3 +101,22 @@ async def test_nonsense_limits_are_refused(redis_client, prefix):
         await limiter.hit("k", 0, 60)
     with pytest.raises(ValueError):
         await limiter.hit("k", 5, 0)
+
+
+async def test_hit_all_counts_every_hit_as_hit_does(limiter):
+    """One round trip for a route's policies (issue 20): each key counted once per call, in order,
+    a refusal by one not stopping the count of the others; the same answers as hits one by one."""
+    hits = [("checkout_initiate:user:u9", 2, 60), ("checkout_initiate_ip:ip:203.0.113.9", 3, 60)]
+    rounds = [await limiter.hit_all(hits) for _ in range(3)]
+    assert [[r.allowed for r in answers] for answers in rounds] == [[True, True], [True, True], [False, True]]
+    assert [answers[1].remaining for answers in rounds] == [2, 1, 0]
+    assert not (await limiter.hit("checkout_initiate_ip:ip:203.0.113.9", 3, 60)).allowed
+
+
+@pytest.mark.redis
+async def test_hit_all_after_redis_forgot_the_script_loads_it_and_counts_once(redis_client, prefix):
+    limiter = RedisRateLimiter(redis_client, prefix)
+    await limiter.hit("order_create:user:u1", 5, 60)
+    limiter._script.sha = "0" * 40  # a script Redis does not hold (as after a restart), without flushing theirs
+    answers = await limiter.hit_all([("order_create:user:u1", 5, 60), ("order_create_ip:ip:1", 5, 60)])
+    assert [(r.allowed, r.remaining) for r in answers] == [(True, 3), (True, 4)]

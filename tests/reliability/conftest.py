@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+from dependency_injector import providers
+
+import container as composition
+from container import RATE_LIMITS
+from entrypoints.http.app import create_app
 
 from adapters.gateways.config import FlutterwaveSettings, HttpTimeouts, PaystackSettings, StripeSettings
 from adapters.gateways.flutterwave import FlutterwaveGateway
 from adapters.gateways.paystack import PaystackGateway
 from adapters.gateways.stripe import StripeGateway
 from adapters.system import FakeClock
+from tests.e2e.api import Api
+from tests.e2e.conftest import FAST, e2e_dsn, real_backends  # noqa: F401  (fixtures)
 from tests.reliability.fake_gateway import FakeGateway, start
 
 #: Short deadlines so that every timeout fault costs a fraction of a second.
@@ -54,3 +61,19 @@ def flutterwave(session, fake, clock) -> FlutterwaveGateway:
 def paystack(session, fake, clock) -> PaystackGateway:
     return PaystackGateway(session, PaystackSettings(secret_key=fake.paystack.secret_key,
                                                      base_url=fake.url("paystack"), timeouts=DEADLINE), clock=clock)
+
+
+@pytest.fixture
+def app_settings(request, backend) -> dict:
+    """The whole service's settings on ``backend`` (a module's own fixture): no sandbox, the demo
+    shop, rate limits out of the way (tested elsewhere)."""
+    extra = request.getfixturevalue("real_backends") if backend == "postgres" else {}
+    return {**FAST, **extra, "sandbox": "off", "demo_data": "on",
+            "rate_limits": {policy: (1_000_000, 60) for policy in RATE_LIMITS}}
+
+
+async def service(aiohttp_client, settings: dict, environ: dict, clock) -> Api:
+    """The whole service with ``environ``'s gateways (pointed at the fake), on the shared fake clock."""
+    built = composition.build_container(settings, environ=environ)
+    built.core.clock.override(providers.Object(clock))
+    return Api(await aiohttp_client(create_app(built)))

@@ -1,7 +1,7 @@
 """A fake payment gateway: a real aiohttp server on loopback speaking enough of Stripe's,
-Flutterwave's (v3) and Paystack's documented APIs for the reliability battery.
+Flutterwave's (v3), Paystack's and MTN MoMo's documented APIs for the reliability battery.
 
-Mounted under ``/stripe``, ``/flutterwave`` and ``/paystack``: point an adapter's ``base_url`` at
+Mounted under ``/stripe``, ``/flutterwave``, ``/paystack`` and ``/mtn_momo``: point an adapter's ``base_url`` at
 ``fake.url("stripe")``. Every call can be given scripted faults (``fake.script(operation, ...)``):
 a delay, a timeout before or after committing, 500/502/503, 429 with Retry-After, malformed
 JSON, a slow body, Stripe's 409 ``idempotency_key_in_use`` and a pruned (expired) key. What the
@@ -18,20 +18,22 @@ from tests.reliability.fake_faults import (Charge, Fault, FakeCore, RefundRecord
                                            key_in_use, malformed_json, rate_limited, server_error, slow_body,
                                            timeout_after_commit, timeout_before_commit)
 from tests.reliability.fake_flutterwave import FakeFlutterwave
+from tests.reliability.fake_momo import FakeMomo
 from tests.reliability.fake_paystack import FakePaystack
 from tests.reliability.fake_stripe import FakeStripe
 
 
 class FakeGateway(FakeCore):
-    """Stripe, Flutterwave and Paystack on one server, sharing one record of what moved."""
+    """Stripe, Flutterwave, Paystack and MTN MoMo on one server, sharing one record of what moved."""
 
     def __init__(self, clock) -> None:
         super().__init__(clock)
         self.stripe, self.flutterwave, self.paystack = FakeStripe(self), FakeFlutterwave(self), FakePaystack(self)
+        self.momo = FakeMomo(self)
 
     def app(self) -> web.Application:
         app = web.Application()
-        for routes in (self.stripe.routes(), self.flutterwave.routes(), self.paystack.routes()):
+        for routes in (self.stripe.routes(), self.flutterwave.routes(), self.paystack.routes(), self.momo.routes()):
             app.add_routes(routes)
         return app
 

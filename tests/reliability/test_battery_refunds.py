@@ -20,13 +20,9 @@ import os
 import random
 
 import pytest
-from dependency_injector import providers
 
-import container as composition
-from container import RATE_LIMITS
-from entrypoints.http.app import create_app
 from tests.e2e.api import Api
-from tests.e2e.conftest import FAST, e2e_dsn, real_backends  # noqa: F401  (fixtures)
+from tests.reliability.conftest import service
 from tests.reliability.fake_gateway import (key_expired, key_in_use, server_error, timeout_after_commit,
                                             timeout_before_commit)
 
@@ -44,20 +40,10 @@ def backend(request):
 
 
 @pytest.fixture
-def app_settings(request, backend) -> dict:
-    extra = request.getfixturevalue("real_backends") if backend == "postgres" else {}
-    # limits are tested elsewhere; the admin signs in again each run
-    return {**FAST, **extra, "sandbox": "off", "demo_data": "on",
-            "rate_limits": {policy: (1_000_000, 60) for policy in RATE_LIMITS}}
-
-
-@pytest.fixture
 async def api(aiohttp_client, app_settings, fake, clock):
     environ = {"STRIPE_SECRET_KEY": "sk_test_battery", "STRIPE_WEBHOOK_SECRET": WHSEC,
                "STRIPE_BASE_URL": fake.url("stripe"), "STRIPE_TIMEOUT": "0.6", "STRIPE_CONNECT_TIMEOUT": "0.5"}
-    built = composition.build_container(app_settings, environ=environ)
-    built.core.clock.override(providers.Object(clock))
-    return Api(await aiohttp_client(create_app(built)))
+    return await service(aiohttp_client, app_settings, environ, clock)
 
 
 def signed(payload: dict, clock) -> tuple[bytes, dict]:

@@ -99,3 +99,20 @@ async def test_a_crash_after_phase_one_is_recovered_by_the_same_key():
     assert payment.status is PaymentStatus.REQUIRES_ACTION and len(store.tables["payments"]) == 1
     again = await initiate(USER, order_id="ord_1", idempotency_key="k")
     assert again.id == payment.id and gateway.calls == [payment.reference]  # no second initialization
+
+
+async def test_the_workers_replay_of_a_timed_out_create_records_the_page_it_finds():
+    """Regression (found by the fake-gateway battery): after a timeout the intent is ``processing``
+    with no gateway reference; the worker's replay of the create (``recover``) got the page back from
+    the gateway, and dropped it, because only an intent still in ``requires_payment_method`` was
+    recorded. The customer never saw a page, and the intent expired at its window."""
+    gateway = Fake("stripe", GatewayTimeout("sent, no answer"))
+    initiate, store = await setup(gateway)
+    payment = await initiate(USER, order_id="ord_1", idempotency_key="k")
+    assert (payment.status, payment.gateway_reference) == (PaymentStatus.PROCESSING, None)
+    gateway.outcome = None  # the replay: the gateway answers with the page its first create made
+    recovered = await initiate.recover(only_payment(store))
+    assert (recovered.status, recovered.gateway_reference, recovered.authorization_url) == (
+        PaymentStatus.PROCESSING, "stripe_ref", "https://stripe/pay")  # still unknown: verified next
+    assert only_payment(store).authorization_url == "https://stripe/pay"
+    assert gateway.calls == [payment.reference] * 2
