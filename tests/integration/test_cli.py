@@ -127,7 +127,7 @@ def test_worker_once_runs_each_job_once_on_the_embedded_default():
     done = subprocess.run([*PAYPORT, "worker", "--once"], env=clean_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert ("one pass of each job: {'deliveries': 0, 'pending_order_expiry': 0, 'webhook_retries': 0, "
-            "'open_payment_settlement': 0, 'pending_refund_retries': 0, 'cancellation_refunds': 0, "
+            "'sandbox_delayed_webhooks': 0, 'open_payment_settlement': 0, 'pending_refund_retries': 0, 'cancellation_refunds': 0, "
             "'fraud_attempt_reaping': 0}") in done.stderr  # + the back office's (issue 17)
 
 
