@@ -51,6 +51,12 @@ def watch(pool: aiopg.Pool, on_down: Callable[[str], None] | None = None, interv
     return tracker
 
 
+def share_outages(pool: aiopg.Pool, with_pool: aiopg.Pool) -> OutageTracker:
+    """``pool`` reports its outages to ``with_pool``'s tracker (two pools to one database)."""
+    tracker = _trackers[pool] = outages(with_pool)
+    return tracker
+
+
 def outages(pool: aiopg.Pool) -> OutageTracker:
     tracker = _trackers.get(pool)
     return tracker if tracker is not None else watch(pool)

@@ -126,29 +126,28 @@ class InitiatePayment:
     # -- phase 1 -----------------------------------------------------------------------------------
     async def _record(self, principal, order_id, reference, gateway, email, phone, return_url, country
                       ) -> tuple[PaymentIntent, Order, list[str]]:
-        # The risk rules are asked before the order is locked, outside any transaction: they count
-        # and record on connections of their own, and asking them while holding this one let a
-        # pool's worth of concurrent initiations each hold a connection and wait for a second one
-        # (every request then waited the pool's whole timeout). The checks run again under the lock.
-        async with self.uow() as uow:
-            order = visible(await uow.orders.get(order_id), principal, "order", order_id=order_id)
-            existing = await self._checked(uow, order, reference)
-        if existing is not None:
-            return existing, order, [existing.gateway]
-        candidates = self._route(gateway, order.currency, country)
-        email = email or order.customer_email
-        decision = await self.fraud.assess(
-            user_id=principal.id, amount=order.total, currency=order.currency, email=email,
-            client_ip=request_context.client_ip(), country=country,
-            guest_id=principal.id if principal.is_guest else None, reference=reference, context=order.context())
-        if not decision.allow and not decision.review:
-            raise PaymentNotAllowed("this payment was refused by our risk rules", reasons=list(decision.reasons))
         now = self.clock.now()
         async with self.uow() as uow:
             order = visible(await uow.orders.lock(order_id), principal, "order", order_id=order_id)
-            existing = await self._checked(uow, order, reference)
-            if existing is not None:  # a concurrent request with this key recorded it meanwhile
+            existing = await uow.payments.get_by_reference(reference)
+            if existing is not None:
+                if existing.order_id != order.id:
+                    raise Conflict("this Idempotency-Key was used for another order")
                 return existing, order, [existing.gateway]
+            if order.status is not OrderStatus.PENDING:
+                raise PaymentNotAllowed(f"an order in status {order.status.value} cannot be paid",
+                                        status=order.status.value)
+            active = await uow.payments.active_for_order(order.id)
+            if active is not None:
+                raise Conflict("a payment for this order is already in progress", payment_id=active.id)
+            candidates = self._route(gateway, order.currency, country)
+            email = email or order.customer_email
+            decision = await self.fraud.assess(
+                user_id=principal.id, amount=order.total, currency=order.currency, email=email,
+                client_ip=request_context.client_ip(), country=country,
+                guest_id=principal.id if principal.is_guest else None, reference=reference, context=order.context())
+            if not decision.allow and not decision.review:
+                raise PaymentNotAllowed("this payment was refused by our risk rules", reasons=list(decision.reasons))
             payment = PaymentIntent.create(
                 id=self.ids.new_id("pay"), order_id=order.id, owner_id=order.owner_id, amount=order.total,
                 currency=order.currency, gateway=candidates[0], reference=reference, now=now,
@@ -159,21 +158,6 @@ class InitiatePayment:
             await uow.payments.add(payment)
             await uow.commit()
         return payment, order, candidates
-
-    async def _checked(self, uow: PaymentsUnitOfWork, order: Order, reference: str) -> PaymentIntent | None:
-        """The intent this key recorded already, or None when the order may get a new one."""
-        existing = await uow.payments.get_by_reference(reference)
-        if existing is not None:
-            if existing.order_id != order.id:
-                raise Conflict("this Idempotency-Key was used for another order")
-            return existing
-        if order.status is not OrderStatus.PENDING:
-            raise PaymentNotAllowed(f"an order in status {order.status.value} cannot be paid",
-                                    status=order.status.value)
-        active = await uow.payments.active_for_order(order.id)
-        if active is not None:
-            raise Conflict("a payment for this order is already in progress", payment_id=active.id)
-        return None
 
     def _route(self, gateway: str | None, currency: str, country: str | None) -> list[str]:
         if gateway is not None:

@@ -85,7 +85,7 @@ class Storage(containers.DeclarativeContainer):
     #: timeout (every one answered 503). Its connections are never held while waiting for another.
     #: Opened on first use (minsize 0): the main pool alone decides whether the app starts.
     pg_side_pool = providers.Resource(opened, config.database_url, create_pool, dsn=config.database_url,
-                                      minsize=0, maxsize=2, metrics=core.metrics)
+                                      minsize=0, maxsize=2, outages_of=pg_pool)
     bus = providers.Selector(
         config.event_bus, memory=providers.Singleton(InMemoryEventBus),
         redis=providers.Singleton(RedisStreamsEventBus, cache.redis_bus_client, prefix=config.redis_prefix,

@@ -153,13 +153,18 @@ class Api:
     async def sandbox(self, payment: dict, outcome: str) -> dict:
         """Press a button on the hosted page (as a browser would: its CSRF token, with its cookie),
         follow the redirect to the callback (as the payer), return the payment."""
+        return await self.json("GET", await self.press(payment, outcome), self.payers.get(payment["reference"]),
+                               expect=200)
+
+    async def press(self, payment: dict, outcome: str) -> str:
+        """Press a button on the hosted page; returns where it redirects the payer (the callback)."""
         page = urlsplit(payment["authorization_url"]).path
         resp, html = await self.call("GET", page, expect=200)
         assert b"Approve" in html and b"Decline" in html
         csrf = re.search(rb'name="csrf" value="([0-9a-f]+)"', html).group(1).decode()
         resp, _ = await self.call("POST", page, data={"outcome": outcome, "csrf": csrf}, allow_redirects=False,
                                   expect=303)
-        return await self.json("GET", resp.headers["Location"], self.payers.get(payment["reference"]), expect=200)
+        return resp.headers["Location"]
 
     async def refund(self, h: dict, payment_id: str, key: str, amount: int | None = None, expect: int | None = 201) -> dict:
         body = {"payment_id": payment_id, "reason": "requested_by_customer"}
