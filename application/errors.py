@@ -51,6 +51,13 @@ class ForeignReport(Conflict):
     code = "foreign_report"
 
 
+class ConstraintViolated(Conflict):
+    """A database constraint refused a change the application let through (a check, a foreign key,
+    a guard trigger): nothing was changed. A bug signal, logged by the adapter, but never a 500."""
+
+    code = "constraint_violated"
+
+
 class ConcurrencyConflict(Conflict):
     """An optimistic version check failed: someone else changed the row first."""
 

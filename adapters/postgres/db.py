@@ -1,6 +1,8 @@
 """Connection helpers shared by the Postgres adapters: acquiring from the pool and turning driver
 errors into application errors (unique violation -> AlreadyExists, lost connection ->
-DependencyUnavailable, deadlock/serialization failure -> ConcurrencyConflict).
+DependencyUnavailable, deadlock/serialization failure -> ConcurrencyConflict, the refunds' guard ->
+RefundExceedsCaptured, any other integrity violation -> ConstraintViolated: no raw driver error
+escapes a repository).
 
 An outage (no connection within the pool's timeout, a refused or terminated connection) is
 reported to the pool's ``OutageTracker``: one line when it starts, rate-limited reminders, one line
@@ -20,8 +22,9 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 
-from application.errors import AlreadyExists, ConcurrencyConflict, DependencyUnavailable
+from application.errors import AlreadyExists, ConcurrencyConflict, ConstraintViolated, DependencyUnavailable
 from application.outages import OutageTracker
+from domain.errors import RefundExceedsCaptured
 
 log = logging.getLogger("payport.postgres")
 IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
@@ -76,6 +79,12 @@ def translate(exc: BaseException) -> Exception | None:
                              constraint=getattr(diag, "constraint_name", None))
     if isinstance(exc, psycopg2.extensions.TransactionRollbackError):
         return ConcurrencyConflict("the database aborted the transaction (deadlock or serialization failure)")
+    if isinstance(exc, psycopg2.IntegrityError):  # a check, a foreign key, not null, the guard triggers
+        constraint = getattr(getattr(exc, "diag", None), "constraint_name", None)
+        if constraint == "refunds_within_captured":
+            return RefundExceedsCaptured("the refunds of this payment would exceed what was captured")
+        log.warning("a database constraint refused a change: %s (SQLSTATE %s)", constraint, exc.pgcode)
+        return ConstraintViolated("a database constraint refused the change", constraint=constraint)
     if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError)):
         return unavailable()
     return None

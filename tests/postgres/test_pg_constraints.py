@@ -90,3 +90,23 @@ async def test_the_ledger_may_be_marked_reconciled_and_refunds_up_to_captured_pa
         await cur.execute(_REFUND + "('rf_3', 'pay_paid', 'ord_paid', 'u', 800, 'NGN', 'r', 'pending', now(), now())")
         with pytest.raises(psycopg2.errors.CheckViolation):
             await cur.execute("UPDATE refunds SET status = 'pending' WHERE id = 'rf_2'")
+
+
+@pytest.mark.parametrize("case", sorted(REJECTED))
+async def test_no_refusal_of_the_schema_escapes_as_a_raw_driver_error(seeded, case):
+    """Through ``db.run`` (every repository's path) each refusal is an application error the HTTP
+    layer answers as problem+json (issue 13: no raw driver error escapes a repository)."""
+    from adapters.postgres import db
+    from application.errors import AlreadyExists, ConstraintViolated
+    from domain.errors import Failure, RefundExceedsCaptured
+
+    error, sql = REJECTED[case]
+    expected = {pge.UniqueViolation: AlreadyExists, pge.CheckViolation: ConstraintViolated,
+                pge.IntegrityConstraintViolation: ConstraintViolated}[error]
+    if case == "refund above captured":
+        expected = RefundExceedsCaptured
+    async with seeded.pool.acquire() as conn, conn.cursor() as cur:
+        with pytest.raises(Failure) as raised:
+            await db.run(cur, sql)
+    assert type(raised.value) is expected, (case, raised.value)
+    assert not isinstance(raised.value, psycopg2.Error)
