@@ -42,6 +42,7 @@ ANSWERED: dict[type[Failure], tuple[int, str]] = {
     app.Conflict: (409, "Conflict"),
     app.AlreadyExists: (409, "Conflict"),
     app.ConcurrencyConflict: (409, "Concurrent update"),
+    app.ConstraintViolated: (409, "Conflict"),
     app.ForeignReport: (409, "Conflict"),
     app.RateLimited: (429, "Too many requests"),
     app.GatewayError: (502, "Payment gateway error"),
@@ -83,7 +84,7 @@ def test_every_failure_class_is_pinned() -> None:
 
 def test_application_errors_are_not_domain_errors() -> None:
     application_classes = [cls for cls in ANSWERED if issubclass(cls, app.ApplicationError)]
-    assert len(application_classes) == 13 + 2  # issue 18: NotABuyer, MailUndelivered
+    assert len(application_classes) == 13 + 2 + 1  # issue 18: NotABuyer, MailUndelivered; issue 13: ConstraintViolated
     for cls in application_classes:
         assert not issubclass(cls, dom.DomainError), cls
         assert issubclass(cls, Failure)
