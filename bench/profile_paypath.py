@@ -89,6 +89,53 @@ async def payments(conn: Connection, auth: dict[str, str], n: int) -> float:
     return (time.process_time() - started) / n * 1e6
 
 
+async def sampled(conn: Connection, auth: dict[str, str], n: int, top: int) -> None:
+    """Every millisecond of this process's CPU time, the stack of the running frame is counted: each
+    function on it once (inclusive share) and the innermost one (own share)."""
+    import collections
+    import signal
+
+    inclusive: collections.Counter = collections.Counter()
+    own: collections.Counter = collections.Counter()
+    callers: collections.Counter = collections.Counter()  # innermost frame and the one that called it
+    total = [0]
+
+    def name(code) -> str:
+        path = code.co_filename
+        for cut in ("site-packages/", "python3.11/", str(BENCH.parent) + "/"):
+            if cut in path:
+                path = path.split(cut, 1)[1]
+                break
+        return f"{path}:{code.co_firstlineno}({code.co_name})"
+
+    def tick(_sig, frame) -> None:
+        total[0] += 1
+        own[name(frame.f_code)] += 1
+        if frame.f_back is not None:
+            callers[f"{name(frame.f_code)} <- {name(frame.f_back.f_code)}"] += 1
+        seen = set()
+        while frame is not None:
+            key = name(frame.f_code)
+            if key not in seen:
+                seen.add(key)
+                inclusive[key] += 1
+            frame = frame.f_back
+
+    signal.signal(signal.SIGPROF, tick)
+    signal.setitimer(signal.ITIMER_PROF, 0.001, 0.001)  # the kernel's tick may make it coarser: see the print
+    started = time.process_time()
+    try:
+        await payments(conn, auth, n)
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+    cpu = time.process_time() - started
+    print(f"samples: {total[0]} over {n} payments, {cpu:.2f} s of CPU ({1000 * cpu / max(1, total[0]):.2f} ms a sample)")
+    for title, counter in (("inclusive", inclusive), ("own", own), ("own, by caller", callers)):
+        print(f"-- {title} share of samples")
+        for key, count in counter.most_common(top):
+            print(f"{100 * count / total[0]:6.1f}%  {key}")
+
+
 def reset_stores(pg: str | None, redis_url: str | None) -> None:
     if pg:
         from tests.databases import prepare_database, truncate_all
@@ -107,6 +154,8 @@ async def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--warmup", type=int, default=30)
     p.add_argument("--profile", type=int, default=0, help="payments more under cProfile (0: none)")
+    p.add_argument("--sample", type=int, default=0, help="payments more under a CPU-time sampler (SIGPROF every"
+                   " ms): shares of samples per function, with far less distortion than cProfile")
     p.add_argument("--top", type=int, default=40)
     p.add_argument("--postgres", metavar="DSN")
     p.add_argument("--redis", metavar="URL")
@@ -153,6 +202,8 @@ async def main() -> None:
             out = io.StringIO()
             pstats.Stats(prof, stream=out).sort_stats(key).print_stats(args.top)
             print(out.getvalue())
+    if args.sample:
+        await sampled(conn, auth, args.sample, args.top)
     await conn.close()
 
 

@@ -5,10 +5,10 @@ applies and drops it): neither imports the other.
 """
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
+from adapters.memory.clone import clone
 from adapters.memory.store import MemoryStore
 from application.errors import ConcurrencyConflict
 
@@ -41,7 +41,7 @@ class MemorySession:
         obj = self.store.tables[table].get(key)
         if obj is None:
             return None
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         self._writes[(table, key)] = obj  # later reads in this unit of work see the same object
         if hasattr(obj, "version"):
             self._loaded_versions[(table, key)] = obj.version
@@ -88,7 +88,7 @@ class MemorySession:
     def apply(self) -> None:
         """Commit: every buffered write into the store (copied: later changes here stay here)."""
         for (table, key), obj in self._writes.items():
-            self.store.put(table, key, copy.deepcopy(obj))
+            self.store.put(table, key, clone(obj))
         self.store.ledger.extend(self._ledger)
         self.store.commits += 1
         self._forget()
