@@ -80,6 +80,10 @@ class Connection:
         protocol.connection_made(transport)
         return cls(runner, protocol, transport)
 
+    async def close(self) -> None:
+        self.protocol.connection_lost(None)
+        await self.runner.cleanup()
+
     async def send(self, raw: bytes) -> bytes:
         t = self.transport
         t.need, t.waiter = t.count + 1, asyncio.get_running_loop().create_future()
@@ -164,15 +168,19 @@ async def main() -> None:
     print(json.dumps({"baseline_us": round(b, 2), "cached_detail_us": round(o, 2), "ratio": round(b / o, 3),
                       "ids": args.ids, "requests": args.requests, "repeats": args.repeats}))
     for conn in (base, ours):
-        conn.protocol.connection_lost(None)
-        await conn.runner.cleanup()
+        await conn.close()
 
 
-if __name__ == "__main__":
+def run(coro_fn) -> None:
+    """Run ``coro_fn()`` on uvloop when it is installed, as ``payport serve`` does."""
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    asyncio.run(main())
+    asyncio.run(coro_fn())
+
+
+if __name__ == "__main__":
+    run(main)

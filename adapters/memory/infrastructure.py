@@ -1,12 +1,12 @@
 """Memory adapters for cache, checkout sessions, rate limits, idempotency, events, fraud and notices."""
 from __future__ import annotations
 
-import copy
 import fnmatch
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
 
+from adapters.memory.clone import clone
 from application.ports import (
     Clock,
     EventHandler,
@@ -85,10 +85,10 @@ class MemoryCheckoutSessionStore:
         if hit[1] <= self.clock.now().timestamp():
             self._sessions.pop(checkout_id, None)
             return None
-        return copy.deepcopy(hit[0])
+        return clone(hit[0])
 
     async def save(self, session: CheckoutSession, ttl: float) -> None:
-        self._sessions[session.id] = (copy.deepcopy(session), self.clock.now().timestamp() + ttl)
+        self._sessions[session.id] = (clone(session), self.clock.now().timestamp() + ttl)
 
     async def delete(self, checkout_id: str) -> None:
         self._sessions.pop(checkout_id, None)

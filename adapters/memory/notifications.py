@@ -13,7 +13,8 @@ class MemoryNotifications(MemoryTable):
 
     async def add(self, notification: Notification) -> bool:
         key = notification.event_key
-        if key and self._find(lambda n: n.event_key == key and n.user_id == notification.user_id):
+        if key and self._find(lambda n: n.event_key == key and n.user_id == notification.user_id,
+                                 by=("event_key", key)):
             return False
         self._insert(notification.id, notification)
         return True

@@ -13,7 +13,7 @@ class MemoryOrders(MemoryTable):
     table = "orders"
 
     async def get_by_checkout(self, checkout_id: str) -> Order | None:
-        return self._find(lambda o: o.checkout_id == checkout_id)
+        return self._find(lambda o: o.checkout_id == checkout_id, by=("checkout_id", checkout_id))
 
     async def add(self, order: Order) -> None:
         if order.checkout_id and await self.get_by_checkout(order.checkout_id):

@@ -14,12 +14,13 @@ class MemoryPayments(MemoryTable):
     table = "payments"
 
     async def get_by_reference(self, reference: str) -> PaymentIntent | None:
-        return self._find(lambda p: p.reference == reference)
+        return self._find(lambda p: p.reference == reference, by=("reference", reference))
 
     lock_by_reference = get_by_reference
 
     async def active_for_order(self, order_id: str) -> PaymentIntent | None:
-        return self._find(lambda p: p.order_id == order_id and p.status not in PAYMENT_TERMINAL)
+        return self._find(lambda p: p.order_id == order_id and p.status not in PAYMENT_TERMINAL,
+                          by=("order_id", order_id))
 
     async def add(self, payment: PaymentIntent) -> None:
         if await self.get_by_reference(payment.reference):
@@ -31,7 +32,7 @@ class MemoryPayments(MemoryTable):
     async def save(self, payment: PaymentIntent) -> None:
         if payment.status not in PAYMENT_TERMINAL:
             other = self._find(lambda p: p.order_id == payment.order_id and p.id != payment.id
-                               and p.status not in PAYMENT_TERMINAL)
+                               and p.status not in PAYMENT_TERMINAL, by=("order_id", payment.order_id))
             if other:
                 raise AlreadyExists("the order already has a payment in progress", order_id=payment.order_id)
         await super().save(payment)
@@ -41,7 +42,7 @@ class MemoryRefunds(MemoryTable):
     table = "refunds"
 
     async def for_payment(self, payment_id: str) -> list[Refund]:
-        return self._find_all(lambda r: r.payment_id == payment_id)
+        return self._find_all(lambda r: r.payment_id == payment_id, by=("payment_id", payment_id))
 
     async def add(self, refund: Refund) -> None:
         self._insert(refund.id, refund)
@@ -62,7 +63,8 @@ class MemoryWebhooks(MemoryTable):
     table = "webhooks"
 
     async def add(self, event: WebhookEvent) -> bool:
-        if self._find(lambda w: w.gateway == event.gateway and w.event_id == event.event_id):
+        if self._find(lambda w: w.gateway == event.gateway and w.event_id == event.event_id,
+                      by=("event_id", event.event_id)):
             return False
         self._insert(event.id, event)
         return True

@@ -5,10 +5,10 @@ applies and drops it): neither imports the other.
 """
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
+from adapters.memory.clone import clone
 from adapters.memory.store import MemoryStore
 from application.errors import ConcurrencyConflict
 
@@ -41,20 +41,27 @@ class MemorySession:
         obj = self.store.tables[table].get(key)
         if obj is None:
             return None
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         self._writes[(table, key)] = obj  # later reads in this unit of work see the same object
         if hasattr(obj, "version"):
             self._loaded_versions[(table, key)] = obj.version
         self._track(obj)
         return obj
 
-    def keys_where(self, table: str, predicate: Callable[[Any], bool]) -> list[str]:
+    def keys_where(self, table: str, predicate: Callable[[Any], bool],
+                   by: tuple[str, Any] | None = None) -> list[str]:
         """Keys of the rows of ``table`` (as this unit of work sees them) that match ``predicate``.
-        Committed rows are looked at in place, never copied; only what is read later is."""
+        Committed rows are looked at in place, never copied; only what is read later is.
+        ``by=(field, value)``: only committed rows with that value are looked at (``predicate`` must
+        imply it; the field must be one a row never changes), through the store's index."""
         mine = {k: obj for (t, k), obj in self._writes.items() if t == table}
         keys = [k for k, obj in mine.items() if obj is not None and predicate(obj)]
-        keys += [k for k, obj in self.store.tables[table].items()
-                 if k not in mine and obj is not None and predicate(obj)]
+        rows = self.store.tables[table]
+        if by is None:
+            keys += [k for k, obj in rows.items() if k not in mine and obj is not None and predicate(obj)]
+        else:
+            keys += [k for k in self.store.keys_with(table, *by)
+                     if k not in mine and (obj := rows.get(k)) is not None and predicate(obj)]
         return keys
 
     def write(self, table: str, key: str, obj: Any, *, new: bool) -> None:
@@ -81,7 +88,7 @@ class MemorySession:
     def apply(self) -> None:
         """Commit: every buffered write into the store (copied: later changes here stay here)."""
         for (table, key), obj in self._writes.items():
-            self.store.tables[table][key] = copy.deepcopy(obj)
+            self.store.put(table, key, clone(obj))
         self.store.ledger.extend(self._ledger)
         self.store.commits += 1
         self._forget()

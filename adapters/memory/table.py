@@ -23,12 +23,13 @@ class MemoryTable:
     async def lock(self, key: str) -> Any | None:
         return self.session.read(self.table, key)  # the session already holds the store lock
 
-    def _find(self, predicate: Callable[[Any], bool]) -> Any | None:
-        return next(iter(self._find_all(predicate)), None)
+    def _find(self, predicate: Callable[[Any], bool], by: tuple[str, Any] | None = None) -> Any | None:
+        return next(iter(self._find_all(predicate, by)), None)
 
-    def _find_all(self, predicate: Callable[[Any], bool]) -> list[Any]:
-        """Matching rows as this unit of work sees them; only the matches are copied."""
-        return [self.session.read(self.table, key) for key in self.session.keys_where(self.table, predicate)]
+    def _find_all(self, predicate: Callable[[Any], bool], by: tuple[str, Any] | None = None) -> list[Any]:
+        """Matching rows as this unit of work sees them; only the matches are copied. ``by``: see
+        ``MemorySession.keys_where``."""
+        return [self.session.read(self.table, key) for key in self.session.keys_where(self.table, predicate, by)]
 
     def _insert(self, key: str, obj: Any) -> None:
         if self.session.read(self.table, key) is not None:
