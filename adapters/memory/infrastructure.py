@@ -149,6 +149,9 @@ class MemoryIdempotencyStore:
         record = self._records[(scope, key)]
         record["response"], record["locked_at"] = response, None
 
+    def complete_with(self, uow, scope: str, key: str, response: StoredResponse) -> None:
+        uow.after_commit(lambda: self.complete(scope, key, response))
+
     async def release(self, scope: str, key: str) -> None:
         record = self._records.get((scope, key))
         if record is not None:
