@@ -1,7 +1,7 @@
-"""Issue 20's in-process profile (not a test: skipped unless PAYPORT_PROFILE names a directory):
+"""Issue 20's in-process profile (not a test: skipped unless PAYPORT_BENCH_PROFILE_DIR names a directory):
 CPU per request of checkout initiate and payment initiate on Postgres + Redis, the aiohttp test
 client and the server in one process (so the figure includes the client's share), then a cProfile
-of as many requests again, written to $PAYPORT_PROFILE/<name>.txt. bench/RESULTS.md has the command."""
+of as many requests again, written to $PAYPORT_BENCH_PROFILE_DIR/<name>.txt. bench/RESULTS.md has the command."""
 import cProfile
 import io
 import os
@@ -13,9 +13,9 @@ import pytest
 from entrypoints.settings import RATE_LIMITS
 
 BACKENDS = ("postgres",)
-N = int(os.environ.get("PAYPORT_PROFILE_N", "200"))
-OUT = os.environ.get("PAYPORT_PROFILE")
-pytestmark = pytest.mark.skipif(not OUT, reason="a profile, run on demand: PAYPORT_PROFILE=<directory>")
+N = int(os.environ.get("PAYPORT_BENCH_PROFILE_N", "200"))
+OUT = os.environ.get("PAYPORT_BENCH_PROFILE_DIR")
+pytestmark = pytest.mark.skipif(not OUT, reason="a profile, on demand: PAYPORT_BENCH_PROFILE_DIR=<directory>")
 LIMITS = {k: (10**6, 60) for k in RATE_LIMITS}
 
 
