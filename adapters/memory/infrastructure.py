@@ -4,7 +4,8 @@ from __future__ import annotations
 import fnmatch
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from adapters.memory.clone import clone
 from application.ports import (
@@ -74,9 +75,14 @@ class MemoryCache:
 
 
 class MemoryCheckoutSessionStore:
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self._sessions: dict[str, tuple[CheckoutSession, float]] = {}
+    """Sessions kept as copies (a caller's later changes never reach them). ``encode``/``decode``:
+    an exact round trip to bytes (the Redis codec), cheaper than ``copy.deepcopy`` of the session's
+    lines; without them, ``clone`` copies."""
+
+    def __init__(self, clock: Clock, encode: Callable[[CheckoutSession], Any] = clone,
+                 decode: Callable[[Any], CheckoutSession] = clone) -> None:
+        self.clock, self.encode, self.decode = clock, encode, decode
+        self._sessions: dict[str, tuple[Any, float]] = {}
 
     async def get(self, checkout_id: str) -> CheckoutSession | None:
         hit = self._sessions.get(checkout_id)
@@ -85,10 +91,10 @@ class MemoryCheckoutSessionStore:
         if hit[1] <= self.clock.now().timestamp():
             self._sessions.pop(checkout_id, None)
             return None
-        return clone(hit[0])
+        return self.decode(hit[0])
 
     async def save(self, session: CheckoutSession, ttl: float) -> None:
-        self._sessions[session.id] = (clone(session), self.clock.now().timestamp() + ttl)
+        self._sessions[session.id] = (self.encode(session), self.clock.now().timestamp() + ttl)
 
     async def delete(self, checkout_id: str) -> None:
         self._sessions.pop(checkout_id, None)
@@ -148,6 +154,9 @@ class MemoryIdempotencyStore:
     async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
         record = self._records[(scope, key)]
         record["response"], record["locked_at"] = response, None
+
+    def complete_with(self, uow, scope: str, key: str, response: StoredResponse) -> None:
+        uow.after_commit(lambda: self.complete(scope, key, response))
 
     async def release(self, scope: str, key: str) -> None:
         record = self._records.get((scope, key))

@@ -22,6 +22,10 @@ class MemoryPayments(MemoryTable):
         return self._find(lambda p: p.order_id == order_id and p.status not in PAYMENT_TERMINAL,
                           by=("order_id", order_id))
 
+    async def by_reference_or_active(self, reference: str, order_id: str
+                                     ) -> tuple[PaymentIntent | None, PaymentIntent | None]:
+        return await self.get_by_reference(reference), await self.active_for_order(order_id)
+
     async def add(self, payment: PaymentIntent) -> None:
         if await self.get_by_reference(payment.reference):
             raise AlreadyExists("payment reference exists", reference=payment.reference)

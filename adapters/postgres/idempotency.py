@@ -19,6 +19,9 @@ TABLES = ("idempotency_keys", "idempotency_keys_expired")
 #: Completed keys are kept at least this long (DESIGN.md: replayable for 24 h).
 MIN_RETENTION_SECONDS = 86400
 
+_COMPLETE = ("UPDATE idempotency_keys SET status = %s, content_type = %s, body = %s, completed_at = %s, "
+             "locked_at = NULL WHERE scope = %s AND key = %s")
+
 
 class PostgresIdempotencyStore:
     """``IdempotencyStore`` over the ``idempotency_keys`` table (responses stored as bytea)."""
@@ -69,10 +72,18 @@ class PostgresIdempotencyStore:
                            (point, scope, key), scope, key, must_exist=True)
 
     async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
-        await self._update("UPDATE idempotency_keys SET status = %s, content_type = %s, body = %s, "
-                           "completed_at = %s, locked_at = NULL WHERE scope = %s AND key = %s",
-                           (response.status, response.content_type, response.body, self.clock.now(),
+        await self._update(_COMPLETE, (response.status, response.content_type, response.body, self.clock.now(),
                             scope, key), scope, key, must_exist=True)
+
+    def complete_with(self, uow, scope: str, key: str, response: StoredResponse) -> None:
+        """The answer's ``UPDATE`` sent with ``uow``'s COMMIT (its deferred writes: no round trip of
+        its own): the answer is stored if and only if the change it reports is committed."""
+        sql, params = _COMPLETE, (response.status, response.content_type, response.body, self.clock.now(), scope, key)
+        session = getattr(uow, "session", None)
+        if hasattr(session, "defer"):
+            session.defer(sql, params)
+        else:  # a unit of work on another store: stored once it commits (a crash in between: the lock lapses)
+            uow.after_commit(lambda: self.complete(scope, key, response))
 
     async def release(self, scope: str, key: str) -> None:
         await self._update("UPDATE idempotency_keys SET locked_at = NULL WHERE scope = %s AND key = %s",

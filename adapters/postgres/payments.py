@@ -47,6 +47,12 @@ class PostgresPayments(Repository):
     async def active_for_order(self, order_id: str) -> PaymentIntent | None:
         return await self._first(f"order_id = %s AND {_ACTIVE}", [order_id])
 
+    async def by_reference_or_active(self, reference: str, order_id: str
+                                     ) -> tuple[PaymentIntent | None, PaymentIntent | None]:
+        found = await self._select(f"reference = %s OR (order_id = %s AND {_ACTIVE})", [reference, order_id])
+        return (next((p for p in found if p.reference == reference), None),
+                next((p for p in found if p.order_id == order_id and p.is_live), None))
+
     async def add(self, payment: PaymentIntent) -> None:
         if not await self._insert(payment):
             if await self.get_by_reference(payment.reference):

@@ -53,14 +53,18 @@ class InitiatePayment:
 
     async def __call__(self, principal: Principal, *, order_id: str, idempotency_key: str,
                        gateway: str | None = None, email: str | None = None, phone: str | None = None,
-                       return_url: str | None = None, country: str | None = None) -> PaymentIntent:
+                       return_url: str | None = None, country: str | None = None,
+                       answer: Callable[[PaymentsUnitOfWork, PaymentIntent], None] | None = None) -> PaymentIntent:
+        """``answer``: called with phase 3's unit of work and the intent as recorded, before its commit,
+        when that is what the caller answers (not for a failure it raises), so that the caller's
+        answer (the Idempotency-Key's stored response) commits in that transaction."""
         reference = payment_reference(principal.id, idempotency_key)
         payment, order, candidates = await self._record(principal, order_id, reference, gateway, email,
                                                         phone, return_url, country)
         if payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
             return payment  # already initiated by an earlier attempt with this key (or held for review)
         used, result, error = await self._call_gateways(payment, candidates, self.request_for(payment, order))
-        return await self._record_outcome(payment.id, order.context(), used, result, error)
+        return await self._record_outcome(payment.id, order.context(), used, result, error, answer=answer)
 
     def request_for(self, payment: PaymentIntent, order: Order) -> InitializePayment:
         """The gateway request, from what was recorded only: sent again it is the same request (the
@@ -129,7 +133,7 @@ class InitiatePayment:
         now = self.clock.now()
         async with self.uow() as uow:
             order = visible(await uow.orders.lock(order_id), principal, "order", order_id=order_id)
-            existing = await uow.payments.get_by_reference(reference)
+            existing, active = await uow.payments.by_reference_or_active(reference, order.id)  # one round trip
             if existing is not None:
                 if existing.order_id != order.id:
                     raise Conflict("this Idempotency-Key was used for another order")
@@ -137,7 +141,6 @@ class InitiatePayment:
             if order.status is not OrderStatus.PENDING:
                 raise PaymentNotAllowed(f"an order in status {order.status.value} cannot be paid",
                                         status=order.status.value)
-            active = await uow.payments.active_for_order(order.id)
             if active is not None:
                 raise Conflict("a payment for this order is already in progress", payment_id=active.id)
             candidates = self._route(gateway, order.currency, country)
@@ -200,7 +203,9 @@ class InitiatePayment:
     # -- phase 3 -----------------------------------------------------------------------------------
     async def _record_outcome(self, payment_id: str, ctx: EventContext, gateway: str,
                               result: InitializedPayment | None, error: GatewayError | None,
-                              recovering: bool = False) -> PaymentIntent:
+                              recovering: bool = False,
+                              answer: Callable[[PaymentsUnitOfWork, PaymentIntent], None] | None = None
+                              ) -> PaymentIntent:
         """``ctx``: the order's event context from phase 1 (who and which order: fields that never
         change). ``recovering``: the worker's replay of a lost create, which raises nothing."""
         now = self.clock.now()
@@ -223,6 +228,8 @@ class InitiatePayment:
                     payment.fail(ctx, error.message if error else "no gateway answered", now)
                 await uow.payments.save(payment)
                 await invalidation.stage(uow, self.cache, payments=(payment,))
+                if answer is not None and (error is None or unknown):  # what the caller answers: not an error
+                    answer(uow, payment)
                 await uow.commit()
             elif recovering and result is not None and payment.is_live and payment.gateway_reference is None:
                 # the replay of a create whose answer was lost (the intent went to processing): the

@@ -55,6 +55,10 @@ RESEND_AFTER = timedelta(minutes=10)
 MAX_CREATES = 3
 
 
+#: What a caller records with a refund's settlement, in its unit of work (``Refunds.request``).
+Answer = Callable[[PaymentsUnitOfWork, Refund], None]
+
+
 def refund_id_for(scope: str, idempotency_key: str) -> str:
     return "rfd_" + hashlib.sha256(f"{scope}\x00refund\x00{idempotency_key}".encode()).hexdigest()[:24]
 
@@ -77,17 +81,20 @@ class Refunds:
         self.on_status = on_status or (lambda status: None)
 
     async def request(self, principal: Principal, *, payment_id: str, amount: int | None, reason: str,
-                      description: str | None, idempotency_key: str | None = None) -> Refund:
+                      description: str | None, idempotency_key: str | None = None,
+                      answer: Answer | None = None) -> Refund:
         """Reserve and ask the gateway. With the caller's Idempotency-Key the refund's id is derived
         from it, so a retry after a crash (even once the key's lock has timed out) finds the same
-        refund instead of paying out a second one."""
+        refund instead of paying out a second one. ``answer``: called with the settlement's unit of
+        work and the refund as settled, before its commit, so that the caller's answer (the key's
+        stored response) commits with it, in that transaction."""
         refund_id = refund_id_for(principal.id, idempotency_key) if idempotency_key else self.ids.new_id("rfd")
         try:
             earlier, payment = await self._reserve(principal, refund_id, payment_id, amount, reason, description)
         except AlreadyExists:  # a concurrent retry of the same request reserved it first
             earlier, payment = await self.get(principal, refund_id), None
         if payment is not None:  # reserved now
-            return await self.send(earlier, payment)
+            return await self.send(earlier, payment, answer)
         if earlier.payment_id != payment_id:
             raise Conflict("this Idempotency-Key was used for a refund of another payment")
         return earlier if earlier.is_final else await self.follow(earlier.id)
@@ -119,7 +126,7 @@ class Refunds:
             await uow.commit()
         return refund, payment
 
-    async def send(self, refund: Refund, payment: PaymentIntent | None = None) -> Refund:
+    async def send(self, refund: Refund, payment: PaymentIntent | None = None, answer: Answer | None = None) -> Refund:
         """The create call for a reserved refund whose attempt is counted. A refusal settles it
         failed only when it is the gateway's word on a refund it had no record of (not a repeat
         failure, not a transient error); anything else leaves it open for the worker. ``payment``:
@@ -143,8 +150,9 @@ class Refunds:
             if exc.retryable or is_repeat_failure(exc):
                 log.warning("refund %s: %s; the worker looks it up", refund.id, exc.message)
                 return refund
-            return await self.settle(refund.id, RefundOutcome(RefundStatus.FAILED, None, exc.message), payment.id)
-        return await self.settle(refund.id, outcome, payment.id)
+            return await self.settle(refund.id, RefundOutcome(RefundStatus.FAILED, None, exc.message), payment.id,
+                                     answer)
+        return await self.settle(refund.id, outcome, payment.id, answer)
 
     async def follow(self, refund_id: str) -> Refund:
         """The worker's look at an open refund: ask the gateway for it; settle what it says; send the
@@ -222,7 +230,8 @@ class Refunds:
             self.on_attention(gateway)
         return refund
 
-    async def settle(self, refund_id: str, outcome: RefundOutcome, payment_id: str | None = None) -> Refund:
+    async def settle(self, refund_id: str, outcome: RefundOutcome, payment_id: str | None = None,
+                     answer: Answer | None = None) -> Refund:
         """Apply the gateway's word on a refund (a create answer, a webhook, a lookup). A success
         for a refund held as failed is recorded (flagged): money that left is never dropped.
         ``payment_id``: the refund's payment when the caller knows it (a refund never changes
@@ -251,6 +260,8 @@ class Refunds:
                 refund.flag(outcome.error or "the gateway needs someone to act on this refund", now)
             await uow.refunds.save(refund)
             await invalidation.stage(uow, self.cache, refunds=(refund,), orders=(order,))
+            if answer is not None:
+                answer(uow, refund)
             await uow.commit()
         if refund.needs_attention and outcome.needs_attention:
             self.on_attention(payment.gateway)

@@ -41,6 +41,8 @@ class Ctx:
     #: the route's ``query=`` model
     query_model: type[BaseModel] | None = None
     _query: Any = attrs.field(default=None, init=False)
+    #: an idempotent route's answer, stored by the handler's last unit of work (``idempotency.Staged``)
+    staged: Any = attrs.field(default=None, init=False)
 
     @property
     def user(self) -> Principal:

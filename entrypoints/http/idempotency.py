@@ -15,8 +15,10 @@ import asyncio
 import hashlib
 import logging
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+import orjson
 from aiohttp import web
 
 from application.ports import StoredResponse
@@ -58,12 +60,16 @@ async def idempotent(route: Route, ctx: Ctx, raw: bytes) -> web.StreamResponse:
     if begun.state == "in_flight":
         return problems.problem(409, "Request in progress", "a request with this Idempotency-Key is still running",
                                 "idempotency_in_flight", {"Retry-After": "1"})
+    ctx.staged = staged = Staged(store, scope, key)
     try:
         with _Heartbeat(store, scope, key):
             response = await _run(route, ctx)
     except BaseException:
-        await _release(store, scope, key)
+        if not staged.committed:
+            await _release(store, scope, key)
         raise
+    if staged.committed:  # stored with the handler's change, in its transaction: the first answer is the stored one
+        return staged.web_response()
     if (response.status >= 500 or response.status == 429 or not isinstance(response, web.Response)
             or response.get(problems.TRANSIENT)):
         await _release(store, scope, key)  # not a final answer: the client may retry with the same key
@@ -77,6 +83,35 @@ async def idempotent(route: Route, ctx: Ctx, raw: bytes) -> web.StreamResponse:
             await _release(store, scope, key)
             raise
     return response
+
+
+class Staged:
+    """A handler's final answer written by its own last unit of work, in that transaction (one
+    transaction fewer than storing it after the handler; and a crash between the change and its
+    answer can no longer leave the key held until its lock lapses). ``recorder(status, render)`` is
+    what the use case calls before that commit with what the answer renders; once it committed,
+    ``idempotent`` sends exactly the stored bytes and stores nothing more. An answer staged in a
+    transaction that rolls back is never stored (the key is released as for any failure)."""
+
+    def __init__(self, store, scope: str, key: str) -> None:
+        self.store, self.scope, self.key = store, scope, key
+        self.response: StoredResponse | None = None
+        self.committed = False
+
+    def recorder(self, status: int, render: Callable[[Any], Any]) -> Callable[[Any, Any], None]:
+        def record(uow, result) -> None:
+            self.response = StoredResponse(status, "application/json", orjson.dumps(render(result)))
+            self.store.complete_with(uow, self.scope, self.key, self.response)
+            uow.after_commit(self._commit)
+        return record
+
+    async def _commit(self) -> None:
+        self.committed = True
+
+    def web_response(self) -> web.Response:
+        assert self.response is not None
+        return web.Response(status=self.response.status, body=self.response.body,
+                            content_type=self.response.content_type)
 
 
 #: Releases that failed and are being tried again (kept referenced until they end).

@@ -18,6 +18,7 @@ from adapters.redis import (
     RedisWebhookDedup,
     create_redis,
 )
+from adapters.redis.codec import decode_session, encode_session
 from adapters.redis.tiered import TieredCache
 from application.caching import CacheAside
 from application.ports import Cache as CachePort
@@ -61,7 +62,8 @@ class Cache(containers.DeclarativeContainer):
     durable_kv = providers.Selector(
         config.kv, memory=memory_cache,
         redis=providers.Singleton(LocalFallbackCache, raw_cache, memory_cache, core.metrics))
-    memory_sessions = providers.Singleton(MemoryCheckoutSessionStore, core.clock)
+    memory_sessions = providers.Singleton(MemoryCheckoutSessionStore, core.clock, encode=encode_session,
+                                          decode=decode_session)  # bytes, not deep copies (issue 20's profile)
     sessions = providers.Selector(
         config.kv, memory=memory_sessions,
         redis=providers.Singleton(

@@ -222,8 +222,13 @@ async def test_a_key_whose_release_failed_in_an_outage_is_freed_once_the_store_a
 async def test_a_key_whose_answer_could_not_be_stored_is_freed_for_the_retry(api, monkeypatch):
     """Regression (found by the Postgres-cut battery): the handler answered, then storing its answer
     failed (Postgres cut): the key stayed held, and every retry met 409 "in progress" for a minute.
-    The retry now runs the handler again, which finds the payment the first run made."""
+    The retry now runs the handler again, which finds the payment the first run made. (The payment
+    initiation stores its answer with its last transaction now; this is what every route that stores
+    its answer after the handler does, so that is switched off here.)"""
     from application.errors import DependencyUnavailable
+    from entrypoints.http import idempotency
+
+    monkeypatch.setattr(idempotency.Staged, "recorder", lambda self, status, render: None)
 
     h = await api.user()
     order = await api.order(h, ship_to=None)
@@ -248,3 +253,37 @@ async def test_a_key_whose_answer_could_not_be_stored_is_freed_for_the_retry(api
     assert answers[-1] == 201 and len(answers) < 30, answers
     payments = await api.json("GET", "/api/v1/payment/payments", h, expect=200)
     assert [p["id"] for p in payments["results"]] == [json.loads(body)["id"]]  # one payment, found again
+
+
+async def test_an_answer_staged_in_a_transaction_that_rolls_back_is_never_stored(api, monkeypatch):
+    """The refund's answer is written by its settlement's transaction: when that transaction fails
+    (the database cut after the answer was staged, before the COMMIT), neither the settlement nor the
+    answer is stored, the key is released, and the retry finishes the same refund (one refund)."""
+    from application.errors import DependencyUnavailable
+    from entrypoints.http import idempotency
+
+    h = await api.user()
+    order = await api.order(h)
+    payment = await api.sandbox(await api.initiate(h, order["id"], "pay-staged"), "approve")
+    real = idempotency.Staged.recorder
+
+    def failing(self, status, render):
+        record = real(self, status, render)
+
+        def staged_then_cut(uow, result):
+            record(uow, result)
+            raise DependencyUnavailable("postgres: connection terminated", "postgres")
+        return staged_then_cut
+    monkeypatch.setattr(idempotency.Staged, "recorder", failing)
+    await api.refund(h, payment["id"], "rf-staged", amount=100, expect=503)
+    monkeypatch.setattr(idempotency.Staged, "recorder", real)
+    resp, body = await api.call("POST", "/api/v1/payment/refunds", {**h, "Idempotency-Key": "rf-staged"},
+                                json={"payment_id": payment["id"], "reason": "requested_by_customer", "amount": 100})
+    assert resp.status == 201 and "Idempotent-Replayed" not in resp.headers  # run again: nothing was stored
+    refund = json.loads(body)
+    assert refund["status"] == "succeeded" and refund["amount"] == 100
+    refunds = await api.json("GET", f"/api/v1/payment/refunds?payment_id={payment['id']}", h, expect=200)
+    assert [r["id"] for r in refunds["results"]] == [refund["id"]]
+    resp, again = await api.call("POST", "/api/v1/payment/refunds", {**h, "Idempotency-Key": "rf-staged"},
+                                 json={"payment_id": payment["id"], "reason": "requested_by_customer", "amount": 100})
+    assert resp.status == 201 and resp.headers["Idempotent-Replayed"] == "true" and again == body

@@ -8,7 +8,7 @@ What is pinned (bench/RESULTS.md shows the same counts per request under load):
   Redis the lookup and the fill, nothing else (the fill's generation check travels with the
   lookup); with the order TTL at 0 (nothing cached): the select and no Redis at all;
 - a cached detail: no statement, no Redis round trip (the in-process tier answers);
-- a refund: 4 Postgres transactions (issue 20 asks 3: see bench/RESULTS.md);
+- a refund: 3 Postgres transactions (the key's answer commits with the settlement);
 - checkout initiate, payment initiate and a webhook's ingestion: the counts recorded below.
 """
 from __future__ import annotations
@@ -71,15 +71,26 @@ async def test_with_the_order_ttl_at_zero_a_detail_costs_the_select_and_nothing_
         assert seen.counts() == {"statements": 1, "transactions": 1, "redis": 0}, explain(seen)
 
 
-async def test_a_refund_takes_four_transactions(api, backend):
+async def test_a_refund_takes_three_transactions(api, backend):
     h = await api.user()
     payment = await paid(api, h)
-    body, seen = await counted(api, "POST", "/api/v1/payment/refunds", {**h, "Idempotency-Key": "r1"}, expect=201,
-                               json={"payment_id": payment["id"], "amount": 100, "reason": "requested_by_customer"})
+    request = {"payment_id": payment["id"], "amount": 100, "reason": "requested_by_customer"}
+    with roundtrips.counting() as seen:
+        resp = await api.client.post("/api/v1/payment/refunds", headers={**h, "Idempotency-Key": "r1"}, json=request)
+        first = await resp.read()
+    assert resp.status == 201, first
+    body = json.loads(first)
     assert body["status"] == "succeeded" and body["amount"] == 100
-    # the key's claim, the reservation, the settlement, the key's answer (was 7: three reads outside
-    # them); issue 20 asks 3, see bench/RESULTS.md
-    assert seen.counts() == {"statements": 16, "transactions": 4, "redis": 5}, explain(seen)
+    # the key's claim, the reservation, the settlement with the key's answer (its UPDATE sent with the
+    # settlement's COMMIT; was 4: the answer in a transaction of its own, and 7 before that)
+    assert seen.counts() == {"statements": 15, "transactions": 3, "redis": 5}, explain(seen)
+    assert not any(sql.startswith("UPDATE idempotency_keys") for sql in seen.sql), explain(seen)
+    # the answer stored by the settlement is the one sent, byte for byte
+    resp = await api.client.post("/api/v1/payment/refunds", headers={**h, "Idempotency-Key": "r1"}, json=request)
+    assert resp.status == 201 and resp.headers["Idempotent-Replayed"] == "true"
+    assert await resp.read() == first
+    refunds = await api.json("GET", f"/api/v1/payment/refunds?payment_id={payment['id']}", h, expect=200)
+    assert [r["id"] for r in refunds["results"]] == [body["id"]]
 
 
 async def test_checkout_initiate_counts(api, backend):
@@ -101,10 +112,18 @@ async def test_payment_initiate_counts(api, backend):
     body, seen = await counted(api, "POST", "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": "p1"},
                                expect=201, json={"order_id": order["id"]})
     assert body["status"] == "requires_action"
-    # recorded (issue 20): the key's claim, the intent's transaction, the fraud record, the gateway's
-    # answer applied, the key's answer stored; Redis: the two rate limits (one pipeline), the sandbox's
-    # state (read, write), the invalidation
-    assert seen.counts() == {"statements": 11, "transactions": 5, "redis": 4}, explain(seen)
+    # recorded (issue 20): the key's claim; the checks before the risk rules (the order, then the key's
+    # intent and the order's active one in one select: were two); the fraud record; the intent's
+    # transaction (the order locked, the same select, the insert, COMMIT); the gateway's answer applied
+    # with the key's answer (its UPDATE sent with the COMMIT: was a transaction of its own). 14 / 8 on
+    # main before (bench/RESULTS.md). Redis: the two rate limits (one pipeline), the sandbox's state
+    # (read, write), the invalidation
+    assert seen.counts() == {"statements": 11, "transactions": 6, "redis": 4}, explain(seen)
+    assert not any(sql.startswith("UPDATE idempotency_keys") for sql in seen.sql), explain(seen)
+    again = await api.client.post("/api/v1/payment/payments/initiate", headers={**h, "Idempotency-Key": "p1"},
+                                  json={"order_id": order["id"]})
+    assert again.status == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert json.loads(await again.read()) == body
 
 
 def signed(reference: str, amount: int, currency: str) -> tuple[dict, bytes]:

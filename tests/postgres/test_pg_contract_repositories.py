@@ -105,6 +105,9 @@ async def test_payments_reference_and_one_active_intent_per_order(backend):
         assert pay == b.payment("pay_1", reference="ref_A")
         assert (await uow.payments.lock_by_reference("ref_A")) is pay
         assert (await uow.payments.active_for_order("ord_1")) is pay
+        assert await uow.payments.by_reference_or_active("ref_A", "ord_1") == (pay, pay)
+        assert await uow.payments.by_reference_or_active("ref_Z", "ord_1") == (None, pay)
+        assert await uow.payments.by_reference_or_active("ref_A", "ord_9") == (pay, None)
         with pytest.raises(AlreadyExists) as caught:
             await uow.payments.add(b.payment("pay_2", order_id="ord_1", reference="ref_A"))
         assert caught.value.details == {"reference": "ref_A"}
@@ -118,6 +121,7 @@ async def test_payments_reference_and_one_active_intent_per_order(backend):
     async with backend.uow() as uow:
         assert (await uow.payments.lock("pay_1")).status is PaymentStatus.FAILED
         assert (await uow.payments.active_for_order("ord_1")).id == "pay_4"
+        assert [p and p.id for p in await uow.payments.by_reference_or_active("ref_A", "ord_1")] == ["pay_1", "pay_4"]
         assert await uow.payments.get("pay_3") is None
 
 

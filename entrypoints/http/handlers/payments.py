@@ -54,7 +54,8 @@ async def initiate(ctx: Ctx):
     with request_context.serving(client_ip(ctx.request, ctx.services.trusted_proxies)):  # for the fraud rules
         payment = await ctx.services.initiate_payment(
             ctx.user, order_id=b.order_id, idempotency_key=ctx.idempotency_key, gateway=b.gateway, email=b.email,
-            phone=b.phone, return_url=b.return_url, country=b.country.upper() if b.country else None)
+            phone=b.phone, return_url=b.return_url, country=b.country.upper() if b.country else None,
+            answer=ctx.staged and ctx.staged.recorder(201, present.payment))  # stored with the gateway's answer
     return json_response(present.payment(payment), 201)
 
 

@@ -26,8 +26,11 @@ async def list_refunds(ctx: Ctx):
                  rate_limit=("refund_create", "refund_create_ip"))
 async def create_refund(ctx: Ctx):
     b = ctx.body
+    # the answer is stored by the settlement's transaction (3 transactions, not 4); when the refund
+    # is left open (no settlement now), ``idempotent`` stores this answer afterwards as before
     refund = await ctx.services.refunds.request(ctx.user, payment_id=b.payment_id, amount=b.amount, reason=b.reason,
-                                                description=b.description, idempotency_key=ctx.idempotency_key)
+                                                description=b.description, idempotency_key=ctx.idempotency_key,
+                                                answer=ctx.staged and ctx.staged.recorder(201, present.refund))
     return json_response(present.refund(refund), 201)
 
 
