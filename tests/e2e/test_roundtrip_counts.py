@@ -112,13 +112,13 @@ async def test_payment_initiate_counts(api, backend):
     body, seen = await counted(api, "POST", "/api/v1/payment/payments/initiate", {**h, "Idempotency-Key": "p1"},
                                expect=201, json={"order_id": order["id"]})
     assert body["status"] == "requires_action"
-    # recorded (issue 20): the key's claim; the checks before the risk rules (the order, then the key's
-    # intent and the order's active one in one select: were two); the fraud record; the intent's
-    # transaction (the order locked, the same select, the insert, COMMIT); the gateway's answer applied
-    # with the key's answer (its UPDATE sent with the COMMIT: was a transaction of its own). 14 / 8 on
-    # main before (bench/RESULTS.md). Redis: the two rate limits (one pipeline), the sandbox's state
-    # (read, write), the invalidation
-    assert seen.counts() == {"statements": 11, "transactions": 6, "redis": 4}, explain(seen)
+    # recorded (issue 20): the key's claim; the fraud record (its own connection: the side pool); the
+    # intent's transaction (the order locked, the key's intent and the order's active one in one
+    # select, the insert, COMMIT); the gateway's answer applied with the key's answer (its UPDATE sent
+    # with the COMMIT: was a transaction of its own). 11 / 5 on fab35bb, 14 / 8 once checks were made
+    # before the risk rules too (reverted: the side pool already keeps the pool from deadlocking).
+    # Redis: the two rate limits (one pipeline), the sandbox's state (read, write), the invalidation
+    assert seen.counts() == {"statements": 9, "transactions": 4, "redis": 4}, explain(seen)
     assert not any(sql.startswith("UPDATE idempotency_keys") for sql in seen.sql), explain(seen)
     again = await api.client.post("/api/v1/payment/payments/initiate", headers={**h, "Idempotency-Key": "p1"},
                                   json={"order_id": order["id"]})

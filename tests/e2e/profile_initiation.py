@@ -1,4 +1,4 @@
-"""Issue 20's in-process profile (not a test: skipped unless PAYPORT_BENCH_PROFILE_DIR names a directory):
+"""Issue 20's in-process profile (not collected by the suite: run this file by name, with PAYPORT_BENCH_PROFILE_DIR set):
 CPU per request of checkout initiate and payment initiate on Postgres + Redis, the aiohttp test
 client and the server in one process (so the figure includes the client's share), then a cProfile
 of as many requests again, written to $PAYPORT_BENCH_PROFILE_DIR/<name>.txt. bench/RESULTS.md has the command."""
