@@ -8,9 +8,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from dependency_injector import providers
 from redis.asyncio import Redis
 
 import container as composition
+from adapters.system import FakeClock
 from container import RATE_LIMITS
 from entrypoints.http.app import create_app
 from tests.databases import SUFFIX, TEST_DSN, prepare_database, truncate_all, with_dbname
@@ -89,3 +91,11 @@ async def admin(api: Api) -> dict:
     tokens = await api.json("POST", "/api/v1/auth/login",
                             json={"email": "admin@example.com", "password": "admin-password-1"}, expect=200)
     return {"Authorization": f"Bearer {tokens['access']}"}
+
+
+@pytest.fixture
+def clock(container) -> FakeClock:
+    """A clock the test moves (request it before ``api``, so the app is built on it)."""
+    fake = FakeClock()
+    container.core.clock.override(providers.Object(fake))
+    return fake

@@ -6,9 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from dependency_injector import providers
 
-from adapters.system import FakeClock
 from application.cancellation import SYSTEM, refund_key
 from application.errors import DependencyUnavailable
 from domain import events
@@ -16,13 +14,6 @@ from domain import events
 BACKENDS = ("memory", "postgres")
 A = "/api/v1/admin"
 O = "/api/v1/payment/orders"
-
-
-@pytest.fixture
-def clock(container) -> FakeClock:
-    fake = FakeClock()
-    container.core.clock.override(providers.Object(fake))
-    return fake
 
 
 @pytest.fixture

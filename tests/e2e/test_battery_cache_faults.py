@@ -6,10 +6,8 @@ no request fails because the cache did."""
 from __future__ import annotations
 
 import pytest
-from dependency_injector import providers
 
 from adapters.redis.cache import RedisCache
-from adapters.system import FakeClock
 from tests.e2e.test_durable_invalidation import _replay
 
 BACKENDS = ("postgres",)
@@ -19,13 +17,6 @@ BACKENDS = ("postgres",)
 #: the test says so
 POINTS = ("get_with_counter", "set_if_unchanged", "invalidate")
 FIGURES: dict[str, dict] = {}
-
-
-@pytest.fixture
-def clock(container) -> FakeClock:
-    fake = FakeClock()
-    container.core.clock.override(providers.Object(fake))
-    return fake
 
 
 @pytest.mark.parametrize("point", POINTS)

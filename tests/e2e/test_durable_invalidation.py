@@ -8,23 +8,14 @@ Non-terminal payments and orders are cached only the short ``live`` TTL.
 from __future__ import annotations
 
 import pytest
-from dependency_injector import providers
 
 from adapters.postgres import db
-from application import cache_keys as keys
 from adapters.postgres.caching import forgetter
 from adapters.redis.cache import RedisCache
-from adapters.system import FakeClock
+from application import cache_keys as keys
 from container import resolve
 
 BACKENDS = ("postgres",)
-
-
-@pytest.fixture
-def clock(container) -> FakeClock:
-    fake = FakeClock()
-    container.core.clock.override(providers.Object(fake))
-    return fake
 
 
 async def _journal(container) -> list[dict]:

@@ -57,13 +57,6 @@ async def test_the_metrics_promised_move(api, admin):
     assert "payport_webhooks_total" in text and "payport_http_requests_total" in text
 
 
-@pytest.fixture
-def clock(container) -> FakeClock:
-    fake = FakeClock()
-    container.core.clock.override(providers.Object(fake))
-    return fake
-
-
 async def test_the_webhook_retries_job_claims_and_processes_what_is_due(clock, api, container, monkeypatch):
     h = await api.user()
     order = await api.order(h, ship_to=None)

@@ -7,20 +7,11 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from dependency_injector import providers
 
-from adapters.system import FakeClock
 from container import resolve
 from entrypoints.http.handlers.sandbox import money
 
 P = "/api/v1/payment/payments"
-
-
-@pytest.fixture
-def clock(container) -> FakeClock:
-    fake = FakeClock()
-    container.core.clock.override(providers.Object(fake))
-    return fake
 
 
 async def sandbox_jobs(container) -> list:

@@ -1,23 +1,12 @@
 """The worker's jobs and the reconciler, on the embedded default with a clock the test moves."""
 from __future__ import annotations
 
-import pytest
-from dependency_injector import providers
-
-from adapters.system import FakeClock
 from application.errors import GatewayTimeout
 from domain.orders import OrderStatus
 from domain.payments import PaymentStatus, RefundStatus, TransactionType
 from tests.e2e.api import forget_idempotency_records
 
 HOUR = 3600
-
-
-@pytest.fixture
-def clock(container) -> FakeClock:
-    fake = FakeClock()
-    container.core.clock.override(providers.Object(fake))
-    return fake
 
 
 async def services(api):

@@ -10,7 +10,6 @@ import psycopg2
 import pytest
 
 from tests.e2e.test_worker import (  # noqa: F401  (the same tests, collected again here on Postgres + Redis)
-    clock,
     test_a_payment_made_at_the_last_second_is_recorded_not_expired,
     test_a_payment_the_worker_cannot_settle_does_not_stop_the_others,
     test_a_refund_that_timed_out_is_completed_by_the_worker,
