@@ -28,6 +28,7 @@ from adapters.gateways.config import gateway_settings_from_env
 READ_ELSEWHERE = {
     "PAYPORT_LOG_LEVEL": "the log level of every payport command (entrypoints/cli.py, read before the settings)",
     "PAYPORT_LOG_FORMAT": "json or text: forces the log format (default: text on a terminal, JSON elsewhere)",
+    "PAYPORT_ACCESS_LOG": "all, errors (400 and above, or slower than 1 s) or off: which requests get an access line",
     "PAYPORT_UVLOOP": "off: payport serve and the benchmark baseline run on the standard asyncio loop",
     "PAYPORT_SECURITY_FULL": "1: the security battery's long variants (tests/security)",
     "PAYPORT_RELIABILITY_FULL": "1: the reliability battery's long variants (tests/reliability, docs/reliability.md)",

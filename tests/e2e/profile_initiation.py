@@ -32,7 +32,7 @@ async def measure(name, send, sends_profiled):
     s = io.StringIO()
     st = pstats.Stats(prof, stream=s)
     st.sort_stats("tottime").print_stats(30)
-    st.sort_stats("cumtime").print_stats("payport|/work/wt/h8/(adapters|application|entrypoints|domain)", 40)
+    st.sort_stats("cumtime").print_stats("payport|/work/main/(adapters|application|entrypoints|domain)", 40)
     out = f"[profile] {name}: {cpu / N * 1e6:.0f} us CPU/request, {wall / N * 1e6:.0f} us wall/request (N={N})\n"
     open(os.path.join(OUT, f"{name}.txt"), "w").write(out + s.getvalue())
     print(out)

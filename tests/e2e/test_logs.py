@@ -81,3 +81,50 @@ def test_text_lines_show_the_request_on_a_terminal():
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
     assert stream.getvalue().rstrip().endswith("INFO payport.x: hello [rid-2 /health/live]")
+
+
+@pytest.mark.parametrize(("mode", "logged"), [
+    ("all", [("GET", 200, 0.001), ("GET", 404, 0.001), ("POST", 500, 0.001), ("GET", 200, 2.5)]),
+    ("errors", [("GET", 404, 0.001), ("POST", 500, 0.001), ("GET", 200, 2.5)]),
+    ("off", []),
+])
+def test_the_access_setting_picks_which_requests_get_a_line(mode, logged):
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logs.configure("INFO", "json", stream, access=mode)
+        for method, status, seconds in [("GET", 200, 0.001), ("GET", 404, 0.001), ("POST", 500, 0.001),
+                                        ("GET", 200, 2.5)]:
+            logs.access(method, "/api/v1/orders/{order_id}", status, seconds)
+    finally:
+        logs.configure("INFO", "json", io.StringIO(), access="all")
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["method"], line["status"], line["duration_ms"] / 1000) for line in lines] == logged
+
+
+def test_the_access_setting_is_read_from_the_environment_and_refuses_what_it_does_not_know():
+    assert logs.access_mode({}) == "all"
+    assert logs.access_mode({"PAYPORT_ACCESS_LOG": " Errors "}) == "errors"
+    with pytest.raises(ValueError, match="all, errors or off"):
+        logs.access_mode({"PAYPORT_ACCESS_LOG": "some"})
+
+
+def test_a_json_line_holds_what_json_cannot_an_exception_and_python_json_loggers_field_order(json_lines):
+    class Opaque:
+        def __str__(self) -> str:
+            return "opaque!"
+    log = logging.getLogger("payport.x")
+    log.info("values %s", 3, extra={"thing": Opaque(), "huge": 10**30, "nested": {"a": [1, 2]}})
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        log.exception("failed")
+    values, failed = json_lines()
+    assert list(values)[:4] == ["time", "level", "logger", "message"]
+    assert (values["message"], values["thing"], values["huge"], values["nested"]) == ("values 3", "opaque!", 10**30,
+                                                                                      {"a": [1, 2]})
+    assert len(values["time"]) == len("2026-12-02 03:50:19,749") and values["time"][-4] == ","
+    assert failed["level"] == "ERROR" and "RuntimeError: boom" in failed["exc_info"] and "Traceback" in failed["exc_info"]
