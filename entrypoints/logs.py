@@ -11,13 +11,13 @@ formatter it replaced cost about two thirds of the access line, which is about a
 read's CPU)."""
 from __future__ import annotations
 
+import binascii
 import json
 import logging
 import os
 import re
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 
 import orjson
@@ -30,7 +30,7 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 
 #: hex digits 0-9 as the letters g-p: a fresh id is 128 random bits with no run of digits that a log
 #: scanner (or a person) could take for a card number
-_NO_DIGITS = str.maketrans("0123456789", "ghijklmnop")
+_NO_DIGITS = bytes.maketrans(b"0123456789", b"ghijklmnop")
 
 
 def request_id(offered: str | None) -> str:
@@ -38,7 +38,7 @@ def request_id(offered: str | None) -> str:
     number), else a fresh one."""
     if offered is not None and _SANE_ID.fullmatch(offered) and sum(c.isdigit() for c in offered) <= 12:
         return offered
-    return uuid.uuid4().hex.translate(_NO_DIGITS)
+    return binascii.hexlify(os.urandom(16)).translate(_NO_DIGITS).decode()  # a quarter of uuid4().hex's cost
 
 
 class RequestContext(logging.Filter):
