@@ -89,11 +89,12 @@ class Backoffice:
                              await self.read.verifications(payment.reference))
 
     async def refund(self, principal: Principal, payment_id: str, *, amount: int | None, reason: str,
-                     description: str | None, idempotency_key: str | None) -> Refund:
-        """Refund any payment (no customer window), through the one refund path."""
+                     description: str | None, idempotency_key: str | None, answer=None) -> Refund:
+        """Refund any payment (no customer window), through the one refund path (``answer``: the
+        Idempotency-Key's staged answer, stored by the settlement's transaction, as for customers)."""
         admin_only(principal)
         return await self.refunds.request(principal, payment_id=payment_id, amount=amount, reason=reason,
-                                          description=description, idempotency_key=idempotency_key)
+                                          description=description, idempotency_key=idempotency_key, answer=answer)
 
     # -- failed webhooks -------------------------------------------------------------------------
     async def failed_webhooks(self, principal: Principal, limit: int, cursor: str | None) -> Page:

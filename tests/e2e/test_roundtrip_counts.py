@@ -8,7 +8,8 @@ What is pinned (bench/RESULTS.md shows the same counts per request under load):
   Redis the lookup and the fill, nothing else (the fill's generation check travels with the
   lookup); with the order TTL at 0 (nothing cached): the select and no Redis at all;
 - a cached detail: no statement, no Redis round trip (the in-process tier answers);
-- a refund: 3 Postgres transactions (the key's answer commits with the settlement);
+- a refund, a customer's or an admin's: 3 Postgres transactions (the key's answer commits with the
+  settlement);
 - checkout initiate, payment initiate and a webhook's ingestion: the counts recorded below.
 """
 from __future__ import annotations
@@ -91,6 +92,23 @@ async def test_a_refund_takes_three_transactions(api, backend):
     assert await resp.read() == first
     refunds = await api.json("GET", f"/api/v1/payment/refunds?payment_id={payment['id']}", h, expect=200)
     assert [r["id"] for r in refunds["results"]] == [body["id"]]
+
+
+async def test_an_admins_refund_takes_three_transactions_too(api, backend, admin):
+    payment = await paid(api, await api.user())
+    path = f"/api/v1/admin/payments/{payment['id']}/refund"
+    request = {"amount": 100, "reason": "requested_by_customer"}
+    await api.json("GET", f"/api/v1/admin/payments/{payment['id']}", admin, expect=200)  # the token verified, as under load
+    with roundtrips.counting() as seen:
+        resp = await api.client.post(path, headers={**admin, "Idempotency-Key": "a1"}, json=request)
+        first = await resp.read()
+    assert resp.status == 201, first
+    assert json.loads(first)["status"] == "succeeded"
+    # the same three as a customer's (it was 4: the key's answer stored in a transaction of its own)
+    assert seen.counts()["transactions"] == 3, explain(seen)
+    assert not any(sql.startswith("UPDATE idempotency_keys") for sql in seen.sql), explain(seen)
+    resp = await api.client.post(path, headers={**admin, "Idempotency-Key": "a1"}, json=request)
+    assert resp.status == 201 and resp.headers["Idempotent-Replayed"] == "true" and await resp.read() == first
 
 
 async def test_checkout_initiate_counts(api, backend):

@@ -164,7 +164,8 @@ async def refund_payment(ctx: Ctx):
     body = ctx.body
     refund = await ctx.services.backoffice.refund(ctx.user, _id(ctx, "payment_id"), amount=body.amount,
                                                   reason=body.reason, description=body.description,
-                                                  idempotency_key=ctx.idempotency_key)
+                                                  idempotency_key=ctx.idempotency_key,
+                                                  answer=ctx.staged and ctx.staged.recorder(201, present.refund))
     return json_response(present.refund(refund), 201)
 
 
