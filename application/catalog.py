@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from application import invalidation
+from application import cache_keys, invalidation
 from application.caching import CacheAside
 from application.errors import AlreadyExists, ConcurrencyConflict, Forbidden, NotFound
 from application.ports import IdGenerator, Page, ReadModel
@@ -12,6 +12,12 @@ from domain.catalog import Category, Coupon, Product, Tag, check_tags
 from domain.errors import InvalidValue
 from domain.money import Money
 from domain.users import Principal
+
+
+@invalidation.kind("tags")
+def _tags_changed(changed: bool) -> invalidation.Stale:
+    """The tag vocabulary (a product's own tags go with ``product_ids=``)."""
+    return [cache_keys.TAGS] if changed else [], []
 
 
 def require_admin(principal: Principal) -> None:

@@ -5,10 +5,16 @@ runs once the change is committed (never if it rolls back), and where the cache 
 (Redis) it is written to the journal with the commit and replayed if it is lost (a Redis blip, a
 crash between the commit and the cache). ``changed`` invalidates at once (for callers with no
 unit of work). Both take everything one use case changed and invalidate it in one cache call.
+
+A kind of change (``orders=``, ``faq=``...) is registered with ``@kind(name)`` by the module that
+owns what it names: the kinds many contexts share are below, a context's own kinds beside its use
+cases (``faq`` in ``application/support/faq.py``), so a new context adds a kind without editing
+this module.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from application import cache_keys as keys
 from application.caching import CacheAside
@@ -16,35 +22,66 @@ from application.ports.caching import CachingUnitOfWork
 from domain.orders import Order
 from domain.payments import PaymentIntent, Refund
 
+#: What a change of one kind makes stale: (keys, groups), from the value the use case passed.
+Stale = tuple[Iterable[str], Iterable[str]]
+StaleOf = Callable[[Any], Stale]
 
-def stale_keys(*, orders: Iterable[Order] = (), payments: Iterable[PaymentIntent] = (),
-               refunds: Iterable[Refund] = (), product_ids: Iterable[str] = (),
-               categories: bool = False, tags: bool = False, reviewed: Iterable[str] = (),
-               faq: bool = False) -> tuple[list[str], list[str]]:
-    """(keys, groups) the change makes stale."""
+_KINDS: dict[str, StaleOf] = {}
+
+
+def kind(name: str) -> Callable[[StaleOf], StaleOf]:
+    """Register ``name=`` as a kind of change (a name registered twice is an error)."""
+    def register(stale_of: StaleOf) -> StaleOf:
+        if name in _KINDS:
+            raise ValueError(f"the kind of change {name!r} is registered twice ({stale_of.__module__})")
+        _KINDS[name] = stale_of
+        return stale_of
+    return register
+
+
+def registered() -> Mapping[str, StaleOf]:
+    """Every kind of change, in the order registered (the order of the keys ``stale_keys`` gives)."""
+    return dict(_KINDS)
+
+
+def _owned(detail: Callable[[str], str], lists: Callable[[str], str]) -> StaleOf:
+    """An owned resource's detail, and its owner's and the admins' list groups."""
+    def stale_of(items: Iterable[Order | PaymentIntent | Refund]) -> Stale:
+        items = list(items)
+        return ([detail(i.id) for i in items],
+                [group for i in items for group in (lists(i.owner_id), lists(keys.ADMIN))])
+    return stale_of
+
+
+kind("orders")(_owned(keys.order, keys.orders))
+kind("payments")(_owned(keys.payment, keys.payments))
+kind("refunds")(_owned(keys.refund, keys.refunds))
+
+
+@kind("product_ids")
+def _products(product_ids: Iterable[str]) -> Stale:
+    product_ids = list(product_ids)
+    return [keys.product(p) for p in product_ids], [keys.PRODUCTS] if product_ids else []
+
+
+@kind("categories")
+def _categories(changed: bool) -> Stale:
+    return [keys.CATEGORIES] if changed else [], []
+
+
+def stale_keys(**changes: Any) -> tuple[list[str], list[str]]:
+    """(keys, groups) the change makes stale, each once, in the order the kinds were registered."""
+    unknown = sorted(set(changes) - set(_KINDS))
+    if unknown:
+        raise TypeError(f"no kind of change named {', '.join(map(repr, unknown))} is registered "
+                        f"(known: {', '.join(_KINDS)})")
     stale: dict[str, None] = {}  # ordered sets
     groups: dict[str, None] = {}
-    for order in orders:
-        stale[keys.order(order.id)] = None
-        groups.update(dict.fromkeys((keys.orders(order.owner_id), keys.orders(keys.ADMIN))))
-    for payment in payments:
-        stale[keys.payment(payment.id)] = None
-        groups.update(dict.fromkeys((keys.payments(payment.owner_id), keys.payments(keys.ADMIN))))
-    for refund in refunds:
-        stale[keys.refund(refund.id)] = None
-        groups.update(dict.fromkeys((keys.refunds(refund.owner_id), keys.refunds(keys.ADMIN))))
-    for product_id in product_ids:
-        stale[keys.product(product_id)] = None
-        groups[keys.PRODUCTS] = None
-    for product_id in reviewed:  # the product shows its rating; its review pages are a group
-        stale[keys.product(product_id)] = None
-        groups.update(dict.fromkeys((keys.PRODUCTS, keys.product_reviews(product_id))))
-    if categories:
-        stale[keys.CATEGORIES] = None
-    if tags:
-        stale[keys.TAGS] = None
-    if faq:
-        stale[keys.FAQ] = None
+    for name, stale_of in _KINDS.items():
+        if name in changes:
+            found, found_groups = stale_of(changes[name])
+            stale.update(dict.fromkeys(found))
+            groups.update(dict.fromkeys(found_groups))
     return list(stale), list(groups)
 
 

@@ -26,22 +26,10 @@ from application.ports import (
 from application.ports.mail import NotifyingUnitOfWork
 from application.ports.notifications import NotificationsUnitOfWork
 from domain import events
-from domain.notifications import Notification, compose
-from domain.support import SupportReplied
+from domain.notifications import Notification, compose, event_key
 from domain.users import Principal
 
 log = logging.getLogger(__name__)
-
-NOTIFIED = (events.OrderCreated, events.PaymentInitiated, events.PaymentCompleted, events.PaymentFailed,
-            events.RefundRequested, events.RefundCompleted, SupportReplied, events.OrderProcessing,
-            events.OrderCompleted)
-
-
-def event_key(event: events.DomainEvent) -> str:
-    """One notification per event occurrence, however often the event is delivered."""
-    subject = (getattr(event, "message_id", None) or getattr(event, "refund_id", None)
-               or getattr(event, "payment_id", None) or getattr(event, "order_id"))
-    return f"{event.name}:{subject}"
 
 
 class Notifications:
@@ -58,8 +46,6 @@ class Notifications:
         raised in a committing unit of work happens once (it comes with a state change under the
         row's lock and version), so the Notifier hears it once."""
         for event in raised:
-            if not isinstance(event, NOTIFIED):
-                continue
             try:
                 composed = compose(event)
             except Exception:  # noqa: BLE001 - a notice we cannot word never blocks the change

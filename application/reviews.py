@@ -7,9 +7,9 @@ none is lost; the rating is written beside the product (``RatedProducts.set_rati
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from application import invalidation
+from application import cache_keys, invalidation
 from application.caching import CacheAside
 from application.errors import AlreadyExists, Forbidden, NotFound
 from application.ports import Clock, IdGenerator, Page
@@ -17,6 +17,14 @@ from application.ports.reviews import ReviewsUnitOfWork
 from domain.catalog import Product
 from domain.reviews import Review
 from domain.users import Principal
+
+
+@invalidation.kind("reviewed")
+def _reviewed(product_ids: Iterable[str]) -> invalidation.Stale:
+    """A product shows its rating, in its detail and the product lists; its review pages are a group."""
+    product_ids = list(product_ids)
+    return ([cache_keys.product(p) for p in product_ids],
+            [group for p in product_ids for group in (cache_keys.PRODUCTS, cache_keys.product_reviews(p))])
 
 
 class NotABuyer(Forbidden):

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from domain import events, transitions
+from domain.notifications import Notice, notifies
 from domain.errors import DomainError, IllegalTransition, InvalidValue, Kind
 from domain.users import Principal
 
@@ -71,6 +72,11 @@ class SupportReplied(events.DomainEvent, name="SUPPORT_REPLIED"):
     message_id: str
     subject: str
     excerpt: str
+
+
+@notifies(SupportReplied, subject="message_id")
+def _support_replied(e: SupportReplied) -> Notice:
+    return "support_reply", "New reply to your ticket", f'Support replied to "{e.subject}": {e.excerpt}'
 
 
 def _text(value: str, field: str, limit: int) -> str:

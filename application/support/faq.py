@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from application import invalidation
+from application import cache_keys, invalidation
 from application.caching import CacheAside
 from application.errors import Conflict, Forbidden, NotFound
 from application.ports import Clock, IdGenerator
@@ -12,6 +12,11 @@ from application.ports.support import FaqUnitOfWork
 from domain.errors import InvalidValue
 from domain.faq import FaqEntry, FaqPage, FaqSection
 from domain.users import Principal
+
+
+@invalidation.kind("faq")
+def _faq_changed(changed: bool) -> invalidation.Stale:
+    return [cache_keys.FAQ] if changed else [], []
 
 
 def _require_admin(principal: Principal) -> None:
