@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import attrs
+
 from adapters.gateways.sandbox import SIGNATURE_HEADER, sign
+from application.ports.gateways import VerifiedPayment
+from domain.payments import PaymentStatus
 
 BACKENDS = ("memory", "postgres")
 A = "/api/v1/admin"
@@ -183,3 +187,32 @@ async def test_every_filter_of_the_payment_and_refund_lists_and_the_date_range(c
     assert await ids("/refunds?from=2026-01-02") == [r2["id"]]
     assert await ids("/refunds?to=2026-01-02") == [r1["id"]]
     assert await ids(f"/refunds?order_number={o2['order_number']}") == [r2["id"]]
+
+
+async def test_what_the_gateway_verified_is_kept_without_personal_data_or_secrets(api, admin, monkeypatch):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k-verified")
+    sandbox = api.services.sandbox
+    real_verify = sandbox.verify_payment
+
+    async def pending(reference, gateway_reference):  # a gateway's error text, as some put it
+        return VerifiedPayment(PaymentStatus.PROCESSING, None, None, None, "pending", found=True,
+                               error="card 4084 0840 8408 4081 of ada@example.com held; key sk_live_Zx81bq7 used")
+    monkeypatch.setattr(sandbox, "verify_payment", pending)
+    await api.json("GET", f"/api/v1/payment/payments/{payment['id']}/check-status", h, expect=200)
+    await sandbox.settle(payment["reference"], approve=True)
+
+    async def by_mobile_money(reference, gateway_reference):
+        report = await real_verify(reference, gateway_reference)
+        return attrs.evolve(report, payment_method="mobile_money")
+    monkeypatch.setattr(sandbox, "verify_payment", by_mobile_money)
+    paid = await api.json("GET", f"/api/v1/payment/payments/{payment['id']}/check-status", h, expect=200)
+    assert (paid["status"], paid["payment_method"]) == ("succeeded", "mobile_money")  # as the gateway reported it
+    detail = await api.json("GET", f"{A}/payments/{payment['id']}", admin, expect=200)
+    assert detail["payment_method"] == "mobile_money"
+    assert [(v["status"], v["payment_method"]) for v in detail["verifications"]] == [
+        ("succeeded", "mobile_money"), ("processing", None)]  # newest first
+    held = detail["verifications"][1]
+    assert held["error"] == "card [redacted] of [redacted] held; key [redacted] used"
+    assert held["raw_status"] == "pending" and held["amount"] is None
