@@ -5,6 +5,7 @@ inspect the memory store directly stay on memory.
 """
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -32,7 +33,7 @@ FAST = {"scrypt_n": 2**10, "argon2_memory_kib": 64, "argon2_time_cost": 1,
         # (tests/security sets the real lifetimes)
         "access_token_ttl": 2 * 86400,
         "rate_limits": ONE_ADDRESS}
-E2E_REDIS_URL = "redis://127.0.0.1:6379/13"
+E2E_REDIS_URL = os.environ.get("PAYPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def pytest_generate_tests(metafunc):

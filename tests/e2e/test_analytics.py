@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import pytest
 from dependency_injector import providers
+from redis.asyncio import Redis
 
 import container as composition
 from adapters.system import FakeClock
@@ -87,6 +88,15 @@ async def test_it_is_cached_for_ten_minutes(api, admin, container):
     await pay(api, h, "US-BOOK-DDD")
     again = await api.json("GET", f"{A}?currency=USD", admin, expect=200)
     assert again == first  # at most the analytics TTL stale, and it says when it was computed
+    if container.config()["storage"] != "memory":  # in Redis, for ten minutes
+        config = container.config()
+        redis = Redis.from_url(config["redis_url"])
+        try:
+            [key] = [k async for k in redis.scan_iter(match=config["redis_prefix"] + "*analytics:summary:*")
+                     if not k.endswith(b":gen")]
+            assert 590_000 < await redis.pttl(key) <= 600_000, key
+        finally:
+            await redis.aclose()
     if container.config()["storage"] == "memory":  # Redis keeps real time: the memory cache the fake clock's
         clock.advance(601)
         later = await api.json("GET", f"{A}?currency=USD", admin, expect=200)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import attrs
+
 from adapters.gateways.sandbox import SIGNATURE_HEADER, sign
+from application.ports.gateways import VerifiedPayment
+from domain.payments import PaymentStatus
 
 BACKENDS = ("memory", "postgres")
 A = "/api/v1/admin"
@@ -144,3 +148,71 @@ async def test_personal_data_in_a_stored_webhook_is_redacted(api, admin, contain
     assert data["customer"] == {"email": "[redacted]", "phone": "[redacted]", "first_name": "[redacted]"}
     assert data["authorization"] == "[redacted]" and data["description"] == "paid by [redacted]"
     assert (data["reference"], data["amount"], shown["status"]) == ("pp_unknown", 100, "ignored")
+
+
+async def test_every_filter_of_the_payment_and_refund_lists_and_the_date_range(clock, api, admin):
+    """Each filter narrows its list (and a page after a cursor keeps the filter): status, gateway,
+    currency, from/to (creation, ``to`` excluded; a date or a date-time), e-mail, order number."""
+    ada, bo = await api.user(email="ada.range@example.com"), await api.user(email="bo.range@example.com")
+    o1, p1 = await paid(api, ada)  # NGN, 2026-01-01 12:00
+    r1 = await api.refund(ada, p1["id"], "r1", amount=1000)
+    clock.advance(86400)  # 2026-01-02 12:00
+    o2, p2 = await paid(api, bo, items=(("US-BOOK-DDD", 1),))  # USD
+    r2 = await api.refund(bo, p2["id"], "r2", amount=100)
+    clock.advance(60)  # newest first: one instant each (the fake clock stands still)
+    o3 = await api.order(bo, ship_to=None)
+    p3 = await api.initiate(bo, o3["id"], "k-open")  # NGN, left open on the gateway's page
+
+    async def ids(path: str) -> list[str]:
+        return await walk(api, f"{A}{path}", admin, limit=1)
+    assert await ids("/orders?from=2026-01-02") == [o3["id"], o2["id"]]
+    assert await ids("/orders?to=2026-01-02") == [o1["id"]]
+    assert await ids("/orders?from=2026-01-01T11:00:00Z&to=2026-01-01T13:00:00%2B00:00") == [o1["id"]]
+    assert await ids("/orders?status=pending&email=bo.range@example.com") == [o3["id"]]
+    assert await ids("/payments?currency=USD") == [p2["id"]]
+    assert await ids("/payments?currency=NGN") == [p3["id"], p1["id"]]
+    assert await ids("/payments?status=requires_action") == [p3["id"]]
+    assert await ids("/payments?gateway=sandbox") == [p3["id"], p2["id"], p1["id"]]
+    assert await ids("/payments?gateway=paystack") == []
+    assert await ids("/payments?from=2026-01-02&currency=NGN") == [p3["id"]]
+    assert await ids("/payments?to=2026-01-02") == [p1["id"]]
+    assert await ids(f"/payments?order_number={o3['order_number']}") == [p3["id"]]
+    assert await ids("/refunds") == [r2["id"], r1["id"]]
+    assert await ids("/refunds?status=succeeded") == [r2["id"], r1["id"]]
+    assert await ids("/refunds?status=failed") == []
+    assert await ids("/refunds?currency=USD") == [r2["id"]]
+    assert await ids("/refunds?gateway=sandbox&currency=NGN") == [r1["id"]]
+    assert await ids("/refunds?gateway=paystack") == []
+    assert await ids("/refunds?email=BO.RANGE@example.com") == [r2["id"]]
+    assert await ids("/refunds?from=2026-01-02") == [r2["id"]]
+    assert await ids("/refunds?to=2026-01-02") == [r1["id"]]
+    assert await ids(f"/refunds?order_number={o2['order_number']}") == [r2["id"]]
+
+
+async def test_what_the_gateway_verified_is_kept_without_personal_data_or_secrets(api, admin, monkeypatch):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k-verified")
+    sandbox = api.services.sandbox
+    real_verify = sandbox.verify_payment
+
+    async def pending(reference, gateway_reference):  # a gateway's error text, as some put it
+        return VerifiedPayment(PaymentStatus.PROCESSING, None, None, None, "pending", found=True,
+                               error="card 4084 0840 8408 4081 of ada@example.com held; key sk_live_Zx81bq7 used")
+    monkeypatch.setattr(sandbox, "verify_payment", pending)
+    await api.json("GET", f"/api/v1/payment/payments/{payment['id']}/check-status", h, expect=200)
+    await sandbox.settle(payment["reference"], approve=True)
+
+    async def by_mobile_money(reference, gateway_reference):
+        report = await real_verify(reference, gateway_reference)
+        return attrs.evolve(report, payment_method="mobile_money")
+    monkeypatch.setattr(sandbox, "verify_payment", by_mobile_money)
+    paid = await api.json("GET", f"/api/v1/payment/payments/{payment['id']}/check-status", h, expect=200)
+    assert (paid["status"], paid["payment_method"]) == ("succeeded", "mobile_money")  # as the gateway reported it
+    detail = await api.json("GET", f"{A}/payments/{payment['id']}", admin, expect=200)
+    assert detail["payment_method"] == "mobile_money"
+    assert [(v["status"], v["payment_method"]) for v in detail["verifications"]] == [
+        ("succeeded", "mobile_money"), ("processing", None)]  # newest first
+    held = detail["verifications"][1]
+    assert held["error"] == "card [redacted] of [redacted] held; key [redacted] used"
+    assert held["raw_status"] == "pending" and held["amount"] is None

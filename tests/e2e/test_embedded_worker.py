@@ -10,6 +10,8 @@ from dependency_injector import providers
 
 import container as composition
 from adapters.system import FakeClock
+from application.ports.gateways import RefundOutcome
+from domain.payments import RefundStatus
 from entrypoints.http.app import create_app
 from entrypoints.settings import load_settings
 from entrypoints.worker import registered_jobs
@@ -41,20 +43,33 @@ def test_the_embedded_worker_is_on_only_where_no_other_process_could_run_it():
     assert not load_settings({"PAYPORT_EMBEDDED_WORKER": "off"}).embedded_worker_enabled
 
 
-async def test_the_metrics_promised_move(api, admin):
+async def test_the_metrics_promised_move(api, admin, monkeypatch):
     h = await api.user()
     order = await api.order(h, ship_to=None)
     payment = await api.initiate(h, order["id"], "k1")
     await api.sandbox(payment, "approve")
     await api.json("POST", f"/api/v1/admin/orders/{order['id']}/fulfil", admin, json={}, expect=200)
     await api.refund(h, payment["id"], "r1", amount=1000)
+    second = await api.initiate(h, (await api.order(h, ship_to=None))["id"], "k2")
+    _, headers, hook = await api.services.sandbox.settle(second["reference"], approve=True)
+    await api.json("POST", "/api/v1/payment/webhooks/sandbox", headers, data=hook, expect=200)
+
+    async def stuck(request):  # the gateway holds the refund until a person acts (Paystack's needs-attention)
+        return RefundOutcome(RefundStatus.PROCESSING, "sbr_stuck", "the customer's bank details are needed",
+                             needs_attention=True)
+    monkeypatch.setattr(api.services.sandbox, "refund", stuck)
+    flagged = await api.refund(h, payment["id"], "r2", amount=1000)
+    assert (flagged["status"], flagged["needs_attention"]) == ("processing", True)
     _, body = await api.call("GET", "/metrics", expect=200)
     text = body.decode()
-    for line in ('payport_refunds_total{status="succeeded"} 1.0', 'payport_payments_total{gateway="sandbox",'
-                 'status="succeeded"} 1.0', 'payport_fraud_decisions_total{outcome="allow"} 1.0',
-                 'payport_order_transitions_total{status="processing"} 1.0'):
+    for line in ('payport_refunds_total{status="succeeded"} 1.0', 'payport_refunds_total{status="processing"} 1.0',
+                 'payport_payments_total{gateway="sandbox",status="succeeded"} 2.0',
+                 'payport_fraud_decisions_total{outcome="allow"} 2.0',
+                 'payport_order_transitions_total{status="processing"} 1.0',
+                 'payport_webhooks_total{gateway="sandbox",outcome="processed"} 2.0',  # the page's and ours
+                 'payport_refunds_needing_attention_total{gateway="sandbox"} 1.0'):
         assert line in text, line
-    assert "payport_webhooks_total" in text and "payport_http_requests_total" in text
+    assert "payport_http_requests_total" in text
 
 
 async def test_the_webhook_retries_job_claims_and_processes_what_is_due(clock, api, container, monkeypatch):

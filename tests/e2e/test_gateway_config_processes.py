@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from redis.asyncio import Redis
+
 import container as composition
 from entrypoints.http.app import create_app
 from tests.e2e.api import Api
@@ -34,3 +36,10 @@ async def test_another_process_applies_a_change_without_a_restart(aiohttp_client
         assert time.monotonic() < deadline, "process B kept the old routing table"
         await asyncio.sleep(0.01)
     assert (await start_payment(b, "after"))["gateway"] == "flutterwave"
+    redis = Redis.from_url(settings["redis_url"])  # each entry cached for an hour under payment_config:{gateway}
+    try:
+        for name in ("routes", "paystack", "flutterwave"):
+            [key] = [k async for k in redis.scan_iter(match=settings["redis_prefix"] + f"*payment_config:{name}}}")]
+            assert 3_590_000 < await redis.pttl(key) <= 3_600_000, key
+    finally:
+        await redis.aclose()
