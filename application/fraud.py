@@ -3,9 +3,11 @@
 Each assessment counts the attempts made before it by the same user, e-mail, client IP and guest id
 within the configured windows, and the declined payments among them (their references are matched
 with their payments' outcomes), judges the attempt, and records it with the verdict: blocked
-attempts count towards velocity too. A review holds the intent before any gateway call (the
-initiation does that with the reasons); a block refuses it, and ``PaymentBlocked`` is published
-for the merchant's systems (nothing was made that an outbox row could ride with: at most once).
+attempts count towards velocity too (but not as declines: a decline is the gateway's). A review
+holds the intent before any gateway call (the initiation does that with the reasons); a block
+fails it before any gateway call (the initiation records the intent as failed, its reasons in
+``last_error``, and ``PaymentFailed`` leaves through the outbox), and ``PaymentBlocked`` is also
+published here for the merchant's systems (at most once).
 """
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from adapters.memory.store import MemoryStore
 from application.ports.backoffice import FraudAttempt
+from domain.fraud import BLOCK
 from domain.payments import PaymentStatus
 
 
@@ -32,7 +33,7 @@ class MemoryFraudSignals:
         for kind, key in keys.items():
             key = key.lower() if kind == "email" else key
             rows = [a for a in self._rows.values() if a.at >= since[kind] and _value(a, kind) == key]
-            out[kind] = (len(rows), sum(1 for a in rows if a.reference in failed))
+            out[kind] = (len(rows), sum(1 for a in rows if a.reference in failed and a.outcome != BLOCK))
         return out
 
     async def reap(self, older_than) -> int:

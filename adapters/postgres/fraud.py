@@ -35,7 +35,7 @@ class PostgresFraudSignals:
         for kind in kinds:
             parts.append(f"SELECT '{kind}' AS kind, count(*) AS made, count(p.id) AS declined "
                          f"FROM fraud_attempts a LEFT JOIN payment_intents p ON p.reference = a.reference "
-                         f"AND p.status = 'failed' WHERE {_COLUMN[kind]} = %s AND a.at >= %s")
+                         f"AND p.status = 'failed' AND a.outcome <> 'block' WHERE {_COLUMN[kind]} = %s AND a.at >= %s")
         return " UNION ALL ".join(parts)
 
     async def counts(self, keys, since):

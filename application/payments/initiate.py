@@ -40,6 +40,18 @@ from domain.users import Principal
 log = logging.getLogger(__name__)
 
 
+#: the start of a blocked attempt's ``last_error`` (then the risk rules' reasons)
+RISK_REFUSAL = "refused by the risk rules: "
+
+
+def refused(payment: PaymentIntent) -> PaymentNotAllowed | None:
+    """The refusal a blocked attempt answers (and answers again to a retry with its key)."""
+    if payment.status is PaymentStatus.FAILED and (payment.last_error or "").startswith(RISK_REFUSAL):
+        return PaymentNotAllowed("this payment was refused by our risk rules", payment_id=payment.id,
+                                 reasons=payment.last_error[len(RISK_REFUSAL):].split("; "))
+    return None
+
+
 def payment_reference(scope: str, idempotency_key: str) -> str:
     """Deterministic, gateway-safe (alphanumeric) reference for one caller's idempotency key."""
     return "pp" + hashlib.sha256(f"{scope}\x00{idempotency_key}".encode()).hexdigest()[:30]
@@ -61,6 +73,8 @@ class InitiatePayment:
         reference = payment_reference(principal.id, idempotency_key)
         payment, order, candidates = await self._record(principal, order_id, reference, gateway, email,
                                                         phone, return_url, country)
+        if (refusal := refused(payment)) is not None:
+            raise refusal  # blocked by the risk rules, now or on an earlier attempt with this key
         if payment.status is not PaymentStatus.REQUIRES_PAYMENT_METHOD:
             return payment  # already initiated by an earlier attempt with this key (or held for review)
         used, result, error = await self._call_gateways(payment, candidates, self.request_for(payment, order))
@@ -149,8 +163,6 @@ class InitiatePayment:
                 user_id=principal.id, amount=order.total, currency=order.currency, email=email,
                 client_ip=request_context.client_ip(), country=country,
                 guest_id=principal.id if principal.is_guest else None, reference=reference, context=order.context())
-            if not decision.allow and not decision.review:
-                raise PaymentNotAllowed("this payment was refused by our risk rules", reasons=list(decision.reasons))
             payment = PaymentIntent.create(
                 id=self.ids.new_id("pay"), order_id=order.id, owner_id=order.owner_id, amount=order.total,
                 currency=order.currency, gateway=candidates[0], reference=reference, now=now,
@@ -158,6 +170,10 @@ class InitiatePayment:
             )
             if decision.review:  # held before any gateway call: a person approves or rejects it
                 payment.hold_for_review("risk rules: " + "; ".join(decision.reasons), now)
+            elif not decision.allow:  # blocked: the attempt is recorded as failed, with its reasons
+                # (PaymentFailed tells the customer; the order stays payable another way)
+                payment.fail(order.context(), RISK_REFUSAL + "; ".join(decision.reasons), now)
+                await invalidation.stage(uow, self.cache, payments=(payment,))
             await uow.payments.add(payment)
             await uow.commit()
         return payment, order, candidates

@@ -1,6 +1,7 @@
 """The fraud rules over HTTP: a payment above the review level is held before any gateway call and
 listed in the admin review queue; approving it sends it on to its gateway (the customer pays), and
-rejecting it fails it (the customer is told); a blocked attempt is refused with the reasons."""
+rejecting it fails it (the customer is told); a blocked attempt fails before any gateway call,
+with the reasons on its intent."""
 from __future__ import annotations
 
 import json
@@ -30,7 +31,8 @@ async def held_payment(api, key="k1"):
     return h, order, payment
 
 
-async def test_clearing_the_review_queue(api, admin):
+def gateway_calls(api) -> list[str]:
+    """The references the sandbox is asked to initialize, from now on."""
     calls = []
     sandbox = api.services.sandbox
     real = sandbox.initialize_payment
@@ -39,6 +41,11 @@ async def test_clearing_the_review_queue(api, admin):
         calls.append(request.reference)
         return await real(request)
     sandbox.initialize_payment = counted
+    return calls
+
+
+async def test_clearing_the_review_queue(api, admin):
+    calls = gateway_calls(api)
     h, order, payment = await held_payment(api)
     assert payment["status"] == "requires_review" and payment["authorization_url"] is None
     assert "above the review level 1100000" in payment["review_reason"]
@@ -67,8 +74,8 @@ async def test_clearing_the_review_queue(api, admin):
     assert (await api.initiate(h2, order2["id"], "k3"))["status"] == "requires_review"
 
 
-async def test_a_blocked_attempt_is_refused_with_its_reasons(api, container):
-    seen = []
+async def test_a_blocked_attempt_fails_before_any_gateway_call_with_its_reasons(api, container, admin):
+    seen, calls = [], gateway_calls(api)
 
     async def record(event):
         seen.append(event)
@@ -77,9 +84,27 @@ async def test_a_blocked_attempt_is_refused_with_its_reasons(api, container):
     order = await api.order(h, items=(("NG-RICE-5KG", 1),), ship_to=None)
     refused = await api.initiate(h, order["id"], "k1", expect=409)
     assert refused["code"] == "payment_not_allowed" and refused["reasons"] == ["the e-mail address is blocklisted"]
-    assert (await api.json("GET", f"/api/v1/payment/payments?order_id={order['id']}", h))["results"] == []
+    assert calls == []  # no gateway was asked
+    # the attempt is an intent that failed, with its reasons, and the customer is told
+    [payment] = (await api.json("GET", f"/api/v1/payment/payments?order_id={order['id']}", h))["results"]
+    assert (payment["id"], payment["status"]) == (refused["payment_id"], "failed")
+    assert payment["last_error"] == "refused by the risk rules: the e-mail address is blocklisted"
+    assert payment["authorization_url"] is None and payment["captured_amount"] == 0
+    assert "payment_failed" in await api.kinds(h)
+    detail = await api.json("GET", f"{A}/payments/{payment['id']}", admin, expect=200)
+    assert "the e-mail address is blocklisted" in json.dumps(detail)
     [event] = seen
     assert (event.order_id, event.reasons) == (order["id"], "the e-mail address is blocklisted")
+    # a retry with the key gets the same refusal, and nothing more is made or asked
+    again = await api.initiate(h, order["id"], "k1", expect=409)
+    assert (again["code"], again["payment_id"], again["reasons"]) == ("payment_not_allowed", payment["id"],
+                                                                      refused["reasons"])
+    # the order is still pending (payable another way); another attempt is judged afresh
+    assert (await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h))["status"] == "pending"
+    other = await api.initiate(h, order["id"], "k2", expect=409)
+    assert other["payment_id"] != payment["id"] and calls == []
+    listed = (await api.json("GET", f"/api/v1/payment/payments?order_id={order['id']}", h))["results"]
+    assert sorted(p["status"] for p in listed) == ["failed", "failed"]
 
 
 async def test_the_rules_in_force_are_shown_to_admins(api, admin):

@@ -254,6 +254,9 @@ async def test_fraud_counts_per_identity_and_declines_by_reference(backend):
         declined = b.payment("pay_d", order_id=order.id, reference="ref_declined")
         declined.fail(order.context(), "card declined", b.at(1))
         await uow.payments.add(declined)
+        blocked = b.payment("pay_b", order_id=order.id, reference="ref_blocked")
+        blocked.fail(order.context(), "refused by the risk rules: blocklisted", b.at(1))
+        await uow.payments.add(blocked)
         await uow.commit()
     for n, (ip, email, ref) in enumerate([("10.0.0.1", "Ada@Example.com", "ref_declined"),
                                           ("10.0.0.1", "ada@example.com", "ref_ok"),
@@ -261,9 +264,10 @@ async def test_fraud_counts_per_identity_and_declines_by_reference(backend):
         await signals.record(FraudAttempt(id=f"fra_{n}", at=b.at(10 * n), user_id="usr_1", amount=100,
                                           currency="NGN", outcome="allow", reference=ref, email=email, client_ip=ip))
     await signals.record(FraudAttempt(id="fra_g", at=b.at(5), user_id="gst_1", guest_id="gst_1", amount=100,
-                                      currency="NGN", outcome="block", reasons=("blocklisted",)))
+                                      currency="NGN", outcome="block", reasons=("blocklisted",), reference="ref_blocked"))
     counts = await signals.counts({"user": "usr_1", "email": "ada@example.com", "ip": "10.0.0.1", "guest": "gst_1"},
                                   {"user": b.at(10), "email": b.T0, "ip": b.T0, "guest": b.T0})
+    # the guest's blocked attempt failed its intent, but a block is not a decline (the gateway's are)
     assert counts == {"user": (2, 0), "email": (2, 1), "ip": (2, 1), "guest": (1, 0)}
     assert await signals.reap(b.at(10)) == 2
     assert (await signals.counts({"user": "usr_1"}, {"user": b.T0}))["user"] == (2, 0)
