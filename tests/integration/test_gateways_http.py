@@ -2,6 +2,7 @@
 with every outgoing call answered by aioresponses from the documented shapes."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -14,6 +15,7 @@ from tests.e2e.api import Api
 from tests.e2e.conftest import FAST
 
 PAYSTACK_KEY = "sk_test_payport_paystack"
+STRIPE_ENV = {"STRIPE_SECRET_KEY": "sk_test_payport_stripe", "STRIPE_WEBHOOK_SECRET": "whsec_payport_stripe"}
 FLW_ENV = {"FLUTTERWAVE_SECRET_KEY": "FLWSECK_TEST-payport-x", "FLUTTERWAVE_SECRET_HASH": "flw-hash-payport"}
 
 
@@ -241,3 +243,39 @@ async def test_a_reversed_paystack_payment_is_never_fulfilled(aiohttp_client, ht
 async def ledger_rows(api: Api, payment_id: str) -> list:
     async with api.services.maintenance.uow() as uow:
         return await uow.ledger.for_payment(payment_id)
+
+
+async def test_a_lost_stripe_create_is_settled_by_the_session_id_on_the_success_redirect(aiohttp_client, http):
+    """The create's answer was lost (no cs_ id held); Stripe's success redirect names the session
+    (``{CHECKOUT_SESSION_ID}``): payport asks Stripe with it and the order is paid at once, without
+    waiting for the worker's replay (issue 15). A session of another reference is refused."""
+    api = await app_with(aiohttp_client, STRIPE_ENV)
+    h = await api.user()
+    order = await api.order(h, items=[("US-HEADPHONES", 1)], ship_to="US")
+    http.post("https://api.stripe.com/v1/checkout/sessions", exception=asyncio.TimeoutError())
+    payment = await api.initiate(h, order["id"], "st-lost-1")
+    assert (payment["gateway"], payment["status"], payment["gateway_reference"]) == ("stripe", "processing", None)
+    (sent,) = [call.kwargs["data"] for (m, url), calls in http.requests.items()
+               if m == "POST" and url.path == "/v1/checkout/sessions" for call in calls]
+    assert sent["success_url"].endswith("&session_id={CHECKOUT_SESSION_ID}")
+
+    def session(session_id: str, reference: str) -> dict:  # GET /v1/checkout/sessions/{id}, expanded
+        return {"id": session_id, "object": "checkout.session", "status": "complete", "payment_status": "paid",
+                "client_reference_id": reference, "amount_total": order["total"], "currency": "usd",
+                "metadata": {"reference": reference},
+                "payment_intent": {"id": "pi_lost1", "object": "payment_intent", "status": "succeeded",
+                                   "payment_method": {"id": "pm_1", "type": "card"}}}
+    callback = f"/api/v1/payment/payments/callback?reference={payment['reference']}&session_id="
+    http.get(re.compile(r"https://api\.stripe\.com/v1/checkout/sessions/cs_test_other(\?.*)?$"),
+             payload=session("cs_test_other", "pay_someone_else"))
+    refused, _ = await api.call("GET", callback + "cs_test_other", h)  # another payment's session
+    assert refused.status == 502  # the gateway answered for another payment: refused, nothing moves
+    held = await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
+    assert (held["status"], held["captured_amount"], held["gateway_reference"]) == ("processing", 0, None)
+
+    http.get(re.compile(r"https://api\.stripe\.com/v1/checkout/sessions/cs_test_lost1(\?.*)?$"),
+             payload=session("cs_test_lost1", payment["reference"]))
+    paid = await api.json("GET", callback + "cs_test_lost1", h, expect=200)
+    assert (paid["status"], paid["captured_amount"], paid["gateway_reference"]) == (
+        "succeeded", order["total"], "cs_test_lost1")
+    assert (await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h))["status"] == "paid"
