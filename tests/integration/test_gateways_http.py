@@ -279,3 +279,60 @@ async def test_a_lost_stripe_create_is_settled_by_the_session_id_on_the_success_
     assert (paid["status"], paid["captured_amount"], paid["gateway_reference"]) == (
         "succeeded", order["total"], "cs_test_lost1")
     assert (await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h))["status"] == "paid"
+
+
+async def test_a_paystack_refund_needing_the_customers_account_is_surfaced_and_retried_by_an_admin(
+        aiohttp_client, http, caplog):
+    """refund.needs-attention (the one Paystack refund event that names the refund): flagged for the
+    admins with the retry call; an admin sends the customer's account with
+    ``POST /refund/retry_with_customer_details/{id}``; the documented refund.processed (no id)
+    then settles it by lookup. The account number reaches no log."""
+    api = await app_with(aiohttp_client, {"PAYSTACK_SECRET_KEY": PAYSTACK_KEY})
+    tokens = await api.json("POST", "/api/v1/auth/login", expect=200,
+                            json={"email": "admin@example.com", "password": "admin-password-1"})
+    admin = {"Authorization": f"Bearer {tokens['access']}"}
+    h = await api.user()
+    order = await api.order(h, items=[("NG-RICE-5KG", 1)], ship_to=None)
+    http.post("https://api.paystack.co/transaction/initialize",
+              payload={"status": True, "data": {"authorization_url": "https://checkout.paystack.com/na"}})
+    payment = await api.initiate(h, order["id"], "ps-na")
+    headers, body = paystack_signed({"event": "charge.success", "data": {
+        "id": 4200, "reference": payment["reference"], "status": "success", "amount": order["total"],
+        "currency": "NGN"}})
+    await api.json("POST", "/api/v1/payment/webhooks/paystack", headers, data=body, expect=200)
+    http.post("https://api.paystack.co/refund", payload={"status": True, "message": "Refund has been queued for processing",
+                                                        "data": {"id": 1234567, "status": "pending", "amount": 100_000,
+                                                                 "currency": "NGN"}})
+    refund = await api.refund(h, payment["id"], "ps-na-r", amount=100_000)
+    retry = f"/api/v1/admin/refunds/{refund['id']}/retry-with-customer-details"
+    account = {"account_number": "0123456789", "bank_id": "9"}
+    await api.call("POST", retry, admin, json=account, expect=409)  # nothing asks for it yet
+
+    stuck = paystack_refund_event("refund.needs-attention", payment["reference"], 100_000)
+    stuck["data"]["id"] = 1234567
+    headers, body = paystack_signed(stuck)
+    await api.json("POST", "/api/v1/payment/webhooks/paystack", headers, data=body, expect=200)
+    (listed,) = (await api.json("GET", "/api/v1/admin/refunds?needs_attention=true", admin, expect=200))["results"]
+    assert (listed["id"], listed["status"], listed["needs_attention"]) == (refund["id"], "processing", True)
+    assert "retry_with_customer_details/1234567" in listed["attention"]
+
+    await api.call("POST", retry, h, json=account, expect=403)  # admins only
+    await api.call("POST", retry, admin, json={**account, "account_number": "12ab"}, expect=422)
+    assert not [c for (m, url), c in http.requests.items() if "retry_with_customer_details" in url.path]
+    http.post("https://api.paystack.co/refund/retry_with_customer_details/1234567", payload={
+        "status": True, "message": "Refund retried and has been queued for processing",
+        "data": {"id": 1234567, "transaction": 4200, "domain": "test", "currency": "NGN", "amount": 100_000,
+                 "status": "processing", "merchant_note": "Refund for transaction by ops@example.com"}})
+    retried = await api.json("POST", retry, admin, json=account, expect=200)
+    assert (retried["status"], retried["needs_attention"]) == ("processing", True)
+    assert "account details were sent" in retried["attention"]
+    assert captured_json(http, "POST", "retry_with_customer_details/1234567") == [
+        {"refund_account_details": {"currency": "NGN", "account_number": "0123456789", "bank_id": "9"}}]
+
+    http.get(re.compile(r"https://api\.paystack\.co/refund.*"), repeat=True, payload={"status": True, "data": {
+        "id": 1234567, "status": "processed", "amount": 100_000, "currency": "NGN", "transaction": 4200,
+        "merchant_note": "Refund for transaction by ops@example.com"}})
+    headers, body = paystack_signed(paystack_refund_event("refund.processed", payment["reference"], 100_000))
+    await api.json("POST", "/api/v1/payment/webhooks/paystack", headers, data=body, expect=200)
+    assert (await api.json("GET", f"/api/v1/payment/refunds/{refund['id']}", h))["status"] == "succeeded"
+    assert "0123456789" not in caplog.text
