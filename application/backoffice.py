@@ -96,6 +96,13 @@ class Backoffice:
         return await self.refunds.request(principal, payment_id=payment_id, amount=amount, reason=reason,
                                           description=description, idempotency_key=idempotency_key, answer=answer)
 
+    async def retry_refund_with_customer_details(self, principal: Principal, refund_id: str, *,
+                                                 account_number: str, bank_id: str) -> Refund:
+        """A refund the gateway holds for the customer's account details (Paystack needs-attention)."""
+        admin_only(principal)
+        return await self.refunds.retry_with_customer_details(
+            refund_id, {"account_number": account_number, "bank_id": bank_id})
+
     # -- failed webhooks -------------------------------------------------------------------------
     async def failed_webhooks(self, principal: Principal, limit: int, cursor: str | None) -> Page:
         admin_only(principal)

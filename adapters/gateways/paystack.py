@@ -243,8 +243,9 @@ class PaystackGateway:
         except GatewayError:
             amount = None
         attention = raw == NEEDS_ATTENTION
-        return RefundOutcome(status, str(data["id"]) if data.get("id") else None,
-                             RETRY_HINT if attention else None, needs_attention=attention, amount=amount)
+        refund_id = str(data["id"]) if data.get("id") else None
+        return RefundOutcome(status, refund_id, retry_hint(refund_id) if attention else None,
+                             needs_attention=attention, amount=amount)
 
     def verify_webhook_signature(self, headers: Mapping[str, str], body: bytes,
                                  params: Mapping[str, str]) -> bool:
@@ -292,7 +293,12 @@ class PaystackGateway:
             amount, currency, refund_status=R.PROCESSING if attention else REFUND_STATUSES.get(raw),
             refund_id=refund_id, gateway_refund_id=str(data["id"]) if data.get("id") else None,
             refund_lookup=refund_id is None, refund_needs_attention=attention,
-            error=RETRY_HINT if attention else None)
+            error=retry_hint(str(data["id"]) if data.get("id") else None) if attention else None)
+
+
+def retry_hint(gateway_refund_id: str | None) -> str:
+    """What a person reads on a needs-attention refund: the retry call, with Paystack's refund id."""
+    return RETRY_HINT.format(id=gateway_refund_id or "{id}")
 
 
 def _not_found(body: Any) -> bool:

@@ -177,6 +177,8 @@ class ResilientGateway:
         self.can_expire = getattr(inner, "can_expire", False)
         self.finds_by_reference = getattr(inner, "finds_by_reference", True)
         self.pushes_to_payer = getattr(inner, "pushes_to_payer", False)
+        if hasattr(inner, "retry_refund_with_customer_details"):  # Paystack's needs-attention refunds
+            self.retry_refund_with_customer_details = self._retry_refund_with_customer_details
 
     @property
     def state(self) -> str:
@@ -203,6 +205,12 @@ class ResilientGateway:
 
     async def lookup_refund(self, request: RefundLookup) -> RefundOutcome | None:
         return await self._guarded(lambda: self.inner.lookup_refund(request), retry=True)
+
+    async def _retry_refund_with_customer_details(self, gateway_refund_id: str,
+                                                  account: Mapping[str, str]) -> RefundOutcome:
+        """Through the breaker, never retried here: a person sent it, and sends it again if need be."""
+        return await self._guarded(
+            lambda: self.inner.retry_refund_with_customer_details(gateway_refund_id, account), retry=False)
 
     def callback_gateway_reference(self, params: Mapping[str, str]) -> str | None:
         return self.inner.callback_gateway_reference(params)

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from application import invalidation
 from application.caching import CacheAside
-from application.errors import AlreadyExists, Conflict, GatewayError, GatewayTimeout
+from application.errors import AlreadyExists, Conflict, GatewayError, GatewayTimeout, NotFound
 from application.ownership import visible
 from application.ports import Clock, GatewayRegistry, IdGenerator, Page, ReadModel, RefundPayment
 from application.ports.gateways import RefundLookup, RefundOutcome, is_repeat_failure
@@ -184,6 +184,39 @@ class Refunds:
             return await self._wait(refund_id, f"the gateway has no record of this refund after {refund.attempts} "
                                                "create calls: pay it out by hand or cancel it", flag_now=True)
         return await self._send_again(refund_id)
+
+    async def retry_with_customer_details(self, refund_id: str, account: Mapping[str, str]) -> Refund:
+        """A refund its gateway holds until the customer's account details are given (Paystack
+        ``needs-attention``): send them with the gateway's retry call (a person asked), settle what
+        it answers, and note on the refund that they were sent. The refund stays open and followed
+        by lookup like any other; the details are sent, never stored or logged."""
+        async with self.uow() as uow:
+            refund = await uow.refunds.get(refund_id)
+            payment = await uow.payments.get(refund.payment_id) if refund else None
+        if refund is None or payment is None:
+            raise NotFound("no such refund", refund_id=refund_id)
+        if refund.is_final or not refund.needs_attention or not refund.gateway_refund_id:
+            raise Conflict("only an open refund flagged for a person, and known to its gateway, can be retried "
+                           "with the customer's account details", refund_id=refund_id, status=refund.status.value)
+        gateway = self.gateways.get(payment.gateway)
+        retry = getattr(gateway, "retry_refund_with_customer_details", None) if gateway is not None else None
+        if retry is None:
+            raise Conflict(f"gateway {payment.gateway} has no retry with the customer's account details here",
+                           refund_id=refund_id, gateway=payment.gateway)
+        outcome = await retry(refund.gateway_refund_id, {"currency": refund.currency, **account})
+        refund = await self.settle(refund_id, outcome, payment.id)
+        if refund.is_final or outcome.needs_attention:
+            return refund
+        now = self.clock.now()
+        async with self.uow() as uow:
+            refund = await uow.refunds.lock(refund_id)
+            if not refund.is_final:
+                refund.flag(f"the customer's account details were sent to {payment.gateway} at {now.isoformat()} "
+                            f"(it answered {outcome.status.value}): followed by lookup until it settles", now)
+                await uow.refunds.save(refund)
+                await invalidation.stage(uow, self.cache, refunds=(refund,))
+                await uow.commit()
+        return refund
 
     async def check(self, refund_id: str) -> Refund:
         """Ask the gateway for one refund now and settle what it says (a webhook that names no

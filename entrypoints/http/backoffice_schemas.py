@@ -46,6 +46,16 @@ class AdminRefundIn(Strict):
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
+class RefundAccountIn(Strict):
+    """The customer's bank account, for a refund its gateway cannot pay back to the card (Paystack
+    ``needs-attention``): sent to the gateway with the refund's currency, never stored."""
+
+    account_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{6,20}$")] = Field(
+        description="the customer's account number (digits)")
+    bank_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,10}$")] = Field(
+        description="the gateway's id for the customer's bank (Paystack: GET /bank)")
+
+
 class RejectIn(Strict):
     reason: Note
 

@@ -2,6 +2,7 @@
 with every outgoing call answered by aioresponses from the documented shapes."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -14,6 +15,7 @@ from tests.e2e.api import Api
 from tests.e2e.conftest import FAST
 
 PAYSTACK_KEY = "sk_test_payport_paystack"
+STRIPE_ENV = {"STRIPE_SECRET_KEY": "sk_test_payport_stripe", "STRIPE_WEBHOOK_SECRET": "whsec_payport_stripe"}
 FLW_ENV = {"FLUTTERWAVE_SECRET_KEY": "FLWSECK_TEST-payport-x", "FLUTTERWAVE_SECRET_HASH": "flw-hash-payport"}
 
 
@@ -241,3 +243,96 @@ async def test_a_reversed_paystack_payment_is_never_fulfilled(aiohttp_client, ht
 async def ledger_rows(api: Api, payment_id: str) -> list:
     async with api.services.maintenance.uow() as uow:
         return await uow.ledger.for_payment(payment_id)
+
+
+async def test_a_lost_stripe_create_is_settled_by_the_session_id_on_the_success_redirect(aiohttp_client, http):
+    """The create's answer was lost (no cs_ id held); Stripe's success redirect names the session
+    (``{CHECKOUT_SESSION_ID}``): payport asks Stripe with it and the order is paid at once, without
+    waiting for the worker's replay (issue 15). A session of another reference is refused."""
+    api = await app_with(aiohttp_client, STRIPE_ENV)
+    h = await api.user()
+    order = await api.order(h, items=[("US-HEADPHONES", 1)], ship_to="US")
+    http.post("https://api.stripe.com/v1/checkout/sessions", exception=asyncio.TimeoutError())
+    payment = await api.initiate(h, order["id"], "st-lost-1")
+    assert (payment["gateway"], payment["status"], payment["gateway_reference"]) == ("stripe", "processing", None)
+    (sent,) = [call.kwargs["data"] for (m, url), calls in http.requests.items()
+               if m == "POST" and url.path == "/v1/checkout/sessions" for call in calls]
+    assert sent["success_url"].endswith("&session_id={CHECKOUT_SESSION_ID}")
+
+    def session(session_id: str, reference: str) -> dict:  # GET /v1/checkout/sessions/{id}, expanded
+        return {"id": session_id, "object": "checkout.session", "status": "complete", "payment_status": "paid",
+                "client_reference_id": reference, "amount_total": order["total"], "currency": "usd",
+                "metadata": {"reference": reference},
+                "payment_intent": {"id": "pi_lost1", "object": "payment_intent", "status": "succeeded",
+                                   "payment_method": {"id": "pm_1", "type": "card"}}}
+    callback = f"/api/v1/payment/payments/callback?reference={payment['reference']}&session_id="
+    http.get(re.compile(r"https://api\.stripe\.com/v1/checkout/sessions/cs_test_other(\?.*)?$"),
+             payload=session("cs_test_other", "pay_someone_else"))
+    refused, _ = await api.call("GET", callback + "cs_test_other", h)  # another payment's session
+    assert refused.status == 502  # the gateway answered for another payment: refused, nothing moves
+    held = await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
+    assert (held["status"], held["captured_amount"], held["gateway_reference"]) == ("processing", 0, None)
+
+    http.get(re.compile(r"https://api\.stripe\.com/v1/checkout/sessions/cs_test_lost1(\?.*)?$"),
+             payload=session("cs_test_lost1", payment["reference"]))
+    paid = await api.json("GET", callback + "cs_test_lost1", h, expect=200)
+    assert (paid["status"], paid["captured_amount"], paid["gateway_reference"]) == (
+        "succeeded", order["total"], "cs_test_lost1")
+    assert (await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h))["status"] == "paid"
+
+
+async def test_a_paystack_refund_needing_the_customers_account_is_surfaced_and_retried_by_an_admin(
+        aiohttp_client, http, caplog):
+    """refund.needs-attention (the one Paystack refund event that names the refund): flagged for the
+    admins with the retry call; an admin sends the customer's account with
+    ``POST /refund/retry_with_customer_details/{id}``; the documented refund.processed (no id)
+    then settles it by lookup. The account number reaches no log."""
+    api = await app_with(aiohttp_client, {"PAYSTACK_SECRET_KEY": PAYSTACK_KEY})
+    tokens = await api.json("POST", "/api/v1/auth/login", expect=200,
+                            json={"email": "admin@example.com", "password": "admin-password-1"})
+    admin = {"Authorization": f"Bearer {tokens['access']}"}
+    h = await api.user()
+    order = await api.order(h, items=[("NG-RICE-5KG", 1)], ship_to=None)
+    http.post("https://api.paystack.co/transaction/initialize",
+              payload={"status": True, "data": {"authorization_url": "https://checkout.paystack.com/na"}})
+    payment = await api.initiate(h, order["id"], "ps-na")
+    headers, body = paystack_signed({"event": "charge.success", "data": {
+        "id": 4200, "reference": payment["reference"], "status": "success", "amount": order["total"],
+        "currency": "NGN"}})
+    await api.json("POST", "/api/v1/payment/webhooks/paystack", headers, data=body, expect=200)
+    http.post("https://api.paystack.co/refund", payload={"status": True, "message": "Refund has been queued for processing",
+                                                        "data": {"id": 1234567, "status": "pending", "amount": 100_000,
+                                                                 "currency": "NGN"}})
+    refund = await api.refund(h, payment["id"], "ps-na-r", amount=100_000)
+    retry = f"/api/v1/admin/refunds/{refund['id']}/retry-with-customer-details"
+    account = {"account_number": "0123456789", "bank_id": "9"}
+    await api.call("POST", retry, admin, json=account, expect=409)  # nothing asks for it yet
+
+    stuck = paystack_refund_event("refund.needs-attention", payment["reference"], 100_000)
+    stuck["data"]["id"] = 1234567
+    headers, body = paystack_signed(stuck)
+    await api.json("POST", "/api/v1/payment/webhooks/paystack", headers, data=body, expect=200)
+    (listed,) = (await api.json("GET", "/api/v1/admin/refunds?needs_attention=true", admin, expect=200))["results"]
+    assert (listed["id"], listed["status"], listed["needs_attention"]) == (refund["id"], "processing", True)
+    assert "retry_with_customer_details/1234567" in listed["attention"]
+
+    await api.call("POST", retry, h, json=account, expect=403)  # admins only
+    await api.call("POST", retry, admin, json={**account, "account_number": "12ab"}, expect=422)
+    assert not [c for (m, url), c in http.requests.items() if "retry_with_customer_details" in url.path]
+    http.post("https://api.paystack.co/refund/retry_with_customer_details/1234567", payload={
+        "status": True, "message": "Refund retried and has been queued for processing",
+        "data": {"id": 1234567, "transaction": 4200, "domain": "test", "currency": "NGN", "amount": 100_000,
+                 "status": "processing", "merchant_note": "Refund for transaction by ops@example.com"}})
+    retried = await api.json("POST", retry, admin, json=account, expect=200)
+    assert (retried["status"], retried["needs_attention"]) == ("processing", True)
+    assert "account details were sent" in retried["attention"]
+    assert captured_json(http, "POST", "retry_with_customer_details/1234567") == [
+        {"refund_account_details": {"currency": "NGN", "account_number": "0123456789", "bank_id": "9"}}]
+
+    http.get(re.compile(r"https://api\.paystack\.co/refund.*"), repeat=True, payload={"status": True, "data": {
+        "id": 1234567, "status": "processed", "amount": 100_000, "currency": "NGN", "transaction": 4200,
+        "merchant_note": "Refund for transaction by ops@example.com"}})
+    headers, body = paystack_signed(paystack_refund_event("refund.processed", payment["reference"], 100_000))
+    await api.json("POST", "/api/v1/payment/webhooks/paystack", headers, data=body, expect=200)
+    assert (await api.json("GET", f"/api/v1/payment/refunds/{refund['id']}", h))["status"] == "succeeded"
+    assert "0123456789" not in caplog.text

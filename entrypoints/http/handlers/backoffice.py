@@ -178,6 +178,18 @@ async def list_refunds(ctx: Ctx):
     return json_response(present.page(page, present.refund))
 
 
+@routes.endpoint("POST", f"{P}/refunds/{{refund_id}}/retry-with-customer-details",
+                 summary="Send the customer's bank account for a refund its gateway holds until it has one "
+                 "(Paystack needs-attention), with the gateway's retry call", body=b.RefundAccountIn,
+                 response=s.RefundOut)
+async def retry_refund_with_customer_details(ctx: Ctx):
+    require_admin(ctx)
+    body = ctx.body
+    refund = await ctx.services.backoffice.retry_refund_with_customer_details(
+        ctx.user, _id(ctx, "refund_id"), account_number=body.account_number, bank_id=body.bank_id)
+    return json_response(present.refund(refund))
+
+
 # -- webhooks -----------------------------------------------------------------------------------
 @routes.endpoint("GET", P + "/webhooks/{webhook_id}", summary="One stored webhook (its body with personal data "
                  "redacted)", response=b.WebhookDetailOut)
