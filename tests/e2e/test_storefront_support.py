@@ -20,6 +20,12 @@ def inbox():
         yield server
 
 
+async def _login(api, email: str, password: str = "correct horse battery") -> dict:
+    """A new session (after the clock moved past the tokens' lifetime)."""
+    tokens = await api.json("POST", f"{API}/auth/login", json={"email": email, "password": password}, expect=200)
+    return {"Authorization": f"Bearer {tokens['access']}"}
+
+
 async def _admin_id(api, admin) -> str:
     return (await api.json("GET", f"{API}/auth/me", admin, expect=200))["id"]
 
@@ -139,3 +145,39 @@ async def test_the_faq_is_cached_and_every_admin_write_shows_at_once(api, admin)
         await api.json("POST", f"{API}/admin/faq/entries", admin, json=body, expect=422)
     await api.json("PUT", f"{API}/admin/faq/sections/Bad-Slug", admin, json={"title": "x"}, expect=422)  # a slug is lower-case
     await api.json("PUT", f"{API}/admin/faq/sections/Bad%20Slug", admin, json={"title": "x"}, expect=404)  # no such path
+
+
+async def test_a_ticket_settled_longer_ago_than_the_window_is_not_reopened(clock, api, admin):
+    h = await api.user("Ada", email="late@example.com")
+    ticket = await api.json("POST", T, h, json={"subject": "Broken lid", "body": "It came broken."}, expect=201)
+    await api.json("POST", f"{API}/admin/support/tickets/{ticket['id']}/status", admin, json={"status": "resolved"},
+                   expect=200)
+    clock.advance(14 * 86400)  # the last moment of the window: still reopened
+    h = await _login(api, "late@example.com")
+    assert (await api.json("POST", f"{T}/{ticket['id']}/reopen", h, expect=200))["status"] == "open"
+    admin = await _login(api, "admin@example.com", "admin-password-1")
+    await api.json("POST", f"{API}/admin/support/tickets/{ticket['id']}/status", admin, json={"status": "closed"},
+                   expect=200)
+    clock.advance(14 * 86400 + 1)
+    h = await _login(api, "late@example.com")
+    for path, body in ((f"{T}/{ticket['id']}/reopen", None), (f"{T}/{ticket['id']}/messages", {"body": "Hello?"})):
+        problem = await api.json("POST", path, h, json=body, expect=409)
+        assert problem["code"] == "reopen_window_passed", path
+    after = await api.json("GET", f"{T}/{ticket['id']}", h, expect=200)
+    assert (after["status"], after["message_count"]) == ("closed", 1)
+
+
+async def test_opening_a_ticket_or_replying_with_an_idempotency_key_is_done_once(api):
+    h = await api.user()
+    opened = {"subject": "Invoice", "body": "Please send one."}
+    first, raw1 = await api.call("POST", T, {**h, "Idempotency-Key": "tkt-1"}, json=opened, expect=201)
+    again, raw2 = await api.call("POST", T, {**h, "Idempotency-Key": "tkt-1"}, json=opened, expect=201)
+    assert raw1 == raw2 and again.headers["Idempotent-Replayed"] == "true"
+    other = await api.json("POST", T, {**h, "Idempotency-Key": "tkt-1"}, json={**opened, "body": "x"}, expect=422)
+    assert other["code"] == "idempotency_key_reused"
+    ticket_id = (await first.json())["id"]
+    for _ in range(2):
+        await api.json("POST", f"{T}/{ticket_id}/messages", {**h, "Idempotency-Key": "msg-1"}, json={"body": "Any news?"},
+                       expect=201)
+    [listed] = (await api.json("GET", T, h, expect=200))["results"]
+    assert (listed["id"], listed["message_count"]) == (ticket_id, 2)
