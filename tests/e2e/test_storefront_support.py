@@ -177,7 +177,7 @@ async def test_opening_a_ticket_or_replying_with_an_idempotency_key_is_done_once
     assert other["code"] == "idempotency_key_reused"
     ticket_id = (await first.json())["id"]
     for _ in range(2):
-        await api.json("POST", f"{T}/{ticket_id}/messages", {**h, "Idempotency-Key": "msg-1"}, json={"body": "Any news?"},
-                       expect=201)
+        await api.json("POST", f"{T}/{ticket_id}/messages", {**h, "Idempotency-Key": "msg-1"},
+                       json={"body": "Any news?"}, expect=201)
     [listed] = (await api.json("GET", T, h, expect=200))["results"]
     assert (listed["id"], listed["message_count"]) == (ticket_id, 2)
