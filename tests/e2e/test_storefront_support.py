@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from entrypoints.worker import registered_jobs
 from tests.smtp_server import Inbox, free_port, smtp_server
 
 BACKENDS = ("memory", "postgres")
@@ -66,6 +67,27 @@ async def test_a_ticket_thread_between_a_customer_and_staff(api, admin, inbox: I
     assert again["code"] == "illegal_transition"
     mine = await api.json("GET", T, alice, expect=200)
     assert [(t["id"], t["status"], t["message_count"]) for t in mine["results"]] == [(ticket["id"], "closed", 3)]
+
+
+@pytest.mark.settings(smtp_url=f"smtp://127.0.0.1:{SMTP_PORT}?from=help@example.com&timeout=5")
+async def test_a_reply_email_the_server_refused_for_a_while_is_sent_by_the_worker(clock, api, admin, container,
+                                                                                 inbox: Inbox):
+    alice = await api.user("Alice", email="alice.retry@example.com")
+    ticket = await api.json("POST", T, alice, json={"subject": "Refund?", "body": "Still waiting."}, expect=201)
+    inbox.refuse_data.append("451 4.3.0 mailbox busy, try later")
+    await api.json("POST", f"{T}/{ticket['id']}/messages", admin, json={"body": "Sent today."}, expect=201)
+    await api.services.mail.drain()
+
+    def replies() -> list:
+        return [m for _, _, m in inbox.received if m["Subject"] == "New reply to your ticket"]
+    assert replies() == [] and "support_reply" in await api.kinds(alice)  # the notice is there at once
+    [deliveries] = [job for job in await registered_jobs(container) if job.name == "deliveries"]
+    assert await deliveries.run_once() == 0  # not due yet
+    clock.advance(10)  # past the first backoff (at most 5 s)
+    assert await deliveries.run_once() == 1
+    [message] = replies()
+    assert message["To"] == "alice.retry@example.com" and "Sent today." in message.get_content()
+    assert await api.kinds(alice) == ["support_reply"]  # one notice, however many tries the e-mail took
 
 
 async def test_tickets_are_their_customers_and_bad_ones_are_refused(api, admin):
