@@ -141,6 +141,17 @@ async def test_the_contact_form_takes_guests_and_is_limited_per_client_ip(api, a
     await api.json("GET", f"{API}/admin/support/contact", await api.user(), expect=403)
 
 
+@pytest.mark.settings(trusted_proxies=["127.0.0.1"])
+async def test_the_contact_limit_is_each_client_addresses_own(api):
+    here, there = {"X-Forwarded-For": "198.51.100.7"}, {"X-Forwarded-For": "198.51.100.8"}
+    body = {"name": "N", "email": "n@example.com", "message": "Hello"}
+    for _ in range(5):
+        await api.json("POST", f"{API}/support/contact", here, json=body, expect=201)
+    await api.json("POST", f"{API}/support/contact", here, json=body, expect=429)
+    await api.json("POST", f"{API}/support/contact", {**here, **await api.guest()}, json=body, expect=429)
+    await api.json("POST", f"{API}/support/contact", there, json=body, expect=201)
+
+
 async def test_the_faq_is_cached_and_every_admin_write_shows_at_once(api, admin):
     resp, _ = await api.call("GET", f"{API}/faq", expect=200)
     faq, etag = await resp.json(), resp.headers["ETag"]
