@@ -141,6 +141,25 @@ async def test_the_contact_form_takes_guests_and_is_limited_per_client_ip(api, a
     await api.json("GET", f"{API}/admin/support/contact", await api.user(), expect=403)
 
 
+async def test_ticket_lists_page_by_cursor_and_staff_filter_by_assignee(api, admin):
+    h = await api.user()
+    ids = [(await api.json("POST", T, h, json={"subject": f"Question {n}", "body": "?"}, expect=201))["id"]
+           for n in range(3)]
+    first = await api.json("GET", f"{T}?limit=2", h, expect=200)
+    rest = await api.json("GET", f"{T}?limit=2&cursor={first['next_cursor']}", h, expect=200)
+    assert [t["id"] for t in first["results"] + rest["results"]] == ids[::-1] and rest["next_cursor"] is None
+    me = await _admin_id(api, admin)
+    await api.json("POST", f"{API}/admin/support/tickets/{ids[1]}/assign", admin, json={"assignee_id": me},
+                   expect=200)
+    mine = await api.json("GET", f"{T}?assignee_id={me}&limit=100", admin, expect=200)
+    assert [t["id"] for t in mine["results"]] == [ids[1]]
+    theirs = await api.json("GET", f"{T}?assignee_id={me}", h, expect=200)  # a customer's filter: their own, all
+    assert [t["id"] for t in theirs["results"]] == ids[::-1]
+    assert (await api.json("GET", f"{T}?cursor=nonsense", h, expect=422))["errors"][0]["field"] == "cursor"
+    contact = await api.json("GET", f"{API}/admin/support/contact?limit=1&cursor=nonsense", admin, expect=422)
+    assert contact["errors"][0]["field"] == "cursor"
+
+
 @pytest.mark.settings(trusted_proxies=["127.0.0.1"])
 async def test_the_contact_limit_is_each_client_addresses_own(api):
     here, there = {"X-Forwarded-For": "198.51.100.7"}, {"X-Forwarded-For": "198.51.100.8"}
