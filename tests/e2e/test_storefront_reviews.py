@@ -3,6 +3,8 @@ reviews, once, and edits; the product's rating follows (its cache invalidated); 
 show; bad input and another caller's review."""
 from __future__ import annotations
 
+import asyncio
+
 BACKENDS = ("memory", "postgres")
 API = "/api/v1"
 RICE = "prd_ng_rice_5kg"
@@ -88,3 +90,17 @@ async def test_bad_review_requests_are_refused(api):
     await api.json("POST", f"{API}/products/{RICE}/reviews", json={"rating": 5, "body": "x"}, expect=401)
     await api.json("PATCH", f"{API}/reviews/rev_nope", h, json={"rating": 3}, expect=404)
     assert (await api.json("GET", f"{API}/products/{RICE}/reviews", expect=200))["results"] == []
+
+
+async def test_reviews_sent_at_once_are_all_counted(api):
+    """Ten buyers post their reviews of one product at the same moment: every one is in the rating
+    (each write takes the product's row lock and recounts)."""
+    buyers = [await api.user(f"Buyer {n}") for n in range(10)]
+    for n, h in enumerate(buyers):
+        await _bought(api, h, f"buyer-{n}-pays")
+    stars = [5, 4, 4, 3, 1, 2, 5, 5, 3, 1]
+    await asyncio.gather(*(api.json("POST", f"{API}/products/{RICE}/reviews", h, json={"rating": r, "body": "ok"},
+                                    expect=201) for h, r in zip(buyers, stars)))
+    rating = (await api.json("GET", f"{API}/products/{RICE}", expect=200))["rating"]
+    assert rating == {"average": 3.3, "count": 10}, rating  # 33 stars / 10
+    assert len((await api.json("GET", f"{API}/products/{RICE}/reviews?limit=100", expect=200))["results"]) == 10
