@@ -384,6 +384,20 @@ async def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(client):
     assert client_ip(spoofed, []) != "203.0.113.7"
     assert client_ip(spoofed, ["10.9.9.9"]) != "203.0.113.7"
 
+    class Transport:  # the connection's peer: our load balancer, 10.0.0.1
+        def get_extra_info(self, name, default=None):
+            return ("10.0.0.1", 40000) if name == "peername" else default
+
+    def from_proxy(**headers):
+        return make_mocked_request("GET", "/", headers=headers, transport=Transport())
+    trusted = ["10.0.0.1", "10.0.0.2"]
+    # the first hop from the right that is not ours; what the client wrote to the left of it is ignored
+    assert client_ip(from_proxy(**{"X-Forwarded-For": "1.2.3.4, 203.0.113.7, 10.0.0.2"}), trusted) == "203.0.113.7"
+    assert client_ip(from_proxy(**{"X-Forwarded-For": "203.0.113.7"}), []) == "10.0.0.1"  # not trusted
+    # nothing but X-Forwarded-For: X-Real-IP and Forwarded are the client's words
+    assert client_ip(from_proxy(**{"X-Real-IP": "203.0.113.8", "Forwarded": "for=203.0.113.9"}), trusted) == "10.0.0.1"
+    assert client_ip(from_proxy(**{"X-Forwarded-For": "not-an-address"}), trusted) == "10.0.0.1"
+
 
 async def test_direct_order_creation_is_limited_per_user(client):
     h = await client.user()
