@@ -279,6 +279,31 @@ async def test_one_momo_payment_cannot_fill_the_inbox(aiohttp_client, http, cloc
     assert momo_reference_id(payment["reference"])  # the request-to-pay is the payment's own
 
 
+async def test_one_source_cannot_fill_the_inbox(aiohttp_client, http, clock):
+    """What one address may make us store (``webhook_store_ip``, here 3 an hour), whatever it names."""
+    container = make_container(clock, {"sandbox": "off", "rate_limits": {"webhook_store_ip": (3, 3600)}},
+                               environ=ENV)
+    client = Client(await aiohttp_client(create_app(container)))
+    admin, h = await client.admin(), await client.user()
+    await client.json("POST", f"{API}/products", admin, expect=201, json={
+        "sku": "EU-COFFEE-1", "name": "Coffee", "price": 1000, "currency": "EUR", "stock": 100, "shippable": False,
+        "category": "groceries"})
+    INIT["mtn_momo"][1](http)
+    order = await client.order(h, items=[("EU-COFFEE-1", 1)], ship_to=None)
+    payment = await client.initiate(h, order["id"], "source-cap", phone="+46733123453", gateway="mtn_momo")
+    _not_paid(http, payment)
+    source = address()
+
+    async def callback(n: int, where: dict) -> int:
+        headers, body, query = _momo(payment)
+        body = body.replace(b'"555"', f'"{n}"'.encode())  # each a "new" event
+        resp, _ = await client.call("PUT", f"{API}/payment/webhooks/mtn_momo{query}", {**headers, **where}, data=body)
+        return resp.status
+    assert [await callback(n, source) for n in range(5)] == [200, 200, 200, 429, 429]
+    assert await callback(99, address()) == 200  # another source: its own allowance (the 429s stored nothing:
+    # they are answered before the inbox is written)
+
+
 async def _uow(container):
     from container import resolve
 

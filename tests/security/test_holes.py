@@ -120,14 +120,24 @@ async def test_the_callback_tells_an_anonymous_caller_the_outcome_only(client):
 
 
 async def test_html_answers_carry_security_headers(client):
+    """Every HTML route of the router (the sandbox page, the API docs, the admin console: a new one
+    is checked without editing this), its success and its refusal."""
+    from entrypoints.http.keys import TABLES
+
     h = await client.user()
     _, payment = await _paid_order(client, h)
-    for path in (urlsplit(payment["authorization_url"]).path, "/docs"):
-        resp, _ = await client.call("GET", path, expect=200)
+    pages = [r for table in client.client.server.app[TABLES] for r in table if r.content_type == "text/html"]
+    assert len(pages) >= 3
+    paths = [re.sub(r"\{\w+\}", payment["reference"], r.path) for r in pages]
+    answers = [(path, 200) for path in paths] + [
+        (re.sub(r"\{\w+\}", "pp_nothing", r.path), 404) for r in pages if "{" in r.path]
+    for path, status in answers:
+        resp, _ = await client.call("GET", path, expect=status)
         assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["X-Content-Type-Options"] == "nosniff"
         # the sandbox page posts a form to itself: under no-referrer Chromium sends it with Origin: null,
         # which its CSRF check refuses; same-origin sends no referrer to any other origin either
-        assert resp.headers["Referrer-Policy"] == ("same-origin" if path.startswith("/sandbox") else "no-referrer")
+        page = path.startswith("/sandbox") and status == 200
+        assert resp.headers["Referrer-Policy"] == ("same-origin" if page else "no-referrer")
         csp = resp.headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp and "unsafe-eval" not in csp
 
@@ -316,6 +326,56 @@ async def test_fresh_guest_tokens_from_one_address_share_its_limit(client, path,
     assert statuses[:limit] == [201] * limit and statuses[limit:] == [429, 429]
 
 
+async def test_fresh_guest_tokens_from_one_address_share_its_payment_and_coupon_limits(client):
+    """Payment initiation and coupons, the issue's own examples: each guest pays for (or applies the
+    coupon to) a checkout of its own, made from an address of its own; only the attempts share one."""
+    for policy in ("payment_initiate_ip", "checkout_coupon_ip"):
+        limit, _ = client.services.rate_limits[policy]
+        one_address = address()
+        statuses = []
+        for n in range(limit + 2):
+            g = await client.guest()
+            if policy == "payment_initiate_ip":
+                order = await client.order(g, ship_to=None)
+                resp, _ = await client.call("POST", f"{API}/payment/payments/initiate",
+                                            {**g, **one_address, "Idempotency-Key": f"ip-{n}"},
+                                            json={"order_id": order["id"]})
+            else:
+                checkout = await client.json("POST", f"{API}/checkout/initiate", g, expect=201,
+                                             json={"items": [{"sku": "NG-RICE-5KG", "quantity": 1}]})
+                resp, _ = await client.call("POST", f"{API}/checkout/apply-coupon", {**g, **one_address},
+                                            json={"checkout_id": checkout["checkout_id"], "code": "WELCOME10"})
+            statuses.append(resp.status)
+        assert statuses == [200 if policy == "checkout_coupon_ip" else 201] * limit + [429, 429], (policy, statuses)
+
+
+def test_every_money_route_counted_per_caller_is_counted_per_address_too():
+    """From the router: a route under checkout, orders, payments or refunds that limits each caller
+    also limits each client IP (``<policy>_ip``), so fresh guest tokens cannot multiply its limit."""
+    from entrypoints.http.routes import ROUTE_TABLES
+
+    money = re.compile(rf"^{API}/(checkout|payment/(orders|payments|refunds))(/|$)")
+    checked = []
+    for route in (r for table in ROUTE_TABLES for r in table.routes):
+        per_caller = [p for p in route.limits if not p.endswith("_ip")]
+        if money.match(route.path) and per_caller:
+            checked.append(route.name)
+            assert {f"{p}_ip" for p in per_caller} <= set(route.limits), route.name
+    assert len(checked) >= 8
+
+
+@pytest.mark.settings(rate_limits={"payment_callback_ip": (3, 60), "webhook_ip": (3, 60)})
+async def test_the_unauthenticated_payment_routes_are_limited_per_address(client):
+    """The gateway redirect (it makes us ask a gateway) and the webhooks (they may make us store a row)."""
+    for method, path in (("GET", f"{API}/payment/payments/callback?reference=pp_nothing"),
+                         ("POST", f"{API}/payment/webhooks/sandbox")):
+        one_address = address()
+        statuses = [(await client.call(method, path, one_address, data=b"{}"))[0].status for _ in range(5)]
+        assert 429 not in statuses[:3] and statuses[3:] == [429, 429], (path, statuses)
+        resp, _ = await client.call(method, path, address(), data=b"{}")  # another address: its own allowance
+        assert resp.status != 429
+
+
 async def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(client):
     from aiohttp.test_utils import make_mocked_request
 
@@ -323,6 +383,20 @@ async def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(client):
     spoofed = make_mocked_request("GET", "/", headers={"X-Forwarded-For": "203.0.113.7"})
     assert client_ip(spoofed, []) != "203.0.113.7"
     assert client_ip(spoofed, ["10.9.9.9"]) != "203.0.113.7"
+
+    class Transport:  # the connection's peer: our load balancer, 10.0.0.1
+        def get_extra_info(self, name, default=None):
+            return ("10.0.0.1", 40000) if name == "peername" else default
+
+    def from_proxy(**headers):
+        return make_mocked_request("GET", "/", headers=headers, transport=Transport())
+    trusted = ["10.0.0.1", "10.0.0.2"]
+    # the first hop from the right that is not ours; what the client wrote to the left of it is ignored
+    assert client_ip(from_proxy(**{"X-Forwarded-For": "1.2.3.4, 203.0.113.7, 10.0.0.2"}), trusted) == "203.0.113.7"
+    assert client_ip(from_proxy(**{"X-Forwarded-For": "203.0.113.7"}), []) == "10.0.0.1"  # not trusted
+    # nothing but X-Forwarded-For: X-Real-IP and Forwarded are the client's words
+    assert client_ip(from_proxy(**{"X-Real-IP": "203.0.113.8", "Forwarded": "for=203.0.113.9"}), trusted) == "10.0.0.1"
+    assert client_ip(from_proxy(**{"X-Forwarded-For": "not-an-address"}), trusted) == "10.0.0.1"
 
 
 async def test_direct_order_creation_is_limited_per_user(client):
