@@ -243,7 +243,7 @@ class Refunds:
             payment = await uow.payments.lock(payment_id)  # payment first: the same lock order as _reserve
             refund = await uow.refunds.lock(refund_id)
             order = await uow.orders.lock(refund.order_id)
-            status, before = outcome.status, refund.status
+            status, before, flagged_before = outcome.status, refund.status, refund.needs_attention
             if refund.status is RefundStatus.SUCCEEDED or (refund.status is RefundStatus.FAILED
                                                            and status is not RefundStatus.SUCCEEDED):
                 return refund
@@ -263,7 +263,9 @@ class Refunds:
             if answer is not None:
                 answer(uow, refund)
             await uow.commit()
-        if refund.needs_attention and outcome.needs_attention:
+        if refund.needs_attention and (outcome.needs_attention or not flagged_before):
+            if not flagged_before:  # a late success for a refund held failed is flagged here too
+                log.error("refund %s needs a person: %s", refund.id, refund.attention)
             self.on_attention(payment.gateway)
         if refund.status is not before:
             self.on_status(refund.status.value)
