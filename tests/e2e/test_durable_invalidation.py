@@ -84,6 +84,10 @@ async def test_a_live_payment_is_cached_briefly_and_a_settled_one_long(api, back
     prefix = container.config()["redis_prefix"]
     await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
     assert 0 < await redis.pttl(prefix + keys.payment(payment["id"])) <= 30_000  # requires_action: live
+    await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h)
+    assert 0 < await redis.pttl(prefix + keys.order(order["id"])) <= 30_000  # pending: live
     await api.sandbox(payment, "approve")
     await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
     assert 30_000 < await redis.pttl(prefix + keys.payment(payment["id"])) <= 900_000  # succeeded
+    await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h)
+    assert 30_000 < await redis.pttl(prefix + keys.order(order["id"])) <= 900_000  # paid
