@@ -21,7 +21,7 @@ import attrs
 
 from application import invalidation
 from application.caching import CacheAside
-from application.errors import GatewayError, NotFound
+from application.errors import DependencyUnavailable, GatewayError, NotFound
 from application.jobs import each_isolated
 from application.payments.refunds import Refunds
 from application.payments.settle import PaymentSettlement
@@ -92,7 +92,19 @@ class Maintenance:
         close its page at the gateway first, then expire what is still unpaid there."""
         now = self.clock.now()
         due = await self.queries.due_payments(now=now, limit=limit)
-        return await each_isolated(due, lambda payment: self._follow(payment, now), "following payment")
+        return await each_isolated(due, lambda payment: self._follow_or_later(payment, now), "following payment")
+
+    async def _follow_or_later(self, payment: PaymentIntent, now: datetime) -> bool:
+        """``_follow``; a row it raises on (not a gateway's answer: a bug, a row it cannot read) is
+        pushed back with the same backoff and, past ``unknown_after``, held for a person, instead of
+        being taken again every claim lease for ever. The error still reaches ``each_isolated``."""
+        try:
+            return await self._follow(payment, now)
+        except DependencyUnavailable:
+            raise
+        except Exception as exc:
+            await self._later(payment.id, now, f"following it failed: {type(exc).__name__}: {exc}")
+            raise
 
     async def _follow(self, payment: PaymentIntent, now: datetime) -> bool:
         try:
@@ -158,8 +170,19 @@ class Maintenance:
         """Refunds whose outcome we lack, when their next look is due: looked up at the gateway
         (never created again while it may hold them). Returns how many were looked at."""
         due = await self.queries.due_refunds(now=self.clock.now(), limit=limit)
-        await each_isolated(due, lambda refund: self.refunds.resume(refund.id), "following refund")
+        await each_isolated(due, lambda refund: self._follow_refund(refund.id), "following refund")
         return len(due)
+
+    async def _follow_refund(self, refund_id: str):
+        """``Refunds.resume``; a refund it raises on is looked at later with the refunds' backoff
+        and flagged for a person after ``ATTENTION_AFTER``, like one the gateway cannot resolve."""
+        try:
+            return await self.refunds.resume(refund_id)
+        except DependencyUnavailable:
+            raise
+        except Exception as exc:
+            await self.refunds.later(refund_id, f"following it failed: {type(exc).__name__}: {exc}")
+            raise
 
     async def failed_webhooks(self, limit: int = 100):
         return await self.queries.failed_webhooks(limit=limit)

@@ -209,6 +209,10 @@ class Refunds:
             await uow.commit()
         return await self.send(refund)
 
+    async def later(self, refund_id: str, problem: str) -> Refund:
+        """Look at an open refund again after its backoff (the worker could not follow it now)."""
+        return await self._wait(refund_id, problem)
+
     async def _wait(self, refund_id: str, problem: str | None, flag_now: bool = False) -> Refund:
         """Look again later; flag for a person once it has been open ``ATTENTION_AFTER`` (or now)."""
         now = self.clock.now()
@@ -221,7 +225,10 @@ class Refunds:
                 refund.flag(problem or f"unresolved for {now - refund.created_at} after {refund.attempts} "
                                        "create call(s)", now)
                 flagged = True
-            refund.schedule(now, next_look(refund, now))
+            after = next_look(refund, now)
+            if not refund.needs_attention:  # the look that flags it lands at ATTENTION_AFTER, not past it
+                after = min(after, max(refund.created_at + ATTENTION_AFTER - now, FIRST_LOOK))
+            refund.schedule(now, after)
             await uow.refunds.save(refund)
             gateway = (await uow.payments.get(refund.payment_id)).gateway
             await uow.commit()
