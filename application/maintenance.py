@@ -103,7 +103,7 @@ class Maintenance:
         except DependencyUnavailable:
             raise
         except Exception as exc:
-            await self._later(payment.id, now, f"following it failed: {type(exc).__name__}: {exc}")
+            await self._later(payment.id, now, f"following it failed: {type(exc).__name__}: {exc}", keep_claim=True)
             raise
 
     async def _follow(self, payment: PaymentIntent, now: datetime) -> bool:
@@ -147,9 +147,11 @@ class Maintenance:
     async def _apply(self, payment: PaymentIntent, report: VerifiedPayment) -> PaymentIntent:
         return await self.settlement.apply(payment.reference, report, source=payment.gateway, verified=True)
 
-    async def _later(self, payment_id: str, now: datetime, problem: str | None) -> None:
+    async def _later(self, payment_id: str, now: datetime, problem: str | None, keep_claim: bool = False) -> None:
         """Ask again after a backoff; once the outcome has stayed unknown ``unknown_after`` past the
-        window, a person decides (the intent is held for review, and listed for admins)."""
+        window, a person decides (the intent is held for review, and listed for admins).
+        ``keep_claim``: never sooner than the next look the worker's claim set (a row that raised
+        is not taken again before its lease would have let it)."""
         async with self.uow() as uow:
             payment = await uow.payments.lock(payment_id)
             if payment is None or not payment.is_live:
@@ -158,7 +160,10 @@ class Maintenance:
                 payment.hold_for_review(f"outcome unknown {self.unknown_after} after the window: {problem}", now)
                 log.error("payment %s held for review: %s", payment.id, payment.review_reason)
             else:
-                payment.schedule_check(now, check_delay(payment.checks))
+                delay = check_delay(payment.checks)
+                if keep_claim and payment.next_check_at is not None:
+                    delay = max(delay, payment.next_check_at - now)
+                payment.schedule_check(now, delay)
                 if problem:
                     payment.last_error = problem
             await uow.payments.save(payment)

@@ -210,10 +210,12 @@ class Refunds:
         return await self.send(refund)
 
     async def later(self, refund_id: str, problem: str) -> Refund:
-        """Look at an open refund again after its backoff (the worker could not follow it now)."""
-        return await self._wait(refund_id, problem)
+        """Look at an open refund again after its backoff (the worker could not follow it now),
+        never sooner than the next look the worker's claim set."""
+        return await self._wait(refund_id, problem, keep_claim=True)
 
-    async def _wait(self, refund_id: str, problem: str | None, flag_now: bool = False) -> Refund:
+    async def _wait(self, refund_id: str, problem: str | None, flag_now: bool = False,
+                    keep_claim: bool = False) -> Refund:
         """Look again later; flag for a person once it has been open ``ATTENTION_AFTER`` (or now)."""
         now = self.clock.now()
         flagged = False
@@ -228,6 +230,8 @@ class Refunds:
             after = next_look(refund, now)
             if not refund.needs_attention:  # the look that flags it lands at ATTENTION_AFTER, not past it
                 after = min(after, max(refund.created_at + ATTENTION_AFTER - now, FIRST_LOOK))
+            if keep_claim and refund.next_attempt_at is not None:
+                after = max(after, refund.next_attempt_at - now)
             refund.schedule(now, after)
             await uow.refunds.save(refund)
             gateway = (await uow.payments.get(refund.payment_id)).gateway
