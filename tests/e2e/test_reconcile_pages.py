@@ -5,7 +5,7 @@ from __future__ import annotations
 from entrypoints import cli
 
 
-async def test_reconcile_pages_through_every_row_and_reports_what_it_covered(clock, api, container):
+async def test_reconcile_pages_through_every_row_and_reports_what_it_covered(clock, api, container, admin):
     h = await api.user()
     store = container.storage.memory_store()
     broken = []
@@ -22,3 +22,6 @@ async def test_reconcile_pages_through_every_row_and_reports_what_it_covered(clo
     summary = cli._reconcile_summary(report)
     assert summary.startswith("reconcile: 5 finding(s), 0 repaired; covered every row as of ")
     assert "succeeded_payments 5, open_refunds 0, flagged_refunds 0, held_payments 0, success_webhooks " in summary
+    over_http = await api.json("GET", "/api/v1/admin/reconciliation", admin, expect=200)
+    assert len(over_http["findings"]) == 5 and over_http["covered"]["succeeded_payments"] == 5
+    assert over_http["as_of"].startswith(clock.now().isoformat()[:16])
