@@ -21,7 +21,7 @@ import attrs
 
 from application import invalidation
 from application.caching import CacheAside
-from application.errors import GatewayError, NotFound
+from application.errors import DependencyUnavailable, GatewayError, NotFound
 from application.jobs import each_isolated
 from application.payments.refunds import Refunds
 from application.payments.settle import PaymentSettlement
@@ -92,7 +92,19 @@ class Maintenance:
         close its page at the gateway first, then expire what is still unpaid there."""
         now = self.clock.now()
         due = await self.queries.due_payments(now=now, limit=limit)
-        return await each_isolated(due, lambda payment: self._follow(payment, now), "following payment")
+        return await each_isolated(due, lambda payment: self._follow_or_later(payment, now), "following payment")
+
+    async def _follow_or_later(self, payment: PaymentIntent, now: datetime) -> bool:
+        """``_follow``; a row it raises on (not a gateway's answer: a bug, a row it cannot read) is
+        pushed back with the same backoff and, past ``unknown_after``, held for a person, instead of
+        being taken again every claim lease for ever. The error still reaches ``each_isolated``."""
+        try:
+            return await self._follow(payment, now)
+        except DependencyUnavailable:
+            raise
+        except Exception as exc:
+            await self._later(payment.id, now, f"following it failed: {type(exc).__name__}: {exc}", keep_claim=True)
+            raise
 
     async def _follow(self, payment: PaymentIntent, now: datetime) -> bool:
         try:
@@ -135,9 +147,11 @@ class Maintenance:
     async def _apply(self, payment: PaymentIntent, report: VerifiedPayment) -> PaymentIntent:
         return await self.settlement.apply(payment.reference, report, source=payment.gateway, verified=True)
 
-    async def _later(self, payment_id: str, now: datetime, problem: str | None) -> None:
+    async def _later(self, payment_id: str, now: datetime, problem: str | None, keep_claim: bool = False) -> None:
         """Ask again after a backoff; once the outcome has stayed unknown ``unknown_after`` past the
-        window, a person decides (the intent is held for review, and listed for admins)."""
+        window, a person decides (the intent is held for review, and listed for admins).
+        ``keep_claim``: never sooner than the next look the worker's claim set (a row that raised
+        is not taken again before its lease would have let it)."""
         async with self.uow() as uow:
             payment = await uow.payments.lock(payment_id)
             if payment is None or not payment.is_live:
@@ -146,7 +160,10 @@ class Maintenance:
                 payment.hold_for_review(f"outcome unknown {self.unknown_after} after the window: {problem}", now)
                 log.error("payment %s held for review: %s", payment.id, payment.review_reason)
             else:
-                payment.schedule_check(now, check_delay(payment.checks))
+                delay = check_delay(payment.checks)
+                if keep_claim and payment.next_check_at is not None:
+                    delay = max(delay, payment.next_check_at - now)
+                payment.schedule_check(now, delay)
                 if problem:
                     payment.last_error = problem
             await uow.payments.save(payment)
@@ -158,8 +175,19 @@ class Maintenance:
         """Refunds whose outcome we lack, when their next look is due: looked up at the gateway
         (never created again while it may hold them). Returns how many were looked at."""
         due = await self.queries.due_refunds(now=self.clock.now(), limit=limit)
-        await each_isolated(due, lambda refund: self.refunds.resume(refund.id), "following refund")
+        await each_isolated(due, lambda refund: self._follow_refund(refund.id), "following refund")
         return len(due)
+
+    async def _follow_refund(self, refund_id: str):
+        """``Refunds.resume``; a refund it raises on is looked at later with the refunds' backoff
+        and flagged for a person after ``ATTENTION_AFTER``, like one the gateway cannot resolve."""
+        try:
+            return await self.refunds.resume(refund_id)
+        except DependencyUnavailable:
+            raise
+        except Exception as exc:
+            await self.refunds.later(refund_id, f"following it failed: {type(exc).__name__}: {exc}")
+            raise
 
     async def failed_webhooks(self, limit: int = 100):
         return await self.queries.failed_webhooks(limit=limit)

@@ -123,6 +123,8 @@ class Wishlists:
             if theirs is None:
                 return []
             left_out = wishlist.merge(theirs, self.clock.now())
-            await uow.wishlists.delete(guest.id)
+            # only the version merged: an item the guest kept meanwhile (another tab) makes this a
+            # ConcurrencyConflict, and the merge runs again with it
+            await uow.wishlists.delete(guest.id, theirs.version)
             return left_out
         return await self._change(user.id, change)

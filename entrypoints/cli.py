@@ -193,14 +193,23 @@ def _partitions(args: argparse.Namespace) -> int:
 
 def _reconcile(args: argparse.Namespace) -> int:
     async def run(c, services) -> int:
-        findings = await services.maintenance.reconcile(repair=args.repair, progress=_progress(
+        report = await services.maintenance.reconcile_report(repair=args.repair, progress=_progress(
             lambda name, seen, found: f"reconcile: {name}: {seen} rows, {found} finding(s) so far"))
         _progress_done()
+        findings = report.findings
         for f in findings:
             print(json.dumps({"kind": f.kind, "subject": f.subject, "detail": f.detail, "repaired": f.repaired}))
-        log.info("reconcile: %d finding(s), %d repaired", len(findings), sum(f.repaired for f in findings))
+        log.info("%s", _reconcile_summary(report))
         return 1 if any(not f.repaired for f in findings) else 0
     return asyncio.run(_with_services(run))
+
+
+def _reconcile_summary(report) -> str:
+    """What reconcile found and the window it covered: every row of each walk (keyset pages, no
+    cap), as of the pass's start (open refunds: those created more than an hour before it)."""
+    covered = ", ".join(f"{name} {seen}" for name, seen in report.covered.items())
+    return (f"reconcile: {len(report.findings)} finding(s), {sum(f.repaired for f in report.findings)} repaired; "
+            f"covered every row as of {report.started_at.isoformat(timespec='seconds')}: {covered}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from adapters.postgres.repo_base import delete_owned
 from adapters.postgres.session import PostgresSession
 from application.errors import ConcurrencyConflict
 from domain.cart import Cart, CartLine
@@ -49,11 +50,7 @@ class PostgresCarts:
         self._loaded[cart.owner_id] = cart.version
 
     async def delete(self, owner_id: str, version: int | None = None) -> None:
-        if version is None:
-            await self.session.execute("DELETE FROM carts WHERE owner_id = %s", [owner_id])
-        elif not await self.session.execute("DELETE FROM carts WHERE owner_id = %s AND version = %s",
-                                            [owner_id, version]):
-            raise ConcurrencyConflict(f"the cart of {owner_id} was changed by another request")
+        await delete_owned(self.session, "carts", owner_id, version, "cart")
         self._loaded.pop(owner_id, None)
 
 

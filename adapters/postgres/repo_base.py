@@ -75,3 +75,12 @@ class Repository:
             if not await self._insert(obj):
                 raise ConcurrencyConflict(f"{self.table.name} {key} was changed by another request")
         self.session.adopt(self.table, key, obj)
+
+
+async def delete_owned(session: PostgresSession, table: str, owner_id: str, version: int | None, what: str) -> None:
+    """Delete ``table``'s row of ``owner_id`` (a cart, a wishlist); with ``version``, only that
+    version: one changed meanwhile (another tab) is a ConcurrencyConflict, and nothing is deleted."""
+    if version is None:
+        await session.execute(f"DELETE FROM {table} WHERE owner_id = %s", [owner_id])
+    elif not await session.execute(f"DELETE FROM {table} WHERE owner_id = %s AND version = %s", [owner_id, version]):
+        raise ConcurrencyConflict(f"the {what} of {owner_id} was changed by another request")

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from adapters.postgres.repo_base import delete_owned
 from adapters.postgres.session import PostgresSession
 from application.errors import ConcurrencyConflict
 from domain.wishlist import Wishlist, WishlistItem
@@ -48,8 +49,8 @@ class PostgresWishlists:
             raise ConcurrencyConflict(f"the wishlist of {wishlist.owner_id} was changed by another request")
         self._loaded[wishlist.owner_id] = wishlist.version
 
-    async def delete(self, owner_id: str) -> None:
-        await self.session.execute("DELETE FROM wishlists WHERE owner_id = %s", [owner_id])
+    async def delete(self, owner_id: str, version: int | None = None) -> None:
+        await delete_owned(self.session, "wishlists", owner_id, version, "wishlist")
         self._loaded.pop(owner_id, None)
 
 

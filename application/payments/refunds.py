@@ -242,7 +242,13 @@ class Refunds:
             await uow.commit()
         return await self.send(refund)
 
-    async def _wait(self, refund_id: str, problem: str | None, flag_now: bool = False) -> Refund:
+    async def later(self, refund_id: str, problem: str) -> Refund:
+        """Look at an open refund again after its backoff (the worker could not follow it now),
+        never sooner than the next look the worker's claim set."""
+        return await self._wait(refund_id, problem, keep_claim=True)
+
+    async def _wait(self, refund_id: str, problem: str | None, flag_now: bool = False,
+                    keep_claim: bool = False) -> Refund:
         """Look again later; flag for a person once it has been open ``ATTENTION_AFTER`` (or now)."""
         now = self.clock.now()
         flagged = False
@@ -254,7 +260,12 @@ class Refunds:
                 refund.flag(problem or f"unresolved for {now - refund.created_at} after {refund.attempts} "
                                        "create call(s)", now)
                 flagged = True
-            refund.schedule(now, next_look(refund, now))
+            after = next_look(refund, now)
+            if not refund.needs_attention:  # the look that flags it lands at ATTENTION_AFTER, not past it
+                after = min(after, max(refund.created_at + ATTENTION_AFTER - now, FIRST_LOOK))
+            if keep_claim and refund.next_attempt_at is not None:
+                after = max(after, refund.next_attempt_at - now)
+            refund.schedule(now, after)
             await uow.refunds.save(refund)
             gateway = (await uow.payments.get(refund.payment_id)).gateway
             await uow.commit()
@@ -276,7 +287,7 @@ class Refunds:
             payment = await uow.payments.lock(payment_id)  # payment first: the same lock order as _reserve
             refund = await uow.refunds.lock(refund_id)
             order = await uow.orders.lock(refund.order_id)
-            status, before = outcome.status, refund.status
+            status, before, flagged_before = outcome.status, refund.status, refund.needs_attention
             if refund.status is RefundStatus.SUCCEEDED or (refund.status is RefundStatus.FAILED
                                                            and status is not RefundStatus.SUCCEEDED):
                 return refund
@@ -296,7 +307,9 @@ class Refunds:
             if answer is not None:
                 answer(uow, refund)
             await uow.commit()
-        if refund.needs_attention and outcome.needs_attention:
+        if refund.needs_attention and (outcome.needs_attention or not flagged_before):
+            if not flagged_before:  # a late success for a refund held failed is flagged here too
+                log.error("refund %s needs a person: %s", refund.id, refund.attention)
             self.on_attention(payment.gateway)
         if refund.status is not before:
             self.on_status(refund.status.value)

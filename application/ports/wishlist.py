@@ -14,7 +14,8 @@ class WishlistRepository(Protocol):
 
     async def get(self, owner_id: str) -> Wishlist | None: ...
     async def save(self, wishlist: Wishlist) -> None: ...
-    async def delete(self, owner_id: str) -> None: ...
+    async def delete(self, owner_id: str, version: int | None = None) -> None:
+        """Delete the list; with ``version``, only that version (else ConcurrencyConflict)."""
 
 
 class WishlistUnitOfWork(CartUnitOfWork, Protocol):

@@ -78,6 +78,9 @@ class FindingOut(Out):
 
 class ReconciliationOut(Out):
     findings: list[FindingOut]
+    #: the window the pass covered: every row of each walk (rows per walk), as of ``as_of``
+    covered: dict[str, int]
+    as_of: str
 
 
 class WebhookReceivedOut(Out):

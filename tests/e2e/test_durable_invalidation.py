@@ -12,6 +12,7 @@ import pytest
 from adapters.postgres import db
 from adapters.postgres.caching import forgetter
 from adapters.redis.cache import RedisCache
+from application.errors import GatewayTimeout
 from application import cache_keys as keys
 from container import resolve
 
@@ -84,6 +85,32 @@ async def test_a_live_payment_is_cached_briefly_and_a_settled_one_long(api, back
     prefix = container.config()["redis_prefix"]
     await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
     assert 0 < await redis.pttl(prefix + keys.payment(payment["id"])) <= 30_000  # requires_action: live
+    await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h)
+    assert 0 < await redis.pttl(prefix + keys.order(order["id"])) <= 30_000  # pending: live
     await api.sandbox(payment, "approve")
     await api.json("GET", f"/api/v1/payment/payments/{payment['id']}", h)
     assert 30_000 < await redis.pttl(prefix + keys.payment(payment["id"])) <= 900_000  # succeeded
+    await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h)
+    assert 30_000 < await redis.pttl(prefix + keys.order(order["id"])) <= 900_000  # paid
+
+
+async def test_an_open_refund_is_cached_briefly_and_a_settled_one_long(api, backend, container, monkeypatch):
+    h = await api.user()
+    order = await api.order(h, ship_to=None)
+    payment = await api.initiate(h, order["id"], "k1")
+    await api.sandbox(payment, "approve")
+    sandbox, real_refund = api.services.sandbox, api.services.sandbox.refund
+
+    async def timeout(request):
+        await real_refund(request)  # the sandbox pays it; its answer is lost
+        raise GatewayTimeout("sent, no answer")
+    monkeypatch.setattr(sandbox, "refund", timeout)
+    refund = await api.refund(h, payment["id"], "r1", amount=100)
+    monkeypatch.setattr(sandbox, "refund", real_refund)
+    redis = (await resolve(container.cache.raw_cache)).redis
+    name = container.config()["redis_prefix"] + keys.refund(refund["id"])
+    assert (await api.json("GET", f"/api/v1/payment/refunds/{refund['id']}", h))["status"] == "pending"
+    assert 0 < await redis.pttl(name) <= 30_000  # open: live
+    await api.services.refunds.follow(refund["id"])  # the worker's look: the sandbox holds it
+    assert (await api.json("GET", f"/api/v1/payment/refunds/{refund['id']}", h))["status"] == "succeeded"
+    assert 30_000 < await redis.pttl(name) <= 900_000  # final

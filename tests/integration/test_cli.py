@@ -72,6 +72,7 @@ def test_migrate_needs_a_database_and_is_idempotent():
     assert second.returncode == 0 and "none (up to date)" in second.stderr
     clean = subprocess.run([*PAYPORT, "reconcile"], env=env, capture_output=True, text=True)
     assert clean.returncode == 0 and "0 finding(s)" in clean.stderr
+    assert "covered every row as of " in clean.stderr and "succeeded_payments 0" in clean.stderr  # its window
     parts = subprocess.run([*PAYPORT, "partitions"], env=env, capture_output=True, text=True, timeout=60)
     assert parts.returncode == 0 and "partitions: 0 created (none), 0 dropped (none)" in parts.stderr, parts.stderr
     listed = [json.loads(line) for line in parts.stdout.splitlines()]

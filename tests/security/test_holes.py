@@ -9,6 +9,7 @@ import pytest
 
 from adapters.security import ScryptHasher
 from application.cart import Carts
+from application.wishlist import Wishlists
 from domain.users import Role
 from entrypoints.settings import load_settings, startup_refusals
 from tests.security.conftest import SETTINGS, address
@@ -434,44 +435,65 @@ def test_payport_serve_refuses_real_storage_without_a_jwt_secret():
 
 
 # -- the guest cart merged at login (issue 14 item 8) ---------------------------------------------------------------
-async def test_a_line_added_by_another_tab_during_the_merge_is_not_lost(pg_client):
-    client = pg_client
-    services = client.services
-    guest = await services.auth.authenticate((await client.guest())["Authorization"].split()[1])
-    user_h = await client.user()
-    user = await services.auth.authenticate(user_h["Authorization"].split()[1])
-    await services.cart.add(guest, "NG-RICE-5KG", 1)
-    uow_factory = services.cart.uow
+def racing(uow_factory, repository: str, owner_id: str, meanwhile):
+    """Units of work whose first read of ``owner_id``'s row in ``repository`` runs ``meanwhile()``
+    (another tab's change, committed) before it answers what it read."""
     raced = []
 
-    def racing_uow():
-        uow = uow_factory()
-        carts_get = None
+    def uow():
+        inner_uow = uow_factory()
 
         class Hooked:
             async def __aenter__(self):
-                nonlocal carts_get
-                inner = await uow.__aenter__()
-                carts_get = inner.carts.get
+                inner = await inner_uow.__aenter__()
+                repo = getattr(inner, repository)
+                real_get = repo.get
 
-                async def get(owner_id):
-                    found = await carts_get(owner_id)
-                    if owner_id == guest.id and not raced:  # the other tab adds a line now, once
+                async def get(owner):
+                    found = await real_get(owner)
+                    if owner == owner_id and not raced:
                         raced.append(True)
-                        await Carts(uow_factory, services.cart.clock).add(guest, "NG-ANKARA-01", 2)
+                        await meanwhile()
                     return found
-                inner.carts.get = get
+                repo.get = get
                 return inner
 
             async def __aexit__(self, *exc):
-                return await uow.__aexit__(*exc)
+                return await inner_uow.__aexit__(*exc)
         return Hooked()
+    return uow, raced
 
-    skipped = await Carts(racing_uow, services.cart.clock).merge(guest, user)
+
+async def guest_and_user(client):
+    services = client.services
+    guest = await services.auth.authenticate((await client.guest())["Authorization"].split()[1])
+    user = await services.auth.authenticate((await client.user())["Authorization"].split()[1])
+    return services, guest, user
+
+
+async def test_a_line_added_by_another_tab_during_the_merge_is_not_lost(pg_client):
+    services, guest, user = await guest_and_user(pg_client)
+    await services.cart.add(guest, "NG-RICE-5KG", 1)
+    carts = Carts(services.cart.uow, services.cart.clock)
+    uow, raced = racing(services.cart.uow, "carts", guest.id, lambda: carts.add(guest, "NG-ANKARA-01", 2))
+    skipped = await Carts(uow, services.cart.clock).merge(guest, user)
     assert raced and skipped == []
     merged = await services.cart.get(user)
     assert {line.sku: line.quantity for line in merged.cart.lines} == {"NG-RICE-5KG": 1, "NG-ANKARA-01": 2}
     assert not (await services.cart.get(guest)).cart.lines
+
+
+async def test_an_item_kept_by_another_tab_during_the_wishlist_merge_is_not_lost(pg_client):
+    """The same class as the cart's (item 8): the guest's list is deleted only at the version merged."""
+    services, guest, user = await guest_and_user(pg_client)
+    wishlists = Wishlists(services.cart.uow, services.cart.clock)
+    await wishlists.add(guest, "NG-RICE-5KG")
+    uow, raced = racing(services.cart.uow, "wishlists", guest.id, lambda: wishlists.add(guest, "NG-ANKARA-01"))
+    assert await Wishlists(uow, services.cart.clock).merge(guest, user) == []
+    assert raced
+    merged = await wishlists.list(user, limit=10, cursor=None)
+    assert sorted(item.sku for item in merged.results) == ["NG-ANKARA-01", "NG-RICE-5KG"]
+    assert (await wishlists.list(guest, limit=10, cursor=None)).results == []
 
 
 async def test_the_settings_the_battery_runs_on_are_the_real_limits():

@@ -49,5 +49,7 @@ async def failed_webhooks(ctx: Ctx):
                  response=ops.ReconciliationOut)
 async def reconciliation(ctx: Ctx):
     require_admin(ctx)
-    findings = await ctx.services.maintenance.reconcile(repair=False)
-    return json_response({"findings": [{"kind": f.kind, "subject": f.subject, "detail": f.detail} for f in findings]})
+    report = await ctx.services.maintenance.reconcile_report(repair=False)
+    return json_response({"findings": [{"kind": f.kind, "subject": f.subject, "detail": f.detail}
+                                       for f in report.findings],
+                          "covered": report.covered, "as_of": ts(report.started_at)})
