@@ -213,7 +213,11 @@ def _reconcile_summary(report) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logs.configure(os.environ.get("PAYPORT_LOG_LEVEL", "INFO"))
+    try:
+        logs.configure(os.environ.get("PAYPORT_LOG_LEVEL", "INFO"))
+    except ValueError as exc:  # PAYPORT_LOG_FORMAT, PAYPORT_ACCESS_LOG or PAYPORT_LOG_LEVEL that cannot work
+        print(f"payport: {exc}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="payport", description="Checkout & payments service")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP API")

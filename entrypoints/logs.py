@@ -6,9 +6,8 @@ request ends with one access line (``payport.access``: method, route, status, du
 a second, ``off`` drops it. No query string, header or body is logged: they may carry tokens or
 personal data.
 
-The JSON lines have python-json-logger's shape (``JsonLines`` below writes them with orjson: the
-formatter it replaced cost about two thirds of the access line, which is about a fifth of a cached
-read's CPU)."""
+The JSON lines have the fields python-json-logger wrote; ``JsonLines`` below writes them with
+orjson, at about half that formatter's cost per line (bench/RESULTS.md)."""
 from __future__ import annotations
 
 import binascii

@@ -128,3 +128,17 @@ def test_a_json_line_holds_what_json_cannot_an_exception_and_python_json_loggers
                                                                                       {"a": [1, 2]})
     assert len(values["time"]) == len("2026-12-02 03:50:19,749") and values["time"][-4] == ","
     assert failed["level"] == "ERROR" and "RuntimeError: boom" in failed["exc_info"] and "Traceback" in failed["exc_info"]
+
+
+@pytest.mark.parametrize("variable", ["PAYPORT_ACCESS_LOG", "PAYPORT_LOG_FORMAT"])
+def test_a_log_setting_that_cannot_work_stops_the_command_with_its_name(variable, monkeypatch, capsys):
+    from entrypoints import cli
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    monkeypatch.setenv(variable, "sometimes")
+    try:
+        assert cli.main(["serve"]) == 2
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    assert variable in capsys.readouterr().err
