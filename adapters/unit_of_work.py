@@ -75,8 +75,17 @@ class TransactionalUnitOfWork(abc.ABC):
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self._outgoing: list[Any] = []
         self._committed = False
-        for name, factory in repositories.items():
-            setattr(self, name, factory(session))
+        self._repositories = repositories
+
+    def __getattr__(self, name: str) -> Any:
+        """A repository, made on first use (a unit of work touches two or three of the ~30): it is
+        then an attribute like any other, and the next use does not come here."""
+        factory = self.__dict__.get("_repositories", {}).get(name)
+        if factory is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        repository = factory(self.session)
+        setattr(self, name, repository)
+        return repository
 
     @abc.abstractmethod
     async def _write(self, events: list[DomainEvent]) -> list[Any]:

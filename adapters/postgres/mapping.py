@@ -14,12 +14,6 @@ import attrs
 Row = Mapping[str, Any]
 
 
-def _value(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
-
-
 def _utc(value: Any) -> Any:
     return value.astimezone(UTC) if isinstance(value, datetime) else value
 
@@ -42,29 +36,43 @@ class Table:
     encoders: Mapping[str, Callable[[Any], Any]] = attrs.field(factory=dict)
     #: Makes the object from the decoded values (default ``cls(**values)``), for such columns.
     build: Callable[[dict[str, Any]], Any] | None = None
+    _plan: tuple = attrs.field(init=False, repr=False, eq=False)
 
     @property
     def where_key(self) -> str:
         return f"{self.key_expr or self.key} = %s"
 
     def select(self, alias: str = "t") -> str:
+        if alias == "t":
+            return self._plan[4]
+        return self._select(alias)
+
+    def _select(self, alias: str) -> str:
         cols = [f"{alias}.{c}" for c in self.columns]
         cols += [f"({expr}) AS {name}" for name, expr in self.extras.items()]
         return f"SELECT {', '.join(cols)} FROM {self.name} {alias}"
 
+    def __attrs_post_init__(self) -> None:
+        # the conversions planned once per table: every row read or written goes through them
+        plain = tuple(c for c in self.columns if c not in self.encoders)
+        read = (*self.columns, *self.extras)
+        undecoded = tuple(c for c in read if c not in self.decoders)
+        decoders = tuple((c, self.decoders[c]) for c in read if c in self.decoders)
+        object.__setattr__(self, "_plan", (plain, undecoded, decoders, tuple(self.encoders.items()),
+                                           self._select("t")))
+
     def to_row(self, obj: Any) -> dict[str, Any]:
-        if not self.encoders:
-            return {c: _value(getattr(obj, c)) for c in self.columns}
-        row = {c: _value(getattr(obj, c)) for c in self.columns if c not in self.encoders}
-        for column, encode in self.encoders.items():
+        plain, _, _, encoders, _ = self._plan
+        row = {c: v.value if isinstance(v := getattr(obj, c), enum.Enum) else v for c in plain}
+        for column, encode in encoders:
             row[column] = encode(obj)
         return row
 
     def from_row(self, row: Row) -> Any:
-        values = {}
-        for column in (*self.columns, *self.extras):
-            decode = self.decoders.get(column)
-            values[column] = decode(row[column]) if decode else _utc(row[column])
+        _, undecoded, decoders, _, _ = self._plan
+        values = {c: v.astimezone(UTC) if isinstance(v := row[c], datetime) else v for c in undecoded}
+        for column, decode in decoders:
+            values[column] = decode(row[column])
         return self.cls(**values) if self.build is None else self.build(values)
 
     def insert_sql(self) -> str:

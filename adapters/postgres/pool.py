@@ -37,7 +37,8 @@ async def create_pool(dsn: str, minsize: int = 1, maxsize: int = 10, *, timeout:
     try:
         pool = await asyncio.wait_for(
             aiopg.create_pool(dsn, minsize=minsize, maxsize=maxsize, timeout=timeout,
-                              connect_timeout=max(1, round(connect_timeout)), application_name=application_name),
+                              connect_timeout=max(1, round(connect_timeout)), application_name=application_name,
+                              enable_json=False),  # json is parsed by db.py's process-wide typecaster (orjson)
             timeout=connect_timeout + 1,
         )
     except (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError, OSError) as exc:

@@ -129,3 +129,12 @@ async def test_a_unit_of_work_after_commit_sees_committed_state(backend):
         await uow.orders.add(b.order())
         await uow.commit()
         assert (await uow.orders.get("ord_1")).id == "ord_1"
+
+
+async def test_repositories_are_made_on_first_use_one_per_unit_of_work(backend):
+    async with backend.uow() as first:
+        assert first.orders is first.orders  # made once, then an attribute like any other
+        assert not hasattr(first, "no_such_repository")  # AttributeError, as for any missing attribute
+    async with backend.uow() as second:
+        assert second.orders is not first.orders
+        assert second.orders.session is second.session

@@ -1,0 +1,25 @@
+"""``json`` values (the aggregates our SQL builds) are parsed by orjson on the pool's connections
+(adapters/postgres/db.py); ``jsonb`` documents by the standard library, exactly as stored."""
+from __future__ import annotations
+
+import json
+
+from adapters.postgres import db
+
+
+async def test_jsonb_documents_read_back_exactly_as_stored(pg_pool):
+    big = 123456789012345678901234567890  # beyond 64 bits: orjson would read a float
+    doc = {"a": 1, "b": [1.5, "é", None, True], "c": {"d": big}}
+    rows = await db.fetch(pg_pool, "SELECT %s::jsonb AS b, json_build_object('x', 2, 'y', 'z') AS agg",
+                          [json.dumps(doc)])
+    assert rows == [{"b": doc, "agg": {"x": 2, "y": "z"}}]
+    assert rows[0]["b"]["c"]["d"] == big and isinstance(rows[0]["b"]["c"]["d"], int)
+
+
+async def test_the_pools_connections_keep_the_process_wide_json_parser(pg_pool):
+    """aiopg registers the standard library's parser on each connection unless told not to, which
+    would shadow db.py's orjson one (a per-connection typecaster wins over a global one)."""
+    async with pg_pool.acquire() as conn:
+        assert 114 not in conn.raw.string_types  # json
+    rows = await db.fetch(pg_pool, "SELECT json_agg(json_build_object('k', g)) AS j FROM generate_series(1, 2) g", [])
+    assert rows == [{"j": [{"k": 1}, {"k": 2}]}]
