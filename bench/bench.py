@@ -236,6 +236,11 @@ def deltas(before: dict, after: dict, requests: int) -> dict:
         # figure (flushed by each backend about once a second) is kept beside it
         "pg_xacts_per_request": round((a["counters"].get("db_transactions", 0) - b["counters"].get("db_transactions", 0))
                                       / n, 3) if PG else None,
+        # of them, those sent while a request was being handled (or by a task it started): the rest is the
+        # process's background (worker jobs, the event stream's consumers, the outbox relay)
+        "pg_xacts_in_requests_per_request": round((a["counters"].get("db_transactions_in_requests", 0)
+                                                   - b["counters"].get("db_transactions_in_requests", 0)) / n, 3)
+        if PG else None,
         "pg_stat_xacts_per_request": round((after["x"] - before["x"] - 1) / n, 3) if PG else None,
         "db_prepares_per_request": round((a["counters"].get("db_prepares", 0) - b["counters"].get("db_prepares", 0))
                                          / n, 3) if PG else None,
@@ -808,8 +813,11 @@ def finalize(results: dict) -> None:
         v = ok["webhook_ingestion_at_50pct"]["p99_ms"]
         t["webhook_distinct_p99_lt_100ms_at_50pct"] = {"value": v, "met": v < 100}
     if "refund_create" in ok and PG:
-        v = ok["refund_create"]["pg_xacts_per_request"]
-        t["refund_le_3_pg_xacts"] = {"value": v, "met": v is not None and v <= 3}
+        v = ok["refund_create"]["pg_xacts_in_requests_per_request"]
+        t["refund_le_3_pg_xacts"] = {"value": v, "met": v is not None and v <= 3,
+                                     "process_wide": ok["refund_create"]["pg_xacts_per_request"],
+                                     "how": "transactions sent while a refund request was handled (or by a task it "
+                                            "started); process_wide adds the background's (jobs, stream consumers)"}
         t["refund_ge_3x_255_per_s"] = {"value": ok["refund_create"]["rps"], "met": ok["refund_create"]["rps"] >= 765,
                                        "how": "3 x the 255 req/s of 2026-11-30 (an earlier sitting: absolute)"}
     if "uncached_order_detail" in ok and PG:

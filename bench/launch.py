@@ -3,7 +3,9 @@
 1. **Round-trip and GC counters.** ``aiopg.Cursor.execute`` (every SQL statement payport sends, BEGIN/COMMIT
    included; of them, the ``PREPARE``s, once per connection and statement shape; and the transactions,
    counted as tests/roundtrips.py does: a statement sent on a connection outside a transaction starts one) and Redis round trips (``redis.asyncio.Redis.execute_command`` outside pipelines, plus one per
-   ``Pipeline.execute``) are counted in-process and served at ``GET /__bench/counters``. The bench reads
+   ``Pipeline.execute``) are counted in-process and served at ``GET /__bench/counters``; the transactions
+   sent while a request is handled (``entrypoints.logs.REQUEST`` set: by its handler or a task it started)
+   are counted apart from the background's (worker jobs, the event stream's consumers). The bench reads
    the counters before and after a scenario and divides by the requests served: *statements per request*.
 2. **Demo stock.** The demo catalog has ~1,700 units in stock in total; a pay-path run creates thousands of
    orders, so the bench raises every demo product's stock to ``BENCH_STOCK`` (default 10^9) before the
@@ -17,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 
-COUNTERS = {"db_statements": 0, "db_transactions": 0, "db_prepares": 0, "redis_roundtrips": 0, "gc_seconds": 0.0,
+COUNTERS = {"db_statements": 0, "db_transactions": 0, "db_transactions_in_requests": 0, "db_prepares": 0, "redis_roundtrips": 0, "gc_seconds": 0.0,
             "gc_full_collections": 0}
 
 
@@ -47,10 +49,14 @@ def _instrument() -> None:
         original, original_many = Cursor.execute, Cursor.executemany
         idle = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
+        from entrypoints.logs import REQUEST
+
         def count(cur, sql) -> None:
             COUNTERS["db_statements"] += 1
             if cur.connection.raw.get_transaction_status() == idle:
                 COUNTERS["db_transactions"] += 1
+                if REQUEST.get() is not None:  # sent while a request was handled (or by a task it started)
+                    COUNTERS["db_transactions_in_requests"] += 1
             if (sql.startswith(b"PREPARE ") if isinstance(sql, bytes) else str(sql).startswith("PREPARE ")):
                 COUNTERS["db_prepares"] += 1
 
