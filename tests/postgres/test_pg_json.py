@@ -23,3 +23,11 @@ async def test_the_pools_connections_keep_the_process_wide_json_parser(pg_pool):
         assert 114 not in conn.raw.string_types  # json
     rows = await db.fetch(pg_pool, "SELECT json_agg(json_build_object('k', g)) AS j FROM generate_series(1, 2) g", [])
     assert rows == [{"j": [{"k": 1}, {"k": 2}]}]
+
+
+async def test_text_and_column_names_decode_as_utf8(pg_pool):
+    """db.py's UTF-8 codec (the C functions called directly) reads what the standard one reads."""
+    rows = await db.fetch(pg_pool, 'SELECT %s::text AS "名前", %s::text AS plain', ["é, ü and 日本", "x"])
+    assert rows == [{"名前": "é, ü and 日本", "plain": "x"}]
+    async with pg_pool.acquire() as conn:
+        assert conn.raw.encoding == "UTF8"
