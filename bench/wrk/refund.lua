@@ -6,7 +6,7 @@ function init(args)
   ids = bench.lines("payments.txt")
   auth = "Bearer " .. bench.token()
   i, n = (tid or 1) * 104729 % #ids, 0
-  prefix = "bench-refund-" .. bench.run_id .. "-" .. tostring(tid or 1) .. "-"
+  prefix = "bench-refund-" .. (os.getenv("BENCH_KEY_PREFIX") or "") .. bench.run_id .. "-" .. tostring(tid or 1) .. "-"
 end
 function request()
   i = i % #ids + 1
