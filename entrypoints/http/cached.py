@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -26,6 +27,12 @@ from entrypoints.http.params import canonical_query
 
 #: entry heads kept taken apart (``_head``): the hot set of a process; a colder one is parsed again
 HEADS = 4096
+#: a live entry (a resource whose state can still change) is kept between (1 - LIVE_SPREAD) and 1 times
+#: the ``live`` TTL, drawn per fill: never longer (that TTL bounds how stale a lost invalidation can
+#: show it), and the entries of a cold start or a bulk change refill over seconds, not in one burst
+#: (1,000 pending orders filled in one second and expiring in the same one cost the bench's cached
+#: reads at half of peak a p99 of 12-26 ms instead of 5-7)
+LIVE_SPREAD = 0.2
 
 #: where a request's answer is stored: its key, and the group that key belongs to (lists) or None
 Locate = Callable[[web.Request, Principal | None], tuple[str, str | None]]
@@ -77,8 +84,8 @@ async def fill(ctx: Any, load: Callable[[Any], Awaitable[tuple]], cached: Cached
 
     async def render() -> bytes:
         owner, payload, *live = await load(ctx)
-        if live and live[0]:
-            ttl[0] = min(ttl[0], services.ttls[live[0]])
+        if live and live[0]:  # spread: entries filled together (a cold start) do not all expire together
+            ttl[0] = min(ttl[0], services.ttls[live[0]] * (1 - LIVE_SPREAD * random.random()))
         body = orjson.dumps(payload)
         etag = hashlib.blake2b(body, digest_size=10).hexdigest()
         return f"{owner or ''}\n{etag}\n".encode() + body

@@ -114,3 +114,19 @@ async def test_an_open_refund_is_cached_briefly_and_a_settled_one_long(api, back
     await api.services.refunds.follow(refund["id"])  # the worker's look: the sandbox holds it
     assert (await api.json("GET", f"/api/v1/payment/refunds/{refund['id']}", h))["status"] == "succeeded"
     assert 30_000 < await redis.pttl(name) <= 900_000  # final
+
+
+async def test_live_entries_filled_together_do_not_expire_together(api, backend, container):
+    """A pending order is kept at most the live TTL, each for its own share of it (cached.LIVE_SPREAD):
+    entries filled in the same second refill over seconds, not in one burst on the database."""
+    redis = (await resolve(container.cache.raw_cache)).redis
+    prefix = container.config()["redis_prefix"]
+    ttls = []
+    for n in range(12):
+        if n % 4 == 0:  # within each customer's checkout rate limit
+            h = await api.user()
+        order = await api.order(h, ship_to=None)
+        await api.json("GET", f"/api/v1/payment/orders/{order['id']}", h)
+        ttls.append(await redis.pttl(prefix + keys.order(order["id"])))
+    assert all(0.8 * 30_000 - 2_000 < t <= 30_000 for t in ttls), ttls
+    assert max(ttls) - min(ttls) > 1_000, ttls  # 12 draws over 6 s all within 1 s: ~3e-8
