@@ -78,7 +78,7 @@ class TransactionalUnitOfWork(abc.ABC):
         self._repositories = repositories
 
     def __getattr__(self, name: str) -> Any:
-        """A repository, made on first use (a unit of work touches two or three of the ~30): it is
+        """A repository, made on first use (a unit of work touches a few of the 23): it is
         then an attribute like any other, and the next use does not come here."""
         factory = self.__dict__.get("_repositories", {}).get(name)
         if factory is None:

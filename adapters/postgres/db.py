@@ -43,7 +43,7 @@ psycopg2.extras.register_default_json(loads=orjson.loads, globally=True)
 
 # psycopg2 decodes column values in C, but the column names of every result (two strings a column)
 # and its messages through the connection's Python codec, ``encodings.utf_8.decode``: a Python call
-# each, ~8% of an uncached order detail's CPU. The same codec's C functions, called directly, for
+# each: 2.3% of an uncached order detail's instructions. The same codec's C functions, called directly, for
 # connections opened from now on. (Called with two arguments, ``utf_8_decode`` leaves an incomplete
 # sequence at the very end undecoded where the wrapper would write U+FFFD: what Postgres sends of a
 # UTF8 database is whole characters.)
