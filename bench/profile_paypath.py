@@ -28,6 +28,7 @@ import pstats
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -89,9 +90,10 @@ async def payments(conn: Connection, auth: dict[str, str], n: int) -> float:
     return (time.process_time() - started) / n * 1e6
 
 
-async def sampled(conn: Connection, auth: dict[str, str], n: int, top: int) -> None:
-    """Every millisecond of this process's CPU time, the stack of the running frame is counted: each
-    function on it once (inclusive share) and the innermost one (own share)."""
+async def sampled(work: Callable[[], Awaitable[object]], n: int, top: int, unit: str = "payments") -> None:
+    """While ``work()`` runs (``n`` ``unit``), every millisecond of this process's CPU time, the stack
+    of the running frame is counted: each function on it once (inclusive share) and the innermost
+    one (own share). Shared by bench/profile_route.py."""
     import collections
     import signal
 
@@ -125,11 +127,11 @@ async def sampled(conn: Connection, auth: dict[str, str], n: int, top: int) -> N
     signal.setitimer(signal.ITIMER_PROF, 0.001, 0.001)  # the kernel's tick may make it coarser: see the print
     started = time.process_time()
     try:
-        await payments(conn, auth, n)
+        await work()
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0, 0)
     cpu = time.process_time() - started
-    print(f"samples: {total[0]} over {n} payments, {cpu:.2f} s of CPU ({1000 * cpu / max(1, total[0]):.2f} ms a sample)")
+    print(f"samples: {total[0]} over {n} {unit}, {cpu:.2f} s of CPU ({1000 * cpu / max(1, total[0]):.2f} ms a sample)")
     for title, counter in (("inclusive", inclusive), ("own", own), ("own, by caller", callers)):
         print(f"-- {title} share of samples")
         for key, count in counter.most_common(top):
@@ -203,7 +205,7 @@ async def main() -> None:
             pstats.Stats(prof, stream=out).sort_stats(key).print_stats(args.top)
             print(out.getvalue())
     if args.sample:
-        await sampled(conn, auth, args.sample, args.top)
+        await sampled(lambda: payments(conn, auth, args.sample), args.sample, args.top)
     await conn.close()
 
 

@@ -17,13 +17,11 @@ migrated and truncated, the Redis db flushed: use ones of your own.
 from __future__ import annotations
 
 import argparse
-import collections
 import cProfile
 import gc
 import json
 import os
 import pstats
-import signal
 import sys
 import time
 import uuid
@@ -62,14 +60,6 @@ async def requests_for(what: str, conn: Connection, auth: dict[str, str], dsn: s
         return lambda i: request("POST", f"{API}/payment/refunds", auth | {"Idempotency-Key": f"rf-{uuid.uuid4().hex}"},
                                  {"payment_id": pays[i % len(pays)], "amount": 1, "reason": "requested_by_customer"})
     raise SystemExit(f"unknown route {what!r}: detail, initiate or refund")
-
-
-def sampled_report(counts: dict[str, collections.Counter], total: int, top: int) -> None:
-    print(f"samples: {total}")
-    for title in ("inclusive", "own"):
-        print(f"-- {title}")
-        for key, c in counts[title].most_common(top):
-            print(f"{100 * c / max(1, total):6.1f}%  {key}")
 
 
 async def main() -> None:
@@ -121,35 +111,7 @@ async def main() -> None:
     runs = [await go(a.n) for _ in range(a.repeats)]
     print(json.dumps({"what": a.what, "cpu_us_per_request_best": round(min(runs), 1), "runs": [round(r) for r in runs]}))
     if a.sample:
-        counts = {"inclusive": collections.Counter(), "own": collections.Counter()}
-        total = [0]
-
-        def name(code) -> str:
-            path = code.co_filename
-            for cut in ("site-packages/", "python3.11/", str(BENCH.parent) + "/"):
-                if cut in path:
-                    path = path.split(cut, 1)[1]
-                    break
-            return f"{path}:{code.co_firstlineno}({code.co_name})"
-
-        def tick(_sig, frame) -> None:
-            total[0] += 1
-            counts["own"][name(frame.f_code)] += 1
-            seen = set()
-            while frame is not None:
-                key = name(frame.f_code)
-                if key not in seen:
-                    seen.add(key)
-                    counts["inclusive"][key] += 1
-                frame = frame.f_back
-
-        signal.signal(signal.SIGPROF, tick)
-        signal.setitimer(signal.ITIMER_PROF, 0.001, 0.001)
-        try:
-            await go(a.sample)
-        finally:
-            signal.setitimer(signal.ITIMER_PROF, 0, 0)
-        sampled_report(counts, total[0], a.top)
+        await paypath.sampled(lambda: go(a.sample), a.sample, a.top, "requests")
     if a.profile:
         prof = cProfile.Profile(time.process_time)
         prof.enable()
