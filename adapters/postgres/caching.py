@@ -10,6 +10,7 @@ bumps counters and drops keys.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import weakref
 from collections.abc import Callable, Sequence
@@ -37,7 +38,9 @@ class _Forgetter:
     def add(self, entry_id: str) -> None:
         self.ids.append(entry_id)
         if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._flush_later())
+            # the batch is the process's, not the request's that happened to start it: run it in a
+            # fresh context, so its statement and any warning it logs carry no request id
+            self.task = asyncio.get_running_loop().create_task(self._flush_later(), context=contextvars.Context())
 
     async def _flush_later(self) -> None:
         try:
