@@ -19,6 +19,12 @@ bumped through ``cache.invalidate``: ``control`` must be where ``cache`` keeps i
 same cache, or the shared tier behind an in-process one, whose ``incr``/``invalidate`` go
 straight to it).
 If the cache backend fails, reads go to the origin and nothing fails (counted by the caller's hooks).
+
+Refresh-ahead: where the cache tells a hit that its entry is near its end (an in-process tier's
+``due``), ``peek`` leaves the entry's key in ``due`` and the caller, having answered from the hit,
+hands ``refresh`` the load: the entry is loaded again and stored in the background, exactly as a
+miss would (generation read first, stored only if unchanged; one load per key in this process,
+shared with any miss meanwhile), so the readers of a popular entry do not wait on its expiry.
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from datetime import timedelta
 
 from application.ports import Cache, Clock, IdGenerator
 from application.ports.caching import CachingUnitOfWork, InvalidationJournal, StagedInvalidation
+from domain.errors import Failure
 
 log = logging.getLogger(__name__)
 _UNKNOWN = object()
@@ -47,6 +54,11 @@ class CacheAside:
         self._on_result = on_result or (lambda namespace, result: None)
         self._on_error = on_error or (lambda operation: None)
         self._peek: Callable[..., bytes | None] | None = getattr(cache, "peek", None)
+        #: a cache that marks the hits due for a refill (``due``): an in-process tier
+        self._tier = cache if hasattr(cache, "due") else None
+        #: the (versioned) key of the entry the last ``peek`` found due; its caller reads it at once
+        self.due: str | None = None
+        self._refills: set[asyncio.Task] = set()
         #: ``get_with_counter(key, counter) -> (value, counter value or None)``: an entry and a counter
         #: read together from ``control`` (one round trip on Redis; the counter never from a local
         #: tier). Used only where the cache reads its counters from ``control`` itself.
@@ -84,9 +96,62 @@ class CacheAside:
                 return None
             key = f"{key}#v{version.decode()}"
         hit = peek(key)
+        tier = self._tier
+        if tier is not None:  # this entry's mark alone (never the group version's)
+            due, tier.due = tier.due, None
+            self.due = key if due == key and hit is not None else None
         if hit is not None:
             self._on_result(namespace, "hit")
         return hit
+
+    def refresh(self, key: str, ttl: float | Callable[[], float], load: Callable[[], Awaitable[bytes]],
+                namespace: str = "default", group: str | None = None) -> None:
+        """Load ``key`` (``due``, as ``peek`` left it: versioned for a group's member) again and
+        store it, in the background; nothing when a load of it is already in flight here."""
+        if self.due == key:
+            self.due = None
+        if key in self._inflight:
+            return
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        task = asyncio.get_running_loop().create_task(self._refill(key, ttl, load, namespace, group, future))
+        self._refills.add(task)
+        task.add_done_callback(self._refills.discard)
+
+    async def _refill(self, key, ttl, load, namespace, group, future: asyncio.Future) -> None:
+        try:
+            before = _UNKNOWN if group is not None else await self._counter(f"{key}:gen")
+            value = await self._store(key, ttl, await load(), group, before)
+        except Exception as exc:  # noqa: BLE001 - the entry stays until its TTL; a miss loads it then
+            if isinstance(exc, Failure):  # the origin's answer changed (gone, say): the miss will tell its reader
+                log.info("a cache entry was not refreshed ahead of its expiry: %s", exc.message)
+            else:
+                self._on_error("refresh")
+                log.warning("refreshing a cache entry ahead of its expiry failed", exc_info=True)
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: a miss that waited on it re-raises it itself
+        else:
+            self._on_result(namespace, "refresh")
+            future.set_result(value)
+        finally:
+            self._inflight.pop(key, None)
+
+    async def drain(self) -> None:
+        """Wait for the refills started in the background (tests, shutdown)."""
+        while self._refills:
+            await asyncio.gather(*self._refills, return_exceptions=True)
+
+    async def _store(self, key: str, ttl: float | Callable[[], float], value: bytes, group: str | None,
+                     before) -> bytes:
+        if callable(ttl):
+            ttl = ttl()
+        if ttl <= 0:  # decided by the value: not kept
+            pass
+        elif group is not None:  # a version bump meanwhile leaves this under a key nobody reads
+            await self._safe("set", self.cache.set(key, value, ttl))
+        elif before is not _UNKNOWN:  # stored only if no invalidation came meanwhile, atomically
+            await self._safe("set", self.cache.set_if_unchanged(key, value, ttl, f"{key}:gen", before))
+        return value
 
     async def get(self, key: str, ttl: float | Callable[[], float], load: Callable[[], Awaitable[bytes]],
                   namespace: str = "default", group: str | None = None) -> bytes:
@@ -115,22 +180,14 @@ class CacheAside:
             return hit
         self._on_result(namespace, "miss")
         pending = self._inflight.get(key)
-        if pending is not None:  # one origin load per hot key in this process
+        if pending is not None:  # one origin load per hot key in this process (a refill's included)
             return await asyncio.shield(pending)
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             if group is None and before is _UNKNOWN and self._with_counter is None:
                 before = await self._counter(f"{key}:gen")
-            value = await load()
-            if callable(ttl):
-                ttl = ttl()
-            if ttl <= 0:  # decided by the value: not kept
-                pass
-            elif group is not None:  # a version bump meanwhile leaves this under a key nobody reads
-                await self._safe("set", self.cache.set(key, value, ttl))
-            elif before is not _UNKNOWN:  # stored only if no invalidation came meanwhile, atomically
-                await self._safe("set", self.cache.set_if_unchanged(key, value, ttl, f"{key}:gen", before))
+            value = await self._store(key, ttl, await load(), group, before)
             future.set_result(value)
             return value
         except BaseException as exc:

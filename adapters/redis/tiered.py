@@ -16,6 +16,13 @@ the documented bound on how stale another process can be, and entries may theref
 (``local_ttl``) without being fetched again: a cached read in steady state costs no Redis round
 trip at all.
 
+Refresh-ahead: an entry this process stored in Redis (a fill) with a TTL no longer than
+``local_ttl`` expires here and in Redis together, and its next read would be a miss that goes to
+the origin while the reader waits. Once ``REFRESH_AHEAD`` of its lifetime is left, the first read
+that finds it is told so (``due``, read by ``CacheAside.peek``): it is answered from here, and the
+caller refills the entry in the background, so a read of a popular entry never waits on its
+expiry. One read is told per entry; an entry nobody reads in that last part expires as before.
+
 A local fill races a message that invalidates it only if the message arrives while the value is
 in flight from Redis; fills record the invalidation count before asking and are dropped if it moved.
 ``incr`` always goes to Redis; ``invalidate`` bumps counters there and drops any local copy (with
@@ -40,6 +47,9 @@ from adapters.system import SystemClock
 from application.ports import Cache, Clock
 
 log = logging.getLogger(__name__)
+#: the part of a filled entry's lifetime left when its first read asks for a refill (``due``)
+REFRESH_AHEAD = 0.2
+_NEVER = float("inf")
 
 
 class TieredCache:
@@ -53,7 +63,10 @@ class TieredCache:
         self.local_ttl, self.max_entries, self.staleness = local_ttl, max_entries, staleness
         #: entry lifetimes and the staleness bound are measured on the clock port (a fake one in tests)
         self._monotonic = (clock or SystemClock()).monotonic
-        self._local: OrderedDict[str, tuple[bytes | None, float]] = OrderedDict()  # None: known absent
+        #: key -> (value or None: known absent, expires at, refill due at)
+        self._local: OrderedDict[str, tuple[bytes | None, float, float]] = OrderedDict()
+        #: the key of the entry that the last ``peek`` found due for a refill (its caller clears it)
+        self.due: str | None = None
         self._invalidations = 0
         #: monotonic instant until which the tier may serve: a ping sent ``staleness`` before it came back
         self._heard_until = 0.0
@@ -101,6 +114,9 @@ class TieredCache:
         if hit is not None:
             now = self._monotonic()
             if hit[1] > now and now < self._heard_until:
+                if now >= hit[2]:  # the first read in the entry's last part: one refill, by this reader
+                    self._local[key] = (hit[0], hit[1], _NEVER)
+                    self.due = key
                 return absent if hit[0] is None else hit[0]
         return None
 
@@ -110,13 +126,13 @@ class TieredCache:
             return
         seen = self._invalidations
         await self.shared.set(key, value, ttl)
-        self._remember(key, value, min(ttl, self.local_ttl), seen)
+        self._remember(key, value, min(ttl, self.local_ttl), seen, refill=ttl <= self.local_ttl)
 
     async def set_if_unchanged(self, key: str, value: bytes, ttl: float, counter: str, expected: bytes) -> bool:
         seen = self._invalidations
         stored = await self.shared.set_if_unchanged(key, value, ttl, counter, expected)
         if stored:
-            self._remember(key, value, min(ttl, self.local_ttl), seen)
+            self._remember(key, value, min(ttl, self.local_ttl), seen, refill=ttl <= self.local_ttl)
         return stored
 
     async def delete(self, *keys: str) -> None:
@@ -150,10 +166,13 @@ class TieredCache:
             await self._publish(stale, ())
 
     # -- the local tier ---------------------------------------------------------------------------
-    def _remember(self, key: str, value: bytes | None, ttl: float, seen: int) -> None:
+    def _remember(self, key: str, value: bytes | None, ttl: float, seen: int, refill: bool = False) -> None:
+        """``refill``: the shared copy expires with this one (this process stored it with ``ttl``),
+        so a read in its last ``REFRESH_AHEAD`` is told to refill it."""
         if ttl <= 0 or seen != self._invalidations or not self._subscribed.is_set():
             return  # an invalidation arrived meanwhile, or we would not hear of the next one
-        self._local[key] = (value, self._monotonic() + ttl)
+        now = self._monotonic()
+        self._local[key] = (value, now + ttl, now + ttl * (1 - REFRESH_AHEAD) if refill else _NEVER)
         self._local.move_to_end(key)
         while len(self._local) > self.max_entries:
             self._local.popitem(last=False)

@@ -50,6 +50,7 @@ def create_app(container, tables: Sequence[RouteTable] = ROUTE_TABLES, *, jobs: 
         finally:
             if background is not None:
                 await background.stop()
+            await app[SERVICES].cache.drain()  # refills started by reads (before the pools close)
             await stop_container(container)
 
     app.cleanup_ctx.append(lifecycle)

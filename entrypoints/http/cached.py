@@ -74,11 +74,9 @@ def answer(request: web.Request, principal: Principal | None, raw: bytes) -> web
     return web.Response(body=raw[end + 1:], headers=headers)
 
 
-async def fill(ctx: Any, load: Callable[[Any], Awaitable[tuple]], cached: Cached,
-               key: str, group: str | None) -> web.Response:
-    """Through the cache (Redis, single-flight), loading from the origin (``load(ctx)``) on a miss.
-    ``load`` returns ``(owner, payload)``, or ``(owner, payload, "live")`` for a resource whose state
-    can still change: it is then kept only the ``live`` TTL."""
+def _entry(ctx: Any, load: Callable[[Any], Awaitable[tuple]], cached: Cached):
+    """``(ttl, render)``: ``render()`` loads from the origin and makes the entry; ``ttl()`` is read
+    after it (a live resource's TTL is decided by what was loaded)."""
     services = ctx.services
     ttl = [services.ttls[cached.ttl]]
 
@@ -89,10 +87,26 @@ async def fill(ctx: Any, load: Callable[[Any], Awaitable[tuple]], cached: Cached
         body = orjson.dumps(payload)
         etag = hashlib.blake2b(body, digest_size=10).hexdigest()
         return f"{owner or ''}\n{etag}\n".encode() + body
+    return ttl, render
+
+
+async def fill(ctx: Any, load: Callable[[Any], Awaitable[tuple]], cached: Cached,
+               key: str, group: str | None) -> web.Response:
+    """Through the cache (Redis, single-flight), loading from the origin (``load(ctx)``) on a miss.
+    ``load`` returns ``(owner, payload)``, or ``(owner, payload, "live")`` for a resource whose state
+    can still change: it is then kept only the ``live`` TTL."""
+    ttl, render = _entry(ctx, load, cached)
     if ttl[0] <= 0:  # not cached at all (a TTL of 0): no round trip to the cache for a lookup or a fill
         return answer(ctx.request, ctx.principal, await render())
-    raw = await services.cache.get(key, lambda: ttl[0], render, cached.namespace, group)
+    raw = await ctx.services.cache.get(key, lambda: ttl[0], render, cached.namespace, group)
     return answer(ctx.request, ctx.principal, raw)
+
+
+def refresh(ctx: Any, load: Callable[[Any], Awaitable[tuple]], cached: Cached, due: str, group: str | None) -> None:
+    """The hit just answered was near its end (``due``, from ``peek``): load it again and store it in
+    the background, as its miss would have (the caller was allowed to see it, so may load it)."""
+    ttl, render = _entry(ctx, load, cached)
+    ctx.services.cache.refresh(due, lambda: ttl[0], render, cached.namespace, group)
 
 
 @functools.lru_cache(maxsize=HEADS)

@@ -52,7 +52,11 @@ def wrap(route: Route, app: web.Application):
                 key, group = cached.locate(request, principal)
                 raw = services.cache.peek(key, cached.namespace, group)
                 if raw is not None:
+                    due = services.cache.due  # set by this peek alone: its entry is near its end
                     response = cached_read.answer(request, principal, raw)
+                    if due is not None:  # answered from it; loaded again in the background
+                        cached_read.refresh(Ctx(request, services, principal, None, None, route.query), handler,
+                                            cached, due, group)
                 else:
                     ctx = Ctx(request, services, principal, None, None, route.query)
                     response = await cached_read.fill(ctx, handler, cached, key, group)

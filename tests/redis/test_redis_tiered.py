@@ -9,6 +9,7 @@ import pytest
 from adapters.redis import RedisCache
 from adapters.redis.tiered import TieredCache
 from application.caching import CacheAside
+from application.errors import NotFound
 from tests.loaders import RecordingLoads
 
 
@@ -279,3 +280,99 @@ async def test_a_local_entry_lives_local_ttl_on_the_clock_port(client_factory, p
         assert await cache.get("order:o1") == b"v1" and asked == ["order:o1"]
     finally:
         await cache.stop()
+
+
+@pytest.fixture
+async def timed(client_factory, prefix):
+    """One process's tier on a fake clock (the staleness bound far off: pings stay good)."""
+    from adapters.system import FakeClock
+
+    clock = FakeClock()
+    data, subscriber = await client_factory(), await client_factory(socket_timeout=None)
+    cache = TieredCache(RedisCache(data, prefix), subscriber, prefix, local_ttl=60, staleness=600, clock=clock)
+    await cache.start()
+    yield cache, clock
+    await cache.stop()
+
+
+async def test_a_read_near_the_end_of_a_filled_entry_is_answered_and_refills_it(timed):
+    cache, clock = timed
+    aside, loader = CacheAside(cache, control=cache.shared), RecordingLoads()
+    assert await aside.get("order:o1", 30, loader(b"v1")) == b"v1"  # a fill: here and in Redis for 30 s
+    clock.advance(23.9)
+    assert aside.peek("order:o1", "order") == b"v1" and aside.due is None  # not yet in its last fifth
+    clock.advance(0.2)
+    assert aside.peek("order:o1", "order") == b"v1" and aside.due == "order:o1"  # answered, and told
+    assert aside.peek("order:o1", "order") == b"v1" and aside.due is None  # one reader is told
+    aside.refresh("order:o1", 30, loader(b"v2"))
+    await aside.drain()
+    assert loader.seen == [b"v1", b"v2"]
+    assert aside.peek("order:o1", "order") == b"v2"
+    assert 29_000 < await cache.shared.redis.pttl(cache.shared.prefix + "order:o1") <= 30_000  # a new lifetime
+    clock.advance(10)  # past the first fill's end: still held, and not due before 24 s after the refill
+    assert aside.peek("order:o1", "order") == b"v2" and aside.due is None
+
+
+async def test_a_refill_that_raced_an_invalidation_stores_nothing(timed):
+    cache, clock = timed
+    aside = CacheAside(cache, control=cache.shared)
+    await aside.get("order:o1", 30, RecordingLoads()(b"v1"))
+    clock.advance(25)
+    assert aside.peek("order:o1", "order") == b"v1" and aside.due == "order:o1"
+
+    async def raced() -> bytes:
+        await aside.invalidate("order:o1")  # a write committed while the refill read the origin
+        return b"stale"
+    aside.refresh("order:o1", 30, raced)
+    await aside.drain()
+    assert aside.peek("order:o1", "order") is None
+    assert await cache.shared.get("order:o1") is None
+
+
+@pytest.mark.parametrize("failure, counted", [
+    (ConnectionError("postgres went away"), ["refresh"]),  # a cache-side failure: counted and logged
+    (NotFound("no such order"), []),  # the origin's answer changed: its miss will tell the reader
+])
+async def test_a_failed_refill_leaves_the_entry_to_its_ttl(timed, caplog, failure, counted):
+    cache, clock = timed
+    errors: list[str] = []
+    aside = CacheAside(cache, control=cache.shared, on_error=errors.append)
+    await aside.get("order:o1", 30, RecordingLoads()(b"v1"))
+    clock.advance(25)
+    aside.peek("order:o1", "order")
+
+    async def failing() -> bytes:
+        raise failure
+    aside.refresh(aside.due, 30, failing)
+    await aside.drain()
+    assert errors == counted
+    assert bool([r for r in caplog.records if r.exc_info]) == bool(counted)
+    assert aside.peek("order:o1", "order") == b"v1"  # still served until its end
+    clock.advance(5.1)
+    assert aside.peek("order:o1", "order") is None  # then a miss, as without refresh-ahead
+    assert aside._inflight == {}  # the failed load holds no place: that miss loads it itself
+
+
+async def test_only_entries_this_process_filled_for_at_most_local_ttl_are_refilled_ahead(timed, client_factory, prefix):
+    cache, clock = timed
+    aside = CacheAside(cache, control=cache.shared)
+    await aside.get("order:long", 600, RecordingLoads()(b"v"))  # Redis keeps it past the local copy
+    await cache.shared.set("order:other", b"w", 30)  # filled by another process
+    assert await cache.get("order:other") == b"w"
+    clock.advance(59)
+    assert aside.peek("order:long", "order") == b"v" and aside.due is None
+    assert aside.peek("order:other", "order") == b"w" and aside.due is None
+
+
+async def test_a_list_page_near_its_end_refills_under_the_same_version(timed):
+    cache, clock = timed
+    aside, loader = CacheAside(cache, control=cache.shared), RecordingLoads()
+    assert await aside.get("orders:u1:page1", 30, loader(b"p1"), group="orders:u1") == b"p1"
+    clock.advance(25)
+    assert aside.peek("orders:u1:page1", "orders", group="orders:u1") == b"p1"
+    assert aside.due == "orders:u1:page1#v0"
+    aside.refresh(aside.due, 30, loader(b"p2"), group="orders:u1")
+    await aside.drain()
+    assert aside.peek("orders:u1:page1", "orders", group="orders:u1") == b"p2"
+    assert sorted(k for k in cache._local if k.startswith("orders:u1:page1")) == ["orders:u1:page1#v0"]
+
