@@ -480,6 +480,11 @@ def main() -> int:
                 drain(pid_a)
                 results["profile_pay_path"] = pyspy(pid_a, SECONDS, "pay-path",
                                                     lambda: paypath(PORT + 1, data_a, SECONDS - 2))
+            if wanted("refund_create") and (data_a / "payments.txt").exists():
+                drain(pid_a)
+                results["profile_refund_create"] = pyspy(pid_a, SECONDS, "refund-create",
+                                                         lambda: wrk("refund.lua", PORT + 1, data_a, SECONDS - 2,
+                                                                     extra_env={"BENCH_KEY_PREFIX": "spy-"}))
         if wanted("rss"):
             served = scrape(PORT + 1)["http"]
             extra = 0.0

@@ -262,9 +262,11 @@ class Refund:
     events: list = attrs.field(factory=list, eq=False, repr=False)
 
     @classmethod
-    def request(cls, *, id: str, payment: PaymentIntent, existing: Iterable[Refund], amount: int | None,
-                reason: str, description: str | None, ctx: EventContext, now: datetime) -> Refund:
-        """Reserve a refund against ``payment``; ``amount`` None means the whole refundable remainder."""
+    def request(cls, *, id: str, payment: PaymentIntent, existing: Iterable[Refund] | RefundAmounts,
+                amount: int | None, reason: str, description: str | None, ctx: EventContext,
+                now: datetime) -> Refund:
+        """Reserve a refund against ``payment``; ``amount`` None means the whole refundable remainder.
+        ``existing``: the payment's other refunds, or what they add up to."""
         if payment.status is not PaymentStatus.SUCCEEDED:
             raise RefundNotAllowed("only a succeeded payment can be refunded", status=payment.status.value)
         remaining = refundable_amount(payment.captured_amount, existing)
@@ -339,14 +341,34 @@ class Refund:
         ))
 
 
-def refundable_amount(captured: int, refunds: Iterable[Refund]) -> int:
+@attrs.frozen
+class RefundAmounts:
+    """What a payment's refunds add up to: ``reserved``, every refund that has not failed (pending
+    ones included); ``refunded``, the succeeded ones. What a store sums for a payment without
+    reading each of its refunds."""
+
+    reserved: int = 0
+    refunded: int = 0
+
+    @classmethod
+    def of(cls, refunds: Iterable[Refund]) -> RefundAmounts:
+        reserved = refunded = 0
+        for r in refunds:
+            if r.status is not RefundStatus.FAILED:
+                reserved += r.amount
+                if r.status is RefundStatus.SUCCEEDED:
+                    refunded += r.amount
+        return cls(reserved, refunded)
+
+
+def refundable_amount(captured: int, refunds: Iterable[Refund] | RefundAmounts) -> int:
     """Captured minus every refund that has not failed (pending ones included: they are reserved)."""
-    reserved = sum(r.amount for r in refunds if r.status is not RefundStatus.FAILED)
-    return max(captured - reserved, 0)
+    amounts = refunds if isinstance(refunds, RefundAmounts) else RefundAmounts.of(refunds)
+    return max(captured - amounts.reserved, 0)
 
 
-def refunded_amount(refunds: Iterable[Refund]) -> int:
-    return sum(r.amount for r in refunds if r.status is RefundStatus.SUCCEEDED)
+def refunded_amount(refunds: Iterable[Refund] | RefundAmounts) -> int:
+    return (refunds if isinstance(refunds, RefundAmounts) else RefundAmounts.of(refunds)).refunded
 
 
 @attrs.frozen

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from adapters.memory.session import MemorySession
 from adapters.memory.table import MemoryTable
 from application.errors import AlreadyExists
-from domain.payments import PAYMENT_TERMINAL, PaymentIntent, Refund, Transaction
+from domain.payments import PAYMENT_TERMINAL, PaymentIntent, Refund, RefundAmounts, Transaction
 from domain.webhooks import WebhookEvent, WebhookStatus
 
 
@@ -47,6 +47,9 @@ class MemoryRefunds(MemoryTable):
 
     async def for_payment(self, payment_id: str) -> list[Refund]:
         return self._find_all(lambda r: r.payment_id == payment_id, by=("payment_id", payment_id))
+
+    async def amounts(self, payment_id: str, *, excluding: str | None = None) -> RefundAmounts:
+        return RefundAmounts.of(r for r in await self.for_payment(payment_id) if r.id != excluding)
 
     async def add(self, refund: Refund) -> None:
         self._insert(refund.id, refund)

@@ -15,6 +15,7 @@ from domain.payments import (
     PaymentIntent,
     PaymentStatus,
     Refund,
+    RefundAmounts,
     RefundStatus,
     Transaction,
     TransactionStatus,
@@ -31,6 +32,9 @@ WEBHOOKS = Table("webhook_events", WebhookEvent, "id", fields_of(WebhookEvent), 
                  versioned=True)
 
 _ACTIVE = "status IN ('requires_payment_method', 'requires_action', 'processing')"
+_AMOUNTS = ("SELECT coalesce(sum(amount) FILTER (WHERE status <> 'failed'), 0) AS reserved,"
+            " coalesce(sum(amount) FILTER (WHERE status = 'succeeded'), 0) AS refunded"
+            " FROM refunds WHERE payment_id = %s AND id <> %s")
 
 
 class PostgresPayments(Repository):
@@ -69,6 +73,12 @@ class PostgresRefunds(Repository):
 
     async def for_payment(self, payment_id: str) -> list[Refund]:
         return await self._select("payment_id = %s", [payment_id], order="created_at, id")
+
+    async def amounts(self, payment_id: str, *, excluding: str | None = None) -> RefundAmounts:
+        """Summed in the database: one row however many refunds the payment has (and none of them
+        loaded). Sees this transaction's own writes, as ``for_payment`` does."""
+        rows = await self.session.fetch(_AMOUNTS, [payment_id, excluding or ""], plain_read=True)
+        return RefundAmounts(int(rows[0]["reserved"]), int(rows[0]["refunded"]))
 
     async def add(self, refund: Refund) -> None:
         if not await self._insert(refund):

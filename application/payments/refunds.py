@@ -37,7 +37,6 @@ from domain.payments import (
     Transaction,
     TransactionStatus,
     TransactionType,
-    refunded_amount,
 )
 from domain.users import Principal
 
@@ -118,7 +117,7 @@ class Refunds:
                 raise RefundNotAllowed("the refund window for this payment has passed; contact support")
             order = await uow.orders.get(payment.order_id)
             refund = Refund.request(
-                id=refund_id, payment=payment, existing=await uow.refunds.for_payment(payment.id),
+                id=refund_id, payment=payment, existing=await uow.refunds.amounts(payment.id),
                 amount=amount, reason=reason, description=description, ctx=order.context(), now=now)
             refund.sending(now, FIRST_LOOK)  # the create call about to go out, counted before it does
             await uow.refunds.add(refund)
@@ -326,8 +325,8 @@ class Refunds:
         # because it could not pay its order leaves that order as it is; None: paid before orders
         # recorded their payment)
         if order.payment_id == payment.id or (order.payment_id is None and order.status in _PAID):
-            refunds = [r if r.id != refund.id else refund for r in await uow.refunds.for_payment(payment.id)]
-            order.record_refunds(refunded_amount(refunds), payment.captured_amount, now)
+            others = await uow.refunds.amounts(payment.id, excluding=refund.id)  # this one is succeeded now
+            order.record_refunds(others.refunded + refund.amount, payment.captured_amount, now)
             await uow.orders.save(order)
 
     async def get(self, principal: Principal, refund_id: str) -> Refund:

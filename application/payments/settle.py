@@ -176,7 +176,7 @@ class PaymentSettlement:
         # written first: the store checks a refund against the captured amount the payment's row holds
         await uow.payments.save(payment)
         refund = Refund.request(
-            id=self.ids.new_id("rfd"), payment=payment, existing=await uow.refunds.for_payment(payment.id),
+            id=self.ids.new_id("rfd"), payment=payment, existing=await uow.refunds.amounts(payment.id),
             amount=None, reason="duplicate" if order.payment_id else "late_capture",
             description=f"automatic: {why}", ctx=order.context(), now=now)
         # its create call goes out after the commit: counted (and the worker's look scheduled) first,

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from application.ports.orders import OrderRepository
 from application.ports.repositories import UnitOfWork
-from domain.payments import PaymentIntent, Refund, Transaction
+from domain.payments import PaymentIntent, Refund, RefundAmounts, Transaction
 from domain.webhooks import WebhookEvent
 
 
@@ -28,11 +28,14 @@ class PaymentRepository(Protocol):
 
 
 class RefundRepository(Protocol):
-    """Refunds; ``for_payment`` is read under the payment's row lock when deciding amounts."""
+    """Refunds; ``for_payment`` and ``amounts`` are read under the payment's row lock when deciding
+    amounts. ``amounts``: what the payment's refunds add up to, ``excluding`` one of them (by id),
+    with this unit of work's own writes seen."""
 
     async def get(self, refund_id: str) -> Refund | None: ...
     async def lock(self, refund_id: str) -> Refund | None: ...
     async def for_payment(self, payment_id: str) -> list[Refund]: ...
+    async def amounts(self, payment_id: str, *, excluding: str | None = None) -> RefundAmounts: ...
     async def add(self, refund: Refund) -> None: ...
     async def save(self, refund: Refund) -> None: ...
 

@@ -6,7 +6,7 @@ import pytest
 
 import pg_builders as b
 from application.errors import AlreadyExists
-from domain.payments import PaymentStatus, RefundStatus, TransactionStatus, TransactionType
+from domain.payments import PaymentStatus, RefundAmounts, RefundStatus, TransactionStatus, TransactionType
 from domain.webhooks import WebhookStatus
 
 
@@ -154,6 +154,42 @@ async def test_refunds_and_ledger(backend):
         assert [t.id for t in ledger] == ["txn_1", "txn_2"]
         assert ledger[0] == b.transaction("txn_1", pay)
         assert await uow.ledger.for_payment("nope") == []
+
+
+async def test_refund_amounts_sum_what_for_payment_lists(backend):
+    """``amounts`` adds up the payment's refunds by status (failed ones reserve nothing), sees the
+    unit of work's own uncommitted writes, leaves out the one it is told to, and matches what
+    ``for_payment`` lists, summed in Python."""
+    order = b.order()
+    pay = b.succeeded(b.payment(), order)
+    other = b.succeeded(b.payment("pay_2", order_id="ord_1", reference="ref_B"), order)
+    await _committed(backend, order, pay)
+    async with backend.uow() as uow:
+        assert await uow.refunds.amounts("pay_1") == RefundAmounts(0, 0)
+        pay = await uow.payments.lock("pay_1")
+        done, failed, pending = (b.refund(f"ref_{i}", pay, order, amount, now=b.at(i))
+                                 for i, amount in ((1, 700), (2, 500), (3, 300)))
+        for refund in (done, failed, pending):
+            await uow.refunds.add(refund)
+        done.mark_processing("gw_1", b.at(4))
+        done.succeed(order.context(), b.at(4))
+        failed.fail(order.context(), "declined", b.at(4))
+        for refund in (done, failed):
+            await uow.refunds.save(refund)
+        assert await uow.refunds.amounts("pay_1") == RefundAmounts(reserved=1000, refunded=700)  # own writes
+        await uow.commit()
+    async with backend.uow() as uow:
+        await uow.payments.add(other)
+        await uow.refunds.add(b.refund("ref_9", other, order, 50))
+        await uow.commit()
+    async with backend.uow() as uow:
+        await uow.payments.lock("pay_1")
+        assert await uow.refunds.amounts("pay_1") == RefundAmounts(reserved=1000, refunded=700)
+        assert await uow.refunds.amounts("pay_1") == RefundAmounts.of(await uow.refunds.for_payment("pay_1"))
+        assert await uow.refunds.amounts("pay_1", excluding="ref_1") == RefundAmounts(reserved=300, refunded=0)
+        assert await uow.refunds.amounts("pay_1", excluding="ref_2") == RefundAmounts(reserved=1000, refunded=700)
+        assert await uow.refunds.amounts("pay_2") == RefundAmounts(reserved=50, refunded=0)
+        assert await uow.refunds.amounts("nope") == RefundAmounts(0, 0)
 
 
 async def test_webhook_inbox_dedups_on_gateway_and_event_id(backend):
