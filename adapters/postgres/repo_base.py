@@ -34,7 +34,14 @@ class Repository:
         if lock:
             sql += " FOR UPDATE"
         rows = await self.session.fetch(sql, list(params), plain_read=not lock)
-        return [self.session.load(self.table, row, self._row_key(row), refresh=lock) for row in rows]
+        if not lock:
+            return [self.session.load(self.table, row, self._row_key(row)) for row in rows]
+        found = []
+        for row in rows:
+            key = self._row_key(row)
+            found.append(self.session.load(self.table, row, key, refresh=True))
+            self.session.lock_taken(self.table, key, row.get("version"))
+        return found
 
     def _row_key(self, row: dict[str, Any]) -> str:
         return self._param(row[self.table.key])
@@ -64,8 +71,14 @@ class Repository:
 
     async def save(self, obj: Any) -> None:
         """Write ``obj`` back. Loaded here: only if the row still has the version it was loaded
-        with, else ConcurrencyConflict. Never loaded here: written as is (inserted if missing)."""
+        with, else ConcurrencyConflict. Never loaded here: written as is (inserted if missing).
+        A row this transaction locked as loaded cannot have changed: its update is deferred (sent
+        ahead of the next statement, or with the COMMIT), a round trip fewer."""
         key = self._param(self._key(obj))
+        if self.session.holds_as_loaded(self.table, key):
+            self.session.defer(self.table.update_sql(check_version=False), {**self.table.to_row(obj), "__key": key})
+            self.session.adopt(self.table, key, obj)
+            return
         loaded = self.session.loaded_version(self.table, key) if self.table.versioned else None
         params = {**self.table.to_row(obj), "__key": key, "__loaded_version": loaded}
         updated = await self.session.execute(self.table.update_sql(check_version=loaded is not None), params)

@@ -40,6 +40,8 @@ class PostgresSession:
         self._identity: dict[tuple[str, str], Any] = {}
         self._snapshots: dict[tuple[str, str], dict] = {}
         self._versions: dict[tuple[str, str], int] = {}
+        #: Rows this transaction holds locked, as loaded (so no version check of theirs can fail).
+        self._locked: set[tuple[str, str]] = set()
 
     async def open(self) -> None:
         conn = await db.acquire(self.pool)
@@ -75,14 +77,34 @@ class PostgresSession:
         and sent as ``EXECUTE`` (see ``adapters/postgres/prepared.py``)."""
         idle = self._usable_status() == db.IDLE
         text = await self._render(sql, params)
+        if self._deferred:  # the writes held back run first, in this statement's round trip
+            text = "; ".join([*await self._take_deferred(), text])
+            plain_read = False
         await self._send(text, begin=idle and not plain_read)
         assert self._cur is not None
-        return self._cur.rowcount
+        return self._cur.rowcount  # the last statement's
 
     def defer(self, sql: str, params: Any = None) -> None:
-        """A write nobody waits on the outcome of: sent with the COMMIT, in its round trip, and
-        dropped if the unit of work rolls back."""
+        """A write nobody waits on the outcome of: sent, in order, ahead of the next statement in
+        its round trip, or with the COMMIT in its; dropped if the unit of work rolls back. An
+        error it raises is raised by that statement (or the commit), mapped as any other."""
         self._deferred.append((sql, params))
+
+    async def _take_deferred(self) -> list[str]:
+        deferred, self._deferred = self._deferred, []
+        return [await self._render(s, p) for s, p in deferred]
+
+    def lock_taken(self, table: Table, key: str, row_version: int | None) -> None:
+        """``key``'s row was just locked by this transaction; ``row_version``: the version it has
+        there. Held as loaded when the object this unit of work has for it has that version."""
+        if not table.versioned or self._versions.get((table.name, key)) == row_version:
+            self._locked.add((table.name, key))
+
+    def holds_as_loaded(self, table: Table, key: str) -> bool:
+        """True when this transaction holds ``key``'s row locked and the object for it was loaded
+        from the row as it is locked: nobody can change the row before the commit, so an update of
+        it cannot miss its version."""
+        return (table.name, key) in self._locked
 
     def _usable_status(self) -> int:
         if self._cur is None or self._conn is None:
@@ -165,18 +187,17 @@ class PostgresSession:
         """The deferred writes, then ``sql`` (the outbox insert), then COMMIT, in one round trip;
         nothing is sent for a transaction never begun with nothing to write."""
         idle = self._usable_status() == db.IDLE
-        deferred, self._deferred = self._deferred, []
-        parts = [await self._render(s, p) for s, p in deferred]
+        parts = await self._take_deferred()
         if sql:
             parts.append(await self._render(sql, params))
         if parts or not idle:  # an untouched transaction has nothing to commit
             await self._send("; ".join([*parts, "COMMIT"]), begin=idle)
-        self._identity, self._snapshots, self._versions = {}, {}, {}
+        self._identity, self._snapshots, self._versions, self._locked = {}, {}, {}, set()
 
     async def rollback(self) -> None:
         await self.end_transaction()
         self._deferred = []
-        self._identity, self._snapshots, self._versions = {}, {}, {}
+        self._identity, self._snapshots, self._versions, self._locked = {}, {}, {}, set()
 
     async def end_transaction(self) -> None:
         conn = self._conn

@@ -9,6 +9,7 @@ from adapters.postgres import prepared
 from adapters.postgres.pool import create_pool
 from adapters.postgres.uow import PostgresUnitOfWork
 from application.errors import ConcurrencyConflict
+from tests import roundtrips
 
 
 def test_placeholders_become_numbered_parameters():
@@ -40,11 +41,15 @@ async def _prepared_here(uow) -> list[str]:
     return [r["name"] for r in rows]
 
 
-async def test_a_statement_is_prepared_once_per_connection_and_outlives_a_rollback(one_connection, pg_backend):
-    pool, bus = one_connection, pg_backend.bus
+async def _stored_order(pool, bus) -> None:
     async with PostgresUnitOfWork(pool, bus) as uow:
         await uow.orders.add(b.order())
         await uow.commit()
+
+
+async def test_a_statement_is_prepared_once_per_connection_and_outlives_a_rollback(one_connection, pg_backend):
+    pool, bus = one_connection, pg_backend.bus
+    await _stored_order(pool, bus)
     async with PostgresUnitOfWork(pool, bus) as uow:
         order = await uow.orders.lock("ord_1")
         order.cancel(b.at(1))
@@ -83,18 +88,69 @@ async def test_with_preparing_off_statements_go_as_plain_text(one_connection, pg
         assert await _prepared_here(uow) == []
 
 
-async def test_a_deferred_write_goes_with_the_commit_and_never_after_a_rollback(one_connection, pg_backend):
+async def test_a_deferred_write_goes_ahead_of_the_next_statement_and_never_after_a_rollback(one_connection, pg_backend):
     pool, bus = one_connection, pg_backend.bus
     async with PostgresUnitOfWork(pool, bus) as uow:
         uow.session.defer("INSERT INTO categories (slug, name) VALUES (%s, %s)", ["kept", "10% off"])
-        assert await uow.session.fetch("SELECT slug FROM categories") == []  # not sent yet
+        with roundtrips.counting() as seen:  # in the read's round trip, ahead of it
+            assert await uow.session.fetch("SELECT slug FROM categories") == [{"slug": "kept"}]
+        assert seen.counts()["statements"] == 1, seen.sql
         await uow.commit()
     async with PostgresUnitOfWork(pool, bus) as uow:
         uow.session.defer("INSERT INTO categories (slug, name) VALUES (%s, %s)", ["dropped", "x"])
-        await uow.orders.add(b.order())  # the transaction begins, then is never committed
+        # a plain read carrying a deferred write begins the transaction: the write is not autocommitted
+        assert await uow.session.fetch("SELECT count(*) AS n FROM categories") == [{"n": 2}]
     async with PostgresUnitOfWork(pool, bus) as uow:
-        assert await uow.session.fetch("SELECT slug, name FROM categories") == [{"slug": "kept", "name": "10% off"}]
-        assert await uow.orders.get("ord_1") is None
+        uow.session.defer("INSERT INTO categories (slug, name) VALUES (%s, %s)", ["last", "y"])
+        with roundtrips.counting() as seen:
+            await uow.commit()  # with nothing after it, it goes with the COMMIT
+        assert seen.counts()["statements"] == 1, seen.sql
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        assert await uow.session.fetch("SELECT slug FROM categories ORDER BY slug") == [{"slug": "kept"},
+                                                                                       {"slug": "last"}]
+
+
+async def test_a_save_of_a_row_locked_as_loaded_costs_no_round_trip_and_is_seen_next(one_connection, pg_backend):
+    pool, bus = one_connection, pg_backend.bus
+    await _stored_order(pool, bus)
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        order = await uow.orders.lock("ord_1")
+        order.fail(b.at(1))
+        with roundtrips.counting() as seen:
+            await uow.orders.save(order)
+        assert seen.statements == 0, seen.sql
+        row = await uow.session.fetch("SELECT status, version FROM orders WHERE id = %s", ["ord_1"])
+        assert row == [{"status": "failed", "version": order.version}]  # ahead of the read, in its trip
+        order.customer_name = "seen twice"
+        await uow.orders.save(order)  # still locked as loaded: deferred again, version kept in step
+        await uow.commit()
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        stored = await uow.orders.get("ord_1")
+        assert (stored.status.value, stored.customer_name, stored.version) == ("failed", "seen twice", order.version)
+        assert stored.status_history[-1].to_status == "failed"
+
+
+async def test_a_row_changed_elsewhere_between_a_plain_read_and_its_lock_still_conflicts(pg_pool, pg_backend):
+    """Loaded plain and changed here, then locked after another writer moved it on: the object is
+    not the locked row (it is not refreshed), so its save keeps the version check and fails."""
+    bus = pg_backend.bus
+    async with PostgresUnitOfWork(pg_pool, bus) as uow:
+        await uow.orders.add(b.order())
+        await uow.commit()
+    async with PostgresUnitOfWork(pg_pool, bus) as mine:
+        order = await mine.orders.get("ord_1")
+        order.customer_name = "mine"
+        async with PostgresUnitOfWork(pg_pool, bus) as theirs:
+            other = await theirs.orders.lock("ord_1")
+            other.fail(b.at(1))
+            await theirs.orders.save(other)
+            await theirs.commit()
+        assert await mine.orders.lock("ord_1") is order  # locked now, but as this unit of work changed it
+        with pytest.raises(ConcurrencyConflict):
+            await mine.orders.save(order)
+    async with PostgresUnitOfWork(pg_pool, bus) as uow:
+        stored = await uow.orders.get("ord_1")
+        assert (stored.status.value, stored.customer_name) == ("failed", b.order().customer_name)
 
 
 async def test_a_schema_change_under_a_prepared_statement_is_a_retryable_conflict(one_connection, pg_backend):
