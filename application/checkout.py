@@ -1,10 +1,11 @@
 """Use cases: initiate a checkout, price it (shipping, tax, coupon), confirm it into an order."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from application import invalidation
+from application import cache_keys, invalidation
 from application.caching import CacheAside
 from application.errors import AlreadyExists, Conflict, NotFound
 from application.ports import CheckoutSessionStore, Clock, IdGenerator
@@ -31,26 +32,73 @@ async def load_products(uow: ProductsUnitOfWork, items: Sequence[tuple[str, int]
     return [(found[sku], quantity) for sku, quantity in items]
 
 
+def _quote_bytes(product: Product) -> bytes:
+    """What a checkout reads of a product (its quote and availability), for the cache."""
+    return json.dumps([product.id, product.sku, product.name, product.price.amount, product.price.currency,
+                       product.stock, product.category, product.active, product.version, product.shippable]).encode()
+
+
+def _quoted(raw: bytes) -> Product:
+    id, sku, name, amount, currency, stock, category, active, version, shippable = json.loads(raw)
+    return Product(id=id, sku=sku, name=name, price=Money(amount, currency), stock=stock, category=category,
+                   active=active, version=version, shippable=shippable)
+
+
+class _Unknown(Exception):
+    """A sku with no product: never cached (random skus must not fill the cache)."""
+
+
 class Checkout:
     def __init__(self, uow: Callable[[], CheckoutUnitOfWork], sessions: CheckoutSessionStore, clock: Clock,
                  ids: IdGenerator, shipping_rates: ShippingRates, tax_rules: TaxRules, session_ttl: float = 1800,
-                 cache: CacheAside | None = None) -> None:
+                 cache: CacheAside | None = None, product_ttl: float = 0) -> None:
+        """``product_ttl``: how long a product's quote read by an initiate may be cached (0: not
+        cached, every initiate reads the catalog). Any product's change drops every quote (they
+        are a group of the product list's), and a quote is only a quote: the confirmation locks
+        the products and refuses a price that changed, takes the stock, and checks it is sold."""
         self.uow, self.sessions, self.clock, self.ids = uow, sessions, clock, ids
         self.rates, self.taxes, self.ttl, self.cache = shipping_rates, tax_rules, session_ttl, cache
+        self.product_ttl = product_ttl if cache is not None else 0
 
     async def initiate(self, principal: Principal, items: Sequence[tuple[str, int]],
                        from_cart: bool = False) -> CheckoutSession:
         """A session from ``items``, or from the caller's cart (then emptied when it is confirmed)."""
-        async with self.uow() as uow:
-            if from_cart:
+        if from_cart:
+            async with self.uow() as uow:
                 cart = await uow.carts.get(principal.id)
                 if cart is None or not cart.lines:
                     raise InvalidValue("your cart is empty", field="from_cart")
-                items = [(line.sku, line.quantity) for line in cart.lines]
-            lines = await load_products(uow, items)
+                lines = await load_products(uow, [(line.sku, line.quantity) for line in cart.lines])
+        else:
+            lines = await self._quotes(items)
         session = CheckoutSession.start(self.ids.new_id("chk"), principal.id, lines, self.clock.now())
         session.from_cart = from_cart
         return await self._update(session)
+
+    async def _quotes(self, items: Sequence[tuple[str, int]]) -> list[tuple[Product, int]]:
+        """The products of ``items`` as ``load_products`` gives them, from the cache when it has them."""
+        if self.product_ttl <= 0:
+            async with self.uow() as uow:
+                return await load_products(uow, items)
+        found: dict[str, Product] = {}
+        unknown = []
+        for sku in dict.fromkeys(sku for sku, _ in items):
+            async def load(sku: str = sku) -> bytes:
+                async with self.uow() as uow:
+                    product = (await uow.products.get_by_skus([sku])).get(sku)
+                if product is None:
+                    raise _Unknown(sku)
+                return _quote_bytes(product)
+            try:
+                raw = await self.cache.get(cache_keys.in_group(cache_keys.PRODUCTS, f"quote:{sku}"), self.product_ttl,
+                                           load, namespace="product", group=cache_keys.PRODUCTS)
+            except _Unknown:
+                unknown.append(sku)
+                continue
+            found[sku] = _quoted(raw)
+        if unknown:
+            raise InvalidValue(f"unknown sku: {', '.join(sorted(unknown))}", field="items", skus=sorted(unknown))
+        return [(found[sku], quantity) for sku, quantity in items]
 
     async def get(self, principal: Principal, checkout_id: str) -> CheckoutSession:
         session = await self.sessions.get(checkout_id)

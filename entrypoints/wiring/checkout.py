@@ -12,4 +12,5 @@ class CheckoutContainer(containers.DeclarativeContainer):
 
     checkout = providers.Singleton(
         Checkout, storage.uow, cache.sessions, core.clock, core.ids, shipping_rates=core.shipping_rates,
-        tax_rules=core.tax_rules, cache=cache.cache, session_ttl=config.checkout_session_ttl)
+        tax_rules=core.tax_rules, cache=cache.cache, session_ttl=config.checkout_session_ttl,
+        product_ttl=providers.Callable(lambda ttls: ttls["product"], config.ttls))

@@ -1,6 +1,8 @@
 """Cart (persisted per user and guest, merged at login, checked out) and admin catalog writes."""
 from __future__ import annotations
 
+from application.caching import CacheAside
+
 BACKENDS = ("memory", "postgres")
 API = "/api/v1"
 RICE, TEA = "NG-RICE-5KG", "KE-TEA-500G"
@@ -174,4 +176,60 @@ async def test_a_deactivated_or_repriced_product_is_reported_at_confirmation(api
                           expect=409)
     assert repriced["code"] == "conflict" and "price" in repriced["detail"]
     assert gone["code"] == "product_unavailable"
+    assert (await api.json("GET", f"{API}/payment/orders", h))["results"] == []
+
+
+async def test_an_initiate_quotes_the_current_price_stock_and_catalog_while_quotes_are_cached(api, admin):
+    """Initiates read products through the cache (a quote per sku); any product change drops the
+    quotes, so the next initiate prices and checks stock as the catalog stands; an unknown sku is
+    never remembered as unknown."""
+    h = await api.user()
+    rice = await _product(api, RICE)
+
+    async def initiate(sku: str, quantity: int = 1, expect: int = 201) -> dict:
+        return await api.json("POST", f"{API}/checkout/initiate", h,
+                              json={"items": [{"sku": sku, "quantity": quantity}]}, expect=expect)
+
+    for _ in range(2):  # the second from the cache
+        assert (await initiate(RICE))["items"][0]["unit_price"] == rice["price"]
+    await api.json("PATCH", f"{API}/products/{rice['id']}", admin, json={"price": rice["price"] + 100}, expect=200)
+    assert (await initiate(RICE))["items"][0]["unit_price"] == rice["price"] + 100
+    await api.json("PATCH", f"{API}/products/{rice['id']}", admin, json={"stock": 3}, expect=200)
+    assert (await initiate(RICE, 4, expect=409))["code"] == "insufficient_stock"
+    await api.json("PATCH", f"{API}/products/{rice['id']}", admin, json={"stock": 4}, expect=200)
+    assert (await initiate(RICE, 4))["items"][0]["quantity"] == 4
+    await api.json("PATCH", f"{API}/products/{rice['id']}", admin, json={"active": False}, expect=200)
+    assert (await initiate(RICE, expect=409))["code"] == "product_unavailable"
+
+    unknown = await initiate("UG-NEW-SKU", expect=422)
+    assert "UG-NEW-SKU" in unknown["detail"]
+    await api.json("POST", f"{API}/products", admin, expect=201,
+                   json={"sku": "UG-NEW-SKU", "name": "New", "price": 500, "currency": "UGX", "stock": 2,
+                         "category": "groceries"})
+    assert (await initiate("UG-NEW-SKU"))["items"][0]["unit_price"] == 500
+
+
+async def test_a_quote_left_stale_cannot_charge_an_old_price(api, admin, monkeypatch):
+    """Even a quote the cache still holds after the price changed (an invalidation lost) only
+    prices the checkout: the confirmation reads the locked product and refuses the old price."""
+    h = await api.user()
+    rice = await _product(api, RICE)
+    await api.json("POST", f"{API}/checkout/initiate", h, json={"items": [{"sku": RICE, "quantity": 1}]}, expect=201)
+    lost_ones = []
+
+    async def lost(self, keys, counters):  # the price change's invalidation never reaches the cache
+        lost_ones.append(counters)
+        return True
+    with monkeypatch.context() as patched:
+        patched.setattr(CacheAside, "_invalidate", lost)
+        await api.json("PATCH", f"{API}/products/{rice['id']}", admin, json={"price": rice["price"] + 100},
+                       expect=200)
+        co = await api.json("POST", f"{API}/checkout/initiate", h, json={"items": [{"sku": RICE, "quantity": 1}]},
+                            expect=201)
+    assert lost_ones, "the price change was not invalidated through the cache"
+    assert co["items"][0]["unit_price"] == rice["price"], lost_ones  # the stale quote
+    await api.ship(h, co["checkout_id"])
+    refused = await api.json("POST", f"{API}/checkout/confirm-order", h, json={"checkout_id": co["checkout_id"]},
+                             expect=409)
+    assert refused["code"] == "conflict" and "price" in refused["detail"]
     assert (await api.json("GET", f"{API}/payment/orders", h))["results"] == []
