@@ -6,7 +6,15 @@ from collections.abc import Callable
 from adapters.memory.session import MemorySession
 from adapters.memory.table import MemoryTable
 from application.errors import AlreadyExists
-from domain.payments import PAYMENT_TERMINAL, PaymentIntent, Refund, RefundAmounts, Transaction
+from domain.payments import (
+    PAYMENT_TERMINAL,
+    PaymentIntent,
+    Refund,
+    RefundAmounts,
+    Transaction,
+    TransactionStatus,
+    TransactionType,
+)
 from domain.webhooks import WebhookEvent, WebhookStatus
 
 
@@ -60,6 +68,11 @@ class MemoryLedger:
         self.session = session
 
     async def append(self, transaction: Transaction) -> None:
+        """The Postgres schema's unique keys, kept here: a reused id, a second successful capture of
+        a payment, a second successful ledger row of a refund (a double charge or refund)."""
+        if any(_same_movement(t, transaction) for t in self.session.ledger_rows()):
+            raise AlreadyExists("the ledger already records this money movement",
+                                transaction_id=transaction.id, payment_id=transaction.payment_id)
         self.session.append_ledger(transaction)
 
     async def for_payment(self, payment_id: str) -> list[Transaction]:
@@ -91,3 +104,14 @@ REPOSITORIES: dict[str, Callable[[MemorySession], object]] = {
     "ledger": MemoryLedger,
     "webhooks": MemoryWebhooks,
 }
+
+
+def _same_movement(a: Transaction, b: Transaction) -> bool:
+    if a.id == b.id:
+        return True
+    succeeded = TransactionStatus.SUCCEEDED
+    if a.status is not succeeded or b.status is not succeeded or a.type is not b.type:
+        return False
+    if a.type is TransactionType.PAYMENT:
+        return a.payment_id == b.payment_id
+    return a.type is TransactionType.REFUND and a.refund_id is not None and a.refund_id == b.refund_id

@@ -92,11 +92,10 @@ class PostgresLedger:
         self.session = session
 
     async def append(self, transaction: Transaction) -> None:
-        """AlreadyExists for a reused id, or a second successful capture of a payment (or refund)."""
-        sql = f"{TRANSACTIONS.insert_sql()} ON CONFLICT DO NOTHING"
-        if not await self.session.execute(sql, TRANSACTIONS.to_row(transaction)):
-            raise AlreadyExists("the ledger already records this money movement",
-                                transaction_id=transaction.id, payment_id=transaction.payment_id)
+        """AlreadyExists for a reused id, or a second successful capture of a payment (or refund):
+        raised by the next statement of this unit of work or its commit, which the insert goes
+        ahead of (deferred: no round trip of its own), and the whole transaction is rolled back."""
+        self.session.defer(TRANSACTIONS.insert_sql(), TRANSACTIONS.to_row(transaction))
 
     async def for_payment(self, payment_id: str) -> list[Transaction]:
         rows = await self.session.fetch(f"{TRANSACTIONS.select()} WHERE payment_id = %s ORDER BY t.seq",

@@ -41,7 +41,9 @@ class RefundRepository(Protocol):
 
 
 class Ledger(Protocol):
-    """Append-only ledger of money movements."""
+    """Append-only ledger of money movements. ``append`` of a movement it already records (a
+    reused id, a second successful capture of a payment or refund) raises AlreadyExists, at the
+    latest when the unit of work commits, and nothing of that unit of work is kept."""
 
     async def append(self, transaction: Transaction) -> None: ...
     async def for_payment(self, payment_id: str) -> list[Transaction]: ...

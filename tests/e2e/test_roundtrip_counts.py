@@ -84,7 +84,7 @@ async def test_a_refund_takes_three_transactions(api, backend):
     assert body["status"] == "succeeded" and body["amount"] == 100
     # the key's claim, the reservation, the settlement with the key's answer (its UPDATE sent with the
     # settlement's COMMIT; was 4: the answer in a transaction of its own, and 7 before that)
-    assert seen.counts() == {"statements": 13, "transactions": 3, "redis": 5}, explain(seen)
+    assert seen.counts() == {"statements": 12, "transactions": 3, "redis": 5}, explain(seen)
     assert not any(sql.startswith("UPDATE idempotency_keys") for sql in seen.sql), explain(seen)
     # the answer stored by the settlement is the one sent, byte for byte
     resp = await api.client.post("/api/v1/payment/refunds", headers={**h, "Idempotency-Key": "r1"}, json=request)
@@ -165,7 +165,7 @@ async def test_webhook_ingestion_counts(api, backend):
     assert got["status"] == "succeeded"
     # recorded (issue 20): the inbox write, then the settlement (was 3: the payment was read before its
     # lock); Redis: the per-IP limit, the dedup claim, its release to done, the invalidation
-    assert seen.counts() == {"statements": 7, "transactions": 2, "redis": 4}, explain(seen)
+    assert seen.counts() == {"statements": 6, "transactions": 2, "redis": 4}, explain(seen)
 
 
 @pytest.mark.settings(pg_pool_max=2, rate_limits={"checkout_confirm": (100, 60), "checkout_initiate": (100, 60),

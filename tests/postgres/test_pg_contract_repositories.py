@@ -156,6 +156,26 @@ async def test_refunds_and_ledger(backend):
         assert await uow.ledger.for_payment("nope") == []
 
 
+async def test_a_second_capture_in_the_ledger_is_refused_and_keeps_nothing_of_its_unit_of_work(backend):
+    order = b.order()
+    pay = b.succeeded(b.payment(), order)
+    await _committed(backend, order, pay)
+    async with backend.uow() as uow:
+        await uow.ledger.append(b.transaction("txn_1", pay))
+        await uow.commit()
+    with pytest.raises(AlreadyExists):
+        async with backend.uow() as uow:
+            order = await uow.orders.lock("ord_1")
+            order.customer_name = "not kept"
+            await uow.orders.save(order)
+            await uow.ledger.append(b.transaction("txn_2", pay))  # the payment's second capture
+            await uow.payments.get("pay_1")
+            await uow.commit()
+    async with backend.uow() as uow:
+        assert [t.id for t in await uow.ledger.for_payment("pay_1")] == ["txn_1"]
+        assert (await uow.orders.get("ord_1")).customer_name == b.order().customer_name
+
+
 async def test_refund_amounts_sum_what_for_payment_lists(backend):
     """``amounts`` adds up the payment's refunds by status (failed ones reserve nothing), sees the
     unit of work's own uncommitted writes, leaves out the one it is told to, and matches what
