@@ -111,6 +111,8 @@ def payport_env(extra: dict[str, str] | None = None) -> dict[str, str]:
                     "PAYPORT_REDIS_PREFIX": f"payport_bench_{RUN_ID}:"})
         if REDIS_URL:
             env["REDIS_URL"] = REDIS_URL
+    # BENCH_SERVICE_ENV="NAME=value,NAME=value": settings of the service under test for a what-if sitting
+    env.update(dict(kv.split("=", 1) for kv in os.environ.get("BENCH_SERVICE_ENV", "").split(",") if "=" in kv))
     env.update(extra or {})
     return env
 

@@ -6,11 +6,15 @@ from collections.abc import Callable
 from adapters.memory.session import MemorySession
 from adapters.memory.table import MemoryTable
 from application.errors import AlreadyExists
-from domain.orders import Order
+from domain.orders import EventContext, Order
 
 
 class MemoryOrders(MemoryTable):
     table = "orders"
+
+    async def context(self, order_id: str) -> EventContext | None:
+        order = await self.get(order_id)
+        return None if order is None else order.context()
 
     async def get_by_checkout(self, checkout_id: str) -> Order | None:
         return self._find(lambda o: o.checkout_id == checkout_id, by=("checkout_id", checkout_id))

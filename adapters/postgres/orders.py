@@ -13,7 +13,7 @@ from adapters.postgres.session import PostgresSession
 from application.errors import AlreadyExists
 from domain.checkout import LineItem
 from adapters.postgres.mapping import _utc
-from domain.orders import Order, OrderStatus, StatusChange
+from domain.orders import EventContext, Order, OrderStatus, StatusChange
 
 
 def _items(value: Any) -> list[LineItem]:
@@ -39,6 +39,8 @@ _HISTORY_SQL = ("SELECT coalesce(json_agg(json_build_object('from_status', h.fro
 ORDERS = Table("orders", Order, "id", fields_of(Order, skip=("items", "status_history")),
                {"status": OrderStatus, "items": _items, "status_history": _history},
                extras={"items": _ITEMS_SQL, "status_history": _HISTORY_SQL}, versioned=True)
+_CONTEXT = ("SELECT owner_id AS user_id, customer_email AS user_email, customer_name AS user_name, workspace_id,"
+            " id AS order_id, order_number FROM orders WHERE id = %s")
 _HISTORY_INSERT = ("INSERT INTO order_status_history (order_id, position, from_status, to_status, at, by, note) "
                    "VALUES {} ON CONFLICT (order_id, position, at) DO NOTHING")  # the key holds the partition key (0014)
 
@@ -78,6 +80,14 @@ class PostgresOrders(Repository):
         values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
         self.session.defer(_HISTORY_INSERT.format(values), [v for row in rows for v in row])
         self._stored[order.id] = len(order.status_history)
+
+    async def context(self, order_id: str) -> EventContext | None:
+        """The order's event context from its own row (one this unit of work holds: from it)."""
+        held = self.session.cached(self.table, order_id)
+        if held is not None:
+            return held.context()
+        rows = await self.session.fetch(_CONTEXT, [order_id], plain_read=True)
+        return EventContext(**rows[0]) if rows else None
 
     async def get_by_checkout(self, checkout_id: str) -> Order | None:
         return await self._first("checkout_id = %s", [checkout_id])

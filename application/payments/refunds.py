@@ -115,10 +115,10 @@ class Refunds:
             payment = visible(locked, principal, "payment", payment_id=payment_id)
             if not principal.is_admin and self.window is not None and now - payment.updated_at > self.window:
                 raise RefundNotAllowed("the refund window for this payment has passed; contact support")
-            order = await uow.orders.get(payment.order_id)
             refund = Refund.request(
                 id=refund_id, payment=payment, existing=await uow.refunds.amounts(payment.id),
-                amount=amount, reason=reason, description=description, ctx=order.context(), now=now)
+                amount=amount, reason=reason, description=description,
+                ctx=await uow.orders.context(payment.order_id), now=now)
             refund.sending(now, FIRST_LOOK)  # the create call about to go out, counted before it does
             await uow.refunds.add(refund)
             await invalidation.stage(uow, self.cache, refunds=(refund,))

@@ -98,6 +98,17 @@ async def test_orders_round_trip_and_one_order_per_checkout(backend):
         assert (await uow.orders.get("ord_3")).checkout_id == "chk_3"
 
 
+async def test_an_orders_event_context_is_read_from_its_row_or_the_one_held(backend):
+    original = b.order(workspace_id="ws_1")
+    await _committed(backend, original)
+    async with backend.uow() as uow:
+        assert await uow.orders.context("ord_1") == original.context()
+        assert await uow.orders.context("nope") is None
+        held = await uow.orders.lock("ord_1")
+        held.customer_name = "changed here"
+        assert (await uow.orders.context("ord_1")).user_name == "changed here"
+
+
 async def test_payments_reference_and_one_active_intent_per_order(backend):
     await _committed(backend, b.order(), b.payment("pay_1", reference="ref_A"))
     async with backend.uow() as uow:
