@@ -73,11 +73,14 @@ class Repository:
         """Write ``obj`` back. Loaded here: only if the row still has the version it was loaded
         with, else ConcurrencyConflict. Never loaded here: written as is (inserted if missing).
         A row this transaction locked as loaded cannot have changed: its update is deferred (sent
-        ahead of the next statement, or with the COMMIT), a round trip fewer."""
+        ahead of the next statement, or with the COMMIT), a round trip fewer, and not sent at all
+        when the object is as it was loaded (or last saved)."""
         key = self._param(self._key(obj))
         if self.session.holds_as_loaded(self.table, key):
-            self.session.defer(self.table.update_sql(check_version=False), {**self.table.to_row(obj), "__key": key})
-            self.session.adopt(self.table, key, obj)
+            row = self.table.to_row(obj)
+            if not self.session.as_loaded(self.table, key, row):
+                self.session.defer(self.table.update_sql(check_version=False), {**row, "__key": key})
+                self.session.adopt(self.table, key, obj)
             return
         loaded = self.session.loaded_version(self.table, key) if self.table.versioned else None
         params = {**self.table.to_row(obj), "__key": key, "__loaded_version": loaded}

@@ -100,6 +100,10 @@ class PostgresSession:
         if not table.versioned or self._versions.get((table.name, key)) == row_version:
             self._locked.add((table.name, key))
 
+    def as_loaded(self, table: Table, key: str, row: dict[str, Any]) -> bool:
+        """True when ``row`` is what was loaded (or last written) for ``key``: nothing to write."""
+        return self._snapshots.get((table.name, key)) == row
+
     def holds_as_loaded(self, table: Table, key: str) -> bool:
         """True when this transaction holds ``key``'s row locked and the object for it was loaded
         from the row as it is locked: nobody can change the row before the commit, so an update of

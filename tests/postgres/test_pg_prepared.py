@@ -128,6 +128,12 @@ async def test_a_save_of_a_row_locked_as_loaded_costs_no_round_trip_and_is_seen_
         stored = await uow.orders.get("ord_1")
         assert (stored.status.value, stored.customer_name, stored.version) == ("failed", "seen twice", order.version)
         assert stored.status_history[-1].to_status == "failed"
+    async with PostgresUnitOfWork(pool, bus) as uow:
+        unchanged = await uow.orders.lock("ord_1")
+        with roundtrips.counting() as seen:
+            await uow.orders.save(unchanged)  # as it was loaded: nothing to write, now or with the commit
+            await uow.commit()
+        assert [sql for sql in seen.sql if "UPDATE" in sql or "INSERT" in sql] == [], seen.sql
 
 
 async def test_a_row_changed_elsewhere_between_a_plain_read_and_its_lock_still_conflicts(pg_pool, pg_backend):
