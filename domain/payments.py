@@ -367,8 +367,8 @@ def refundable_amount(captured: int, refunds: Iterable[Refund] | RefundAmounts) 
     return max(captured - amounts.reserved, 0)
 
 
-def refunded_amount(refunds: Iterable[Refund] | RefundAmounts) -> int:
-    return (refunds if isinstance(refunds, RefundAmounts) else RefundAmounts.of(refunds)).refunded
+def refunded_amount(refunds: Iterable[Refund]) -> int:
+    return RefundAmounts.of(refunds).refunded
 
 
 @attrs.frozen
