@@ -1,12 +1,13 @@
 """CPU (or instructions, with bench/instructions) of one route, in one process, with no sockets:
 Postgres + Redis, as bench/run serves them.
 
-    .venv/bin/python bench/profile_route.py detail|initiate|refund [--n 2000] [--repeats 5]
+    .venv/bin/python bench/profile_route.py detail|cached|initiate|refund [--n 2000] [--repeats 5]
         [--pg postgresql://postgres@127.0.0.1:5432/payport_prof] [--redis redis://127.0.0.1:6379/11]
         [--sample N | --profile N]
 
 ``detail``: an order's detail with the order TTL at 0 (every read a primary-key select, as the bench's
-uncached instance); ``initiate``: checkout initiate of one item; ``refund``: a 1-unit partial refund,
+uncached instance); ``cached``: the same read with the order TTL as configured (every read after the
+first a cache hit, as the bench's cached instance); ``initiate``: checkout initiate of one item; ``refund``: a 1-unit partial refund,
 round-robin over the payments of ``PAYS`` (env, default 60) full payments made first (bench/
 profile_paypath.py's). Raw requests are fed to aiohttp's protocol handler (bench/inproc.py); the
 figure is this process's CPU time (``time.process_time``), the drivers' client side included, the
@@ -39,7 +40,7 @@ ITEM = {"items": [{"sku": "NG-RICE-5KG", "quantity": 1}]}
 
 async def requests_for(what: str, conn: Connection, auth: dict[str, str], dsn: str):
     """A function giving the i-th raw request of the measured route."""
-    if what == "detail":
+    if what in ("detail", "cached"):
         _, co = await conn.json(request("POST", f"{API}/checkout/initiate", auth, ITEM))
         await conn.json(request("POST", f"{API}/checkout/calculate-shipping", auth, {
             "checkout_id": co["checkout_id"], "address": {"country": "NG", "city": "Lagos", "line1": "1 Marina"}}))
@@ -59,12 +60,12 @@ async def requests_for(what: str, conn: Connection, auth: dict[str, str], dsn: s
             pays = [r[0] for r in cur.fetchall()]
         return lambda i: request("POST", f"{API}/payment/refunds", auth | {"Idempotency-Key": f"rf-{uuid.uuid4().hex}"},
                                  {"payment_id": pays[i % len(pays)], "amount": 1, "reason": "requested_by_customer"})
-    raise SystemExit(f"unknown route {what!r}: detail, initiate or refund")
+    raise SystemExit(f"unknown route {what!r}: detail, cached, initiate or refund")
 
 
 async def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=("detail", "initiate", "refund"))
+    p.add_argument("what", choices=("detail", "cached", "initiate", "refund"))
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--warmup", type=int, default=300)
@@ -85,7 +86,9 @@ async def main() -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("PAYPORT_", "DATABASE_URL", "REDIS_URL"))}
     environ.update({f"PAYPORT_RATE_{x.upper()}": "1000000/60" for x in RATE_LIMITS})
     environ.update({"PAYPORT_LOG_LEVEL": "WARNING", "PAYPORT_SANDBOX": "on", "DATABASE_URL": a.pg,
-                    "PAYPORT_DEMO_DATA": "on", "REDIS_URL": a.redis, "PAYPORT_TTL_ORDER": "0"})
+                    "PAYPORT_DEMO_DATA": "on", "REDIS_URL": a.redis})
+    if a.what != "cached":
+        environ["PAYPORT_TTL_ORDER"] = "0"
     app = create_app(build_container(environ=environ))
     conn = await Connection.to(app)
     email = f"prof{uuid.uuid4().hex[:8]}@proc.io"

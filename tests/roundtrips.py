@@ -8,7 +8,8 @@ piece of code makes, counted at the drivers (nothing in the service is changed).
   inside an open transaction (the ``COMMIT`` included) start none. This is what
   ``pg_stat_database.xact_commit + xact_rollback`` counts on the server, counted per connection.
 - **redis**: every ``redis.asyncio.Redis.execute_command`` outside a pipeline, plus one per
-  ``Pipeline.execute`` (a pipeline is one round trip); pub/sub traffic (the in-process tier's
+  ``Pipeline.execute`` (a pipeline is one round trip) and per ``adapters.redis.lean.Lean.call``
+  (a batch sent in one write); pub/sub traffic (the in-process tier's
   listener) is not counted: it is not part of any request.
 
 Use: ``with roundtrips.counting() as seen: ...``; then ``seen.statements``, ``seen.transactions``,
@@ -23,6 +24,8 @@ import attrs
 import psycopg2.extensions
 from aiopg.connection import Cursor
 from redis.asyncio import client as redis_client
+
+from adapters.redis.lean import Lean
 
 IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
@@ -49,7 +52,7 @@ class Seen:
 def counting() -> Iterator[Seen]:
     seen = Seen()
     execute, executemany = Cursor.execute, Cursor.executemany
-    plain, piped = redis_client.Redis.execute_command, redis_client.Pipeline.execute
+    plain, piped, batched = redis_client.Redis.execute_command, redis_client.Pipeline.execute, Lean.call
 
     def statement(cur, sql) -> None:
         seen.statements += 1
@@ -79,7 +82,16 @@ def counting() -> Iterator[Seen]:
         seen.commands.append("pipeline[" + ",".join(str(c[0][0]) for c in self.command_stack) + "]")
         return await piped(self, *args, **kwargs)
 
+    async def counted_batch(self, commands, *args, **kwargs):
+        if not self.lean:  # sent as a redis-py pipeline: counted there
+            return await batched(self, commands, *args, **kwargs)
+        seen.redis += 1
+        names = [str(c[0]) for c in commands]
+        seen.commands.append(names[0] if len(names) == 1 else "pipeline[" + ",".join(names) + "]")
+        return await batched(self, commands, *args, **kwargs)
+
     Cursor.execute, Cursor.executemany = counted_execute, counted_executemany
+    Lean.call = counted_batch
     redis_client.Redis.execute_command = counted_command
     redis_client.Pipeline.execute = counted_pipeline
     try:
@@ -88,3 +100,4 @@ def counting() -> Iterator[Seen]:
         Cursor.execute, Cursor.executemany = execute, executemany
         redis_client.Redis.execute_command = plain
         redis_client.Pipeline.execute = piped
+        Lean.call = batched

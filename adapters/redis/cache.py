@@ -6,8 +6,10 @@ import math
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from adapters.redis.client import DEFAULT_PREFIX
+from adapters.redis.lean import lean
 
 #: ``incr`` counters live a day after their last increment (as ``MemoryCache``).
 COUNTER_TTL = 86400
@@ -45,39 +47,43 @@ class RedisCache:
         self.prefix = prefix
         self.scan_count = scan_count
         self._set_if_unchanged = redis.register_script(SET_IF_UNCHANGED)
+        self.lean = lean(redis)  # the calls of every cached read and write (adapters/redis/lean.py)
 
     def _key(self, key: str) -> str:
         return self.prefix + key
 
     async def get(self, key: str) -> bytes | None:
-        return await self.redis.get(self._key(key))
+        return (await self.lean.call((("GET", self._key(key)),)))[0]
 
     async def get_with_counter(self, key: str, counter: str) -> tuple[bytes | None, bytes]:
         """An entry and a counter (b"0" when unset) in one MGET: a miss learns its generation in
         the round trip of its lookup. Two keys in one command: they share a hash slot (the
         counter is ``{key}:gen`` of a hash-tagged key)."""
-        value, count = await self.redis.mget(self._key(key), self._key(counter))
+        [(value, count)] = await self.lean.call((("MGET", self._key(key), self._key(counter)),))
         return value, count or b"0"
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         if ttl <= 0:  # already expired: what MemoryCache would answer on the next get
-            await self.redis.delete(self._key(key))
+            await self.lean.call((("UNLINK", self._key(key)),))
             return
-        await self.redis.set(self._key(key), value, px=ttl_ms(ttl))
+        await self.lean.call((("SET", self._key(key), value, "PX", ttl_ms(ttl)),))
 
     async def set_if_unchanged(self, key: str, value: bytes, ttl: float, counter: str, expected: bytes) -> bool:
         """One Lua script (EVALSHA): the check and the write cannot be split by an invalidation."""
         if ttl <= 0:
             return False
-        stored = await self._set_if_unchanged(keys=[self._key(key), self._key(counter)],
-                                              args=[value, ttl_ms(ttl), expected])
+        keys, args = [self._key(key), self._key(counter)], [value, ttl_ms(ttl), expected]
+        [stored] = await self.lean.call((("EVALSHA", self._set_if_unchanged.sha, 2, *keys, *args),),
+                                        raise_on_error=False)
+        if isinstance(stored, NoScriptError):  # Redis restarted or was flushed: load the script with the call
+            stored = await self._set_if_unchanged(keys=keys, args=args)
+        elif isinstance(stored, Exception):
+            raise stored
         return bool(stored)
 
     async def delete(self, *keys: str) -> None:
-        if len(keys) == 1:
-            await self.redis.unlink(self._key(keys[0]))
-        elif keys:
-            await self._unlink_each([self._key(k) for k in keys])
+        if keys:
+            await self.lean.call([("UNLINK", self._key(k)) for k in keys])
 
     async def _unlink_each(self, names) -> int:
         """One UNLINK per key, pipelined: one round trip, and no command that spans hash slots."""
@@ -123,12 +129,10 @@ class RedisCache:
         before the change)."""
         if not keys and not counters and publish is None:
             return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for counter in counters:
-                pipe.incr(self._key(counter))
-                pipe.expire(self._key(counter), COUNTER_TTL)
-            for key in keys:
-                pipe.unlink(self._key(key))
-            if publish is not None:
-                pipe.publish(*publish)
-            await pipe.execute()
+        commands: list[tuple] = []
+        for counter in counters:
+            commands += (("INCRBY", self._key(counter), 1), ("EXPIRE", self._key(counter), COUNTER_TTL))
+        commands += [("UNLINK", self._key(key)) for key in keys]
+        if publish is not None:
+            commands.append(("PUBLISH", *publish))
+        await self.lean.call(commands)

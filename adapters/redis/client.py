@@ -7,6 +7,8 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
+from adapters.redis import lean
+
 DEFAULT_PREFIX = "payport:"
 
 
@@ -42,4 +44,5 @@ async def create_redis(
     try:
         yield client
     finally:
+        await lean.close(client)  # the hot paths' own connections (adapters/redis/lean.py)
         await client.aclose()

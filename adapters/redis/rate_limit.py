@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from adapters.redis.client import DEFAULT_PREFIX
+from adapters.redis.lean import lean
 from application.ports import RateLimitResult
 
 GCRA_SCRIPT = files("adapters.redis").joinpath("gcra.lua").read_text()
@@ -32,6 +33,7 @@ class RedisRateLimiter:
         self.redis = redis
         self.prefix = prefix
         self._script = redis.register_script(GCRA_SCRIPT)
+        self.lean = lean(redis)  # every request's limits (adapters/redis/lean.py)
 
     def key(self, key: str) -> str:
         return f"{self.prefix}ratelimit:{key}"
@@ -46,10 +48,9 @@ class RedisRateLimiter:
         command spans hash slots). A hit Redis answers ``NOSCRIPT`` (restarted, flushed) was not
         counted: it is sent again through ``hit``, which loads the script."""
         windows = [_window_us(limit, window) for _key, limit, window in hits]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for (key, limit, _window), window_us in zip(hits, windows, strict=True):
-                pipe.evalsha(self._script.sha, 1, self.key(key), limit, window_us)
-            answers = await pipe.execute(raise_on_error=False)
+        answers = await self.lean.call([("EVALSHA", self._script.sha, 1, self.key(key), limit, window_us)
+                                        for (key, limit, _window), window_us in zip(hits, windows, strict=True)],
+                                       raise_on_error=False)
         results = []
         for (key, limit, window), answer in zip(hits, answers, strict=True):
             if isinstance(answer, NoScriptError):

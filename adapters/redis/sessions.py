@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from adapters.redis.cache import ttl_ms
 from adapters.redis.client import DEFAULT_PREFIX
 from adapters.redis.codec import SessionDecodeError, decode_session, encode_session
+from adapters.redis.lean import lean
 from domain.checkout import CheckoutSession
 
 log = logging.getLogger(__name__)
@@ -27,12 +28,13 @@ class RedisCheckoutSessionStore:
     def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.lean = lean(redis)  # every checkout step's read and write (adapters/redis/lean.py)
 
     def key(self, checkout_id: str) -> str:
         return f"{self.prefix}checkout:session:{checkout_id}"
 
     async def get(self, checkout_id: str) -> CheckoutSession | None:
-        raw = await self.redis.get(self.key(checkout_id))
+        [raw] = await self.lean.call((("GET", self.key(checkout_id)),))
         if raw is None:
             return None
         try:
@@ -43,9 +45,9 @@ class RedisCheckoutSessionStore:
 
     async def save(self, session: CheckoutSession, ttl: float) -> None:
         if ttl <= 0:
-            await self.redis.delete(self.key(session.id))
+            await self.delete(session.id)
             return
-        await self.redis.set(self.key(session.id), encode_session(session), px=ttl_ms(ttl))
+        await self.lean.call((("SET", self.key(session.id), encode_session(session), "PX", ttl_ms(ttl)),))
 
     async def delete(self, checkout_id: str) -> None:
-        await self.redis.delete(self.key(checkout_id))
+        await self.lean.call((("UNLINK", self.key(checkout_id)),))

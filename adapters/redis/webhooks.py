@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from adapters.redis.cache import ttl_ms
 from adapters.redis.client import DEFAULT_PREFIX
+from adapters.redis.lean import lean
 
 _CLAIMED, _STORED = b"claimed", b"stored"
 
@@ -35,24 +36,23 @@ class RedisWebhookDedup:
         self.prefix = prefix
         self.ttl = ttl
         self.claim_ttl = claim_ttl
+        self.lean = lean(redis)  # every webhook's claim and release (adapters/redis/lean.py)
 
     def key(self, gateway: str, event_id: str) -> str:
         return f"{self.prefix}webhook:seen:{gateway}:{event_id}"
 
     async def claim(self, gateway: str, event_id: str) -> Literal["new", "in_flight", "stored"]:
         key = self.key(gateway, event_id)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(key, _CLAIMED, nx=True, px=ttl_ms(self.claim_ttl))
-            pipe.get(key)
-            created, value = await pipe.execute()
+        created, value = await self.lean.call((("SET", key, _CLAIMED, "NX", "PX", ttl_ms(self.claim_ttl)),
+                                               ("GET", key)))
         if created:
             return "new"
         return "stored" if value == _STORED else "in_flight"
 
     async def confirm(self, gateway: str, event_id: str) -> None:
         """The event is durably in the inbox: remember it as stored for the full ``ttl``."""
-        await self.redis.set(self.key(gateway, event_id), _STORED, px=ttl_ms(self.ttl))
+        await self.lean.call((("SET", self.key(gateway, event_id), _STORED, "PX", ttl_ms(self.ttl)),))
 
     async def forget(self, gateway: str, event_id: str) -> None:
         """Drop the marker (the inbox insert failed): the next delivery is processed again."""
-        await self.redis.delete(self.key(gateway, event_id))
+        await self.lean.call((("UNLINK", self.key(gateway, event_id)),))

@@ -6,6 +6,7 @@ import pytest
 from redis.crc import key_slot
 
 from adapters.redis import RedisCache, RedisRateLimiter, RedisWebhookDedup
+from adapters.redis.lean import lean
 from application import cache_keys as keys
 from application.caching import CacheAside
 from application.invalidation import stale_keys
@@ -28,6 +29,13 @@ class Spy:
         client.execute_command = self._recorded(original)
         self._pipeline = client.pipeline
         client.pipeline = self.pipeline
+        batches = lean(client)  # the hot paths' batches (adapters/redis/lean.py): each command recorded
+        send = batches.call
+
+        async def batch(commands, *args, **kwargs):
+            self.calls.extend(commands)
+            return await send(commands, *args, **kwargs)
+        batches.call = batch
 
     def _recorded(self, execute):
         async def run(*args, **options):

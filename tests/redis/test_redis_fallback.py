@@ -17,6 +17,7 @@ from adapters.redis import (
     RedisRateLimiter,
 )
 from adapters.redis.fallback import policy_of
+from adapters.redis.lean import lean
 from adapters.system import FakeClock
 from test_redis_contract_sessions import bare_session
 
@@ -103,12 +104,11 @@ async def test_local_fallback_cache_keeps_what_it_wrote_across_redis_dying_and_c
     cache = LocalFallbackCache(RedisCache(client, prefix), MemoryCache(FakeClock()), metrics)
     await cache.set("sandbox:txn:r1", b"pending", ttl=60)
 
-    async def boom(*args, **kwargs):
-        raise RedisConnectionError("Connection reset by peer")
-    real = client.execute_command
-    client.execute_command = boom
+    outage = Outage(client)
+    outage.down()
     assert await cache.get("sandbox:txn:r1") == b"pending"  # Redis down
-    client.execute_command = real
+    assert counter(metrics, "payport_cache_errors_total", operation="cache.get") == 1
+    outage.up()
     await RedisCache(client, prefix).delete("sandbox:txn:r1")  # Redis back, empty
     assert await cache.get("sandbox:txn:r1") == b"pending"
     await cache.delete("sandbox:txn:r1")
@@ -120,14 +120,16 @@ class Outage:
 
     def __init__(self, client) -> None:
         self.client, self.real = client, client.execute_command
+        self.batches = lean(client)  # the hot paths' batches (adapters/redis/lean.py) fail too
+        self.real_call = self.batches.call
 
     def down(self) -> None:
         async def boom(*args, **kwargs):
             raise RedisConnectionError("Connection reset by peer")
-        self.client.execute_command = boom
+        self.client.execute_command = self.batches.call = boom
 
     def up(self) -> None:
-        self.client.execute_command = self.real
+        self.client.execute_command, self.batches.call = self.real, self.real_call
 
 
 def fallback_sessions(client, prefix, metrics, **options) -> LocalFallbackSessions:

@@ -10,6 +10,7 @@ from adapters.redis import RedisCache
 from adapters.redis.tiered import TieredCache
 from application.caching import CacheAside
 from application.errors import NotFound
+from tests import roundtrips
 from tests.loaders import RecordingLoads
 
 
@@ -108,15 +109,10 @@ async def test_one_invalidate_bumps_deletes_and_reaches_the_other_process(pair):
     a, b = pair
     await a.set("order:o1", b"v1", ttl=60)
     assert await b.get("order:o1") == b"v1"  # held locally in b
-    sent = []
-    real = a.shared.redis.pipeline
-
-    def counting_pipeline(*args, **kwargs):
-        sent.append(1)
-        return real(*args, **kwargs)
-    a.shared.redis.pipeline = counting_pipeline
-    await a.invalidate(["order:o1"], ["order:o1:gen", "orders:u1:ver"])
-    assert len(sent) == 1  # one pipeline: INCR/EXPIRE x2, UNLINK, PUBLISH
+    with roundtrips.counting() as seen:
+        await a.invalidate(["order:o1"], ["order:o1:gen", "orders:u1:ver"])
+    assert seen.redis == 1, seen.commands  # one round trip
+    assert seen.commands == ["pipeline[INCRBY,EXPIRE,INCRBY,EXPIRE,UNLINK,PUBLISH]"]
     assert await a.get("order:o1") is None
     assert await a.shared.get("order:o1:gen") == b"1" and await a.shared.get("orders:u1:ver") == b"1"
 

@@ -1,0 +1,68 @@
+"""adapters/redis/lean.py: batches sent in one write on connections of their own. What must hold is
+what redis-py's pipeline guaranteed: every reply goes to the command that asked, a failure never
+leaves a reply for the next caller, a dropped connection is survived, and closing the client closes
+them."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from adapters.redis.lean import close, lean
+
+pytestmark = pytest.mark.redis
+
+
+async def test_the_pinned_redis_py_takes_the_lean_path(redis_client):
+    # with another redis-py the batches still work (through a redis-py pipeline), but this fails so
+    # that the loss of the lean path is seen
+    assert lean(redis_client).lean is True
+    assert lean(redis_client) is lean(redis_client)  # one per client
+
+
+async def test_each_reply_goes_to_its_command_and_error_replies_are_raised_or_returned(redis_client, prefix):
+    batch = lean(redis_client)
+    k, h = prefix + "k", prefix + "h"
+    replies = await batch.call([("SET", k, b"v", "PX", 60_000), ("GET", k), ("INCRBY", prefix + "n", 5),
+                                ("MGET", k, prefix + "missing"), ("HSET", h, "f", "1")])
+    assert replies == [b"OK", b"v", 5, [b"v", None], 1]
+    with pytest.raises(ResponseError):  # a command on a key of the wrong type
+        await batch.call([("INCRBY", k, 1), ("GET", k)])
+    replies = await batch.call([("INCRBY", k, 1), ("GET", k), ("GET", h)], raise_on_error=False)
+    assert isinstance(replies[0], ResponseError) and replies[1] == b"v" and isinstance(replies[2], ResponseError)
+    assert await batch.call([("GET", k)]) == [b"v"]  # every reply of the failed batches was read
+
+
+async def test_a_timeout_disconnects_so_no_late_reply_reaches_the_next_call(client_factory, prefix):
+    client = await client_factory(socket_timeout=0.2, retries=0)
+    batch = lean(client)
+    await batch.call([("SET", prefix + "k", b"mine", "PX", 60_000)])
+    # BLPOP blocks this connection alone for 1 s: its reply (None) would arrive late
+    with pytest.raises(RedisTimeoutError):
+        await batch.call([("GET", prefix + "k"), ("BLPOP", prefix + "empty", 1), ("GET", prefix + "k")])
+    await asyncio.sleep(1.1)  # the late reply has arrived on the old connection by now
+    assert await batch.call([("INCRBY", prefix + "n", 1), ("GET", prefix + "k")]) == [1, b"mine"]
+
+
+async def test_a_connection_dropped_by_the_server_is_retried_on_a_fresh_one(client_factory, redis_client, prefix):
+    client = await client_factory(client_name="lean-kill-test", retries=1)
+    batch = lean(client)
+    await batch.call([("SET", prefix + "k", b"v", "PX", 60_000)])
+    for info in await redis_client.client_list():
+        if info.get("name") == "lean-kill-test":
+            await redis_client.client_kill_filter(_id=info["id"])
+    assert await batch.call([("GET", prefix + "k")]) == [b"v"]  # sent again on a new connection
+
+
+async def test_closing_the_client_disconnects_its_lean_connections(client_factory, redis_client, prefix):
+    client = await client_factory(client_name="lean-close-test")
+    batch = lean(client)
+    await asyncio.gather(*(batch.call([("GET", prefix + "k")]) for _ in range(3)))
+    names = [c.get("name") for c in await redis_client.client_list()]
+    assert names.count("lean-close-test") >= 3  # three at once: three connections of its own
+    await close(client)
+    await asyncio.sleep(0.1)
+    names = [c.get("name") for c in await redis_client.client_list()]
+    assert "lean-close-test" not in names
