@@ -28,7 +28,7 @@ from application.ownership import visible
 from application.ports import Clock, GatewayRegistry, IdGenerator, Page, ReadModel, RefundPayment
 from application.ports.gateways import RefundLookup, RefundOutcome, is_repeat_failure
 from application.ports.payments import PaymentsUnitOfWork
-from domain.errors import RefundNotAllowed
+from domain.errors import Failure, RefundNotAllowed
 from domain.orders import OrderStatus
 from domain.payments import (
     PaymentIntent,
@@ -108,19 +108,25 @@ class Refunds:
         already names (a retry: read in that same transaction, left as it is) and None."""
         now = self.clock.now()
         async with self.uow() as uow:
-            locked = await uow.payments.lock(payment_id)  # BEGIN: the check for an earlier refund is in it
-            earlier = await uow.refunds.get(refund_id)
-            if earlier is not None:
-                return visible(earlier, principal, "refund", refund_id=refund_id), None
-            payment = visible(locked, principal, "payment", payment_id=payment_id)
-            if not principal.is_admin and self.window is not None and now - payment.updated_at > self.window:
-                raise RefundNotAllowed("the refund window for this payment has passed; contact support")
-            refund = Refund.request(
-                id=refund_id, payment=payment, existing=await uow.refunds.amounts(payment.id),
-                amount=amount, reason=reason, description=description,
-                ctx=await uow.orders.context(payment.order_id), now=now)
+            locked = await uow.payments.lock(payment_id)  # BEGIN
+            try:
+                payment = visible(locked, principal, "payment", payment_id=payment_id)
+                if not principal.is_admin and self.window is not None and now - payment.updated_at > self.window:
+                    raise RefundNotAllowed("the refund window for this payment has passed; contact support")
+                refund = Refund.request(
+                    id=refund_id, payment=payment, existing=await uow.refunds.amounts(payment.id),
+                    amount=amount, reason=reason, description=description,
+                    ctx=await uow.orders.context(payment.order_id), now=now)
+            except Failure:
+                # a retry of a request that reserved (its refund already counted in the balance, or
+                # for another payment) gets that refund, never this refusal; read only when refused:
+                # a retry that passes the checks meets it at the insert (AlreadyExists, in ``request``)
+                earlier = await uow.refunds.get(refund_id)
+                if earlier is not None:
+                    return visible(earlier, principal, "refund", refund_id=refund_id), None
+                raise
             refund.sending(now, FIRST_LOOK)  # the create call about to go out, counted before it does
-            await uow.refunds.add(refund)
+            await uow.refunds.add(refund)  # this id reserved before (a retry): AlreadyExists
             await invalidation.stage(uow, self.cache, refunds=(refund,))
             await uow.commit()
         return refund, payment

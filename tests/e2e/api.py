@@ -26,13 +26,23 @@ async def ledger(container, payment_id: str) -> list:
 def count_gateway_starts(api, monkeypatch) -> list[str]:
     """The references the sandbox is asked to start a payment for, from now on (the test's record
     of gateway calls)."""
+    return count_sandbox_calls(api, monkeypatch, "initialize_payment", "reference")
+
+
+def count_sandbox_payouts(api, monkeypatch) -> list[str]:
+    """The refund ids the sandbox is asked to pay out, from now on."""
+    return count_sandbox_calls(api, monkeypatch, "refund", "refund_id")
+
+
+def count_sandbox_calls(api, monkeypatch, method: str, field: str) -> list[str]:
+    """``field`` of each request the sandbox's ``method`` is called with from now on (each call still made)."""
     sandbox, calls = api.services.sandbox, []
-    real_initialize = sandbox.initialize_payment
+    real = getattr(sandbox, method)
 
     async def counted(request):
-        calls.append(request.reference)
-        return await real_initialize(request)
-    monkeypatch.setattr(sandbox, "initialize_payment", counted)
+        calls.append(getattr(request, field))
+        return await real(request)
+    monkeypatch.setattr(sandbox, method, counted)
     return calls
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import container as composition
 from entrypoints.http.app import create_app
-from tests.e2e.api import Api, count_gateway_starts, forget_idempotency_records
+from tests.e2e.api import Api, count_gateway_starts, count_sandbox_payouts, forget_idempotency_records
 from tests.e2e.conftest import FAST
 
 BACKENDS = ("memory", "postgres")
@@ -287,3 +287,30 @@ async def test_an_answer_staged_in_a_transaction_that_rolls_back_is_never_stored
     resp, again = await api.call("POST", "/api/v1/payment/refunds", {**h, "Idempotency-Key": "rf-staged"},
                                  json={"payment_id": payment["id"], "reason": "requested_by_customer", "amount": 100})
     assert resp.status == 201 and resp.headers["Idempotent-Replayed"] == "true" and again == body
+
+
+async def test_a_full_refund_retried_after_a_crash_is_the_same_refund_though_nothing_is_left_to_refund(
+        api, monkeypatch):
+    """The retry's own reservation took the whole balance: the retry gets that refund, not 'refunded
+    in full' (the reservation no longer reads the refund's id before its checks: it reads it when
+    they refuse). The same key for another payment is refused, whether that payment could be
+    refunded (the insert meets the reserved id) or not (the checks refuse, the id is found)."""
+    h = await api.user()
+    paid = []
+    for key in ("full-1", "full-2"):
+        payment = await api.initiate(h, (await api.order(h, ship_to=None))["id"], key)
+        paid.append(await api.sandbox(payment, "approve"))
+    unpaid = await api.initiate(h, (await api.order(h, ship_to=None))["id"], "full-3")
+    payouts = count_sandbox_payouts(api, monkeypatch)
+    first = await api.refund(h, paid[0]["id"], "full-key")
+    assert first["status"] == "succeeded" and first["amount"] == paid[0]["amount"]
+    await forget_idempotency_records(api.services)  # died after the payout, before the answer was stored
+    again = await api.refund(h, paid[0]["id"], "full-key")
+    assert again["id"] == first["id"] and again["status"] == "succeeded"
+    for other in (paid[1], unpaid):
+        await forget_idempotency_records(api.services)
+        refused = await api.refund(h, other["id"], "full-key", expect=409)
+        assert "another payment" in refused["detail"]
+    assert payouts == [first["id"]]  # one payout in all
+    listed = await api.json("GET", f"/api/v1/payment/refunds?payment_id={paid[1]['id']}", h)
+    assert listed["results"] == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 from application.errors import GatewayTimeout
 from domain.orders import OrderStatus
 from domain.payments import PaymentStatus, RefundStatus, TransactionType
-from tests.e2e.api import forget_idempotency_records
+from tests.e2e.api import count_sandbox_payouts, forget_idempotency_records
 
 HOUR = 3600
 
@@ -133,13 +133,7 @@ async def test_a_refund_retried_after_a_crash_is_the_same_refund_not_a_second_pa
     order = await api.order(h, ship_to=None)
     payment = await api.initiate(h, order["id"], "k1")
     await api.sandbox(payment, "approve")
-    sandbox, payouts = api.services.sandbox, []
-    real_refund = sandbox.refund
-
-    async def counted(request):
-        payouts.append(request.refund_id)
-        return await real_refund(request)
-    monkeypatch.setattr(sandbox, "refund", counted)
+    payouts = count_sandbox_payouts(api, monkeypatch)
     first = await api.refund(h, payment["id"], "refund-key", amount=1000)
     # the process dies after the payout, before the response is stored: the key's record is lost
     await forget_idempotency_records(api.services)
