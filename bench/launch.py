@@ -2,7 +2,8 @@
 
 1. **Round-trip and GC counters.** ``aiopg.Cursor.execute`` (every SQL statement payport sends, BEGIN/COMMIT
    included; of them, the ``PREPARE``s, once per connection and statement shape; and the transactions,
-   counted as tests/roundtrips.py does: a statement sent on a connection outside a transaction starts one) and Redis round trips (``redis.asyncio.Redis.execute_command`` outside pipelines, plus one per
+   counted as tests/roundtrips.py does: a statement sent on a connection outside a transaction starts one) and Redis round trips (``redis.asyncio.Redis.execute_command`` outside pipelines, one per
+   ``adapters.redis.lean.Lean.call``, plus one per
    ``Pipeline.execute``) are counted in-process and served at ``GET /__bench/counters``; the transactions
    sent while a request is handled (``entrypoints.logs.REQUEST`` set: by its handler or a task it started)
    are counted apart from the background's (worker jobs, the event stream's consumers); the statements sent
@@ -100,6 +101,19 @@ def _instrument() -> None:
         rc.Pipeline.execute_command = pipe_cmd  # pipelines buffer: counted once at execute()
         rc.Pipeline.execute = pipeline_execute
     except ImportError:  # pragma: no cover
+        pass
+    try:
+        from adapters.redis.lean import Lean  # the hot paths' batches: one round trip each
+
+        batched = Lean.call
+
+        async def lean_call(self, commands, *args, **kwargs):
+            if self.lean:  # else sent as a redis-py pipeline, counted there
+                COUNTERS["redis_roundtrips"] += 1
+            return await batched(self, commands, *args, **kwargs)
+
+        Lean.call = lean_call
+    except ImportError:  # a tree from before adapters/redis/lean.py
         pass
 
 
