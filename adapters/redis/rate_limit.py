@@ -39,9 +39,14 @@ class RedisRateLimiter:
         return f"{self.prefix}ratelimit:{key}"
 
     async def hit(self, key: str, limit: int, window: float) -> RateLimitResult:
-        allowed, remaining, reset_us, retry_us = await self._script(keys=[self.key(key)],
-                                                                     args=[limit, _window_us(limit, window)])
-        return _result(limit, allowed, remaining, reset_us, retry_us)
+        window_us = _window_us(limit, window)
+        [answer] = await self.lean.call((("EVALSHA", self._script.sha, 1, self.key(key), limit, window_us),),
+                                        raise_on_error=False)
+        if isinstance(answer, NoScriptError):  # not counted: sent again with the script (redis-py loads it)
+            answer = await self._script(keys=[self.key(key)], args=[limit, window_us])
+        elif isinstance(answer, Exception):
+            raise answer
+        return _result(limit, *answer)
 
     async def hit_all(self, hits: Sequence[tuple[str, int, float]]) -> list[RateLimitResult]:
         """Every hit counted, in one pipelined round trip of ``EVALSHA`` s (each names one key: no

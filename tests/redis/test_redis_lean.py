@@ -66,3 +66,19 @@ async def test_closing_the_client_disconnects_its_lean_connections(client_factor
     await asyncio.sleep(0.1)
     names = [c.get("name") for c in await redis_client.client_list()]
     assert "lean-close-test" not in names
+
+
+async def test_scripts_sent_lean_are_loaded_again_after_a_script_flush(redis_client, prefix):
+    """A Redis restarted or flushed answers NOSCRIPT to the batches' EVALSHA: the call is made again
+    with the script (and counted once: the rate limit's hit, the fill's compare-and-set)."""
+    from adapters.redis import RedisCache, RedisRateLimiter
+
+    cache, limiter = RedisCache(redis_client, prefix), RedisRateLimiter(redis_client, prefix)
+    for _ in range(2):
+        await redis_client.script_flush()
+        assert await cache.set_if_unchanged("order:o1", b"v", 60, "order:o1:gen", b"0") is True
+    assert await cache.get("order:o1") == b"v"
+    await redis_client.script_flush()
+    assert (await limiter.hit("k", 3, 60)).remaining == 2
+    await redis_client.script_flush()
+    assert [r.remaining for r in await limiter.hit_all([("k", 3, 60), ("j", 3, 60)])] == [1, 2]
