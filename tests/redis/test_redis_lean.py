@@ -82,3 +82,19 @@ async def test_scripts_sent_lean_are_loaded_again_after_a_script_flush(redis_cli
     assert (await limiter.hit("k", 3, 60)).remaining == 2
     await redis_client.script_flush()
     assert [r.remaining for r in await limiter.hit_all([("k", 3, 60), ("j", 3, 60)])] == [1, 2]
+
+
+async def test_without_the_lean_path_the_same_batches_go_through_a_redis_py_pipeline(redis_client, prefix):
+    """What a client without it (another redis-py, a cluster client) gets: the same commands, in one
+    pipeline, with redis-py's reply callbacks (SET answers True there, b"OK" on the lean path)."""
+    from adapters.redis.lean import Lean
+
+    batch = Lean(redis_client)
+    batch.lean = False
+    k = prefix + "k"
+    replies = await batch.call([("SET", k, b"v", "PX", 60_000), ("GET", k), ("INCRBY", prefix + "n", 2)])
+    assert replies == [True, b"v", 2]
+    with pytest.raises(ResponseError):
+        await batch.call([("INCRBY", k, 1)])
+    replies = await batch.call([("INCRBY", k, 1), ("GET", k)], raise_on_error=False)
+    assert isinstance(replies[0], ResponseError) and replies[1] == b"v"
