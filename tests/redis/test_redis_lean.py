@@ -98,3 +98,29 @@ async def test_without_the_lean_path_the_same_batches_go_through_a_redis_py_pipe
         await batch.call([("INCRBY", k, 1)])
     replies = await batch.call([("INCRBY", k, 1), ("GET", k)], raise_on_error=False)
     assert isinstance(replies[0], ResponseError) and replies[1] == b"v"
+
+
+async def test_a_redis_that_never_answers_fails_a_batch_as_fast_as_redis_py_fails_a_command(client_factory):
+    """Connecting (its handshake unanswered here) retries on its own: a batch connects outside its
+    own retry, as redis-py's pool does, so an outage costs the callers' fallback no extra wait."""
+    from redis.exceptions import RedisError
+
+    async def silent(reader, writer):
+        await reader.read(-1)  # accepts, reads, never answers
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        client = await client_factory(f"redis://127.0.0.1:{port}/0", socket_timeout=0.3, connect_timeout=0.3,
+                                      retries=1)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises((RedisError, OSError)):
+            await client.get("k")
+        plain = loop.time() - started
+        started = loop.time()
+        with pytest.raises((RedisError, OSError)):
+            await lean(client).call([("GET", "k")])
+        batched = loop.time() - started
+        assert batched < plain + 0.25, (batched, plain)
+    finally:
+        server.close()
