@@ -2,9 +2,8 @@
 
 1. **Round-trip and GC counters.** ``aiopg.Cursor.execute`` (every SQL statement payport sends, BEGIN/COMMIT
    included; of them, the ``PREPARE``s, once per connection and statement shape; and the transactions,
-   counted as tests/roundtrips.py does: a statement sent on a connection outside a transaction starts one) and Redis round trips (``redis.asyncio.Redis.execute_command`` outside pipelines, one per
-   ``adapters.redis.lean.Lean.call``, plus one per
-   ``Pipeline.execute``) are counted in-process and served at ``GET /__bench/counters``; the transactions
+   counted as tests/roundtrips.py does: a statement sent on a connection outside a transaction starts one) and Redis round trips (``redis.asyncio.Redis.execute_command`` outside pipelines, plus one per
+   ``Pipeline.execute`` and one per ``adapters.redis.lean.Lean.call``) are counted in-process and served at ``GET /__bench/counters``; the transactions
    sent while a request is handled (``entrypoints.logs.REQUEST`` set: by its handler or a task it started)
    are counted apart from the background's (worker jobs, the event stream's consumers); the statements sent
    by a cached read's load from the origin (a miss, or a refill ahead of an entry's end: the render that

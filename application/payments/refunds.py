@@ -28,7 +28,7 @@ from application.ownership import visible
 from application.ports import Clock, GatewayRegistry, IdGenerator, Page, ReadModel, RefundPayment
 from application.ports.gateways import RefundLookup, RefundOutcome, is_repeat_failure
 from application.ports.payments import PaymentsUnitOfWork
-from domain.errors import Failure, RefundNotAllowed
+from domain.errors import DomainError, RefundNotAllowed
 from domain.orders import OrderStatus
 from domain.payments import (
     PaymentIntent,
@@ -117,10 +117,11 @@ class Refunds:
                     id=refund_id, payment=payment, existing=await uow.refunds.amounts(payment.id),
                     amount=amount, reason=reason, description=description,
                     ctx=await uow.orders.context(payment.order_id), now=now)
-            except Failure:
+            except (NotFound, DomainError):
                 # a retry of a request that reserved (its refund already counted in the balance, or
-                # for another payment) gets that refund, never this refusal; read only when refused:
-                # a retry that passes the checks meets it at the insert (AlreadyExists, in ``request``)
+                # for another payment) gets that refund, never this refusal; read only when refused
+                # (not when the database failed): a retry that passes the checks meets it at the
+                # insert (AlreadyExists, in ``request``)
                 earlier = await uow.refunds.get(refund_id)
                 if earlier is not None:
                     return visible(earlier, principal, "refund", refund_id=refund_id), None
