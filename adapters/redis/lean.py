@@ -37,7 +37,33 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+try:  # hiredis packs a command in C, ~5x faster than redis-py's Python packer, to the same bytes
+    from hiredis import pack_command as _hiredis_pack
+except ImportError:  # pragma: no cover - hiredis is a dependency; redis-py's packer then
+    _hiredis_pack = None
+
 Command = tuple[Any, ...]
+
+
+def _packed(conn, commands: Sequence[Command]) -> list[bytes]:
+    """``commands`` in the protocol, the same bytes as ``conn.pack_commands`` (tested). hiredis
+    encodes text as UTF-8 and numbers as ``repr`` does, which is redis-py's default encoder. A
+    connection with another encoding, a command name with a space in it ("CONFIG GET", which
+    redis-py splits) and an argument hiredis does not take (a bytearray; a bool or None, which
+    redis-py refuses with its own error) go to redis-py's packer."""
+    encoder = conn.encoder
+    if _hiredis_pack is None or encoder.encoding.lower() not in ("utf-8", "utf8") or encoder.encoding_errors != "strict":
+        return conn.pack_commands(commands)
+    chunks = []
+    for command in commands:
+        name = command[0]
+        if not isinstance(name, (str, bytes)) or (" " if isinstance(name, str) else b" ") in name:
+            return conn.pack_commands(commands)
+        try:
+            chunks.append(_hiredis_pack(tuple(command)))
+        except TypeError:
+            return conn.pack_commands(commands)
+    return [b"".join(chunks)]
 
 
 class Lean:
@@ -78,7 +104,7 @@ class Lean:
         if not conn.is_connected:  # the batch sent again after a failed attempt disconnected it
             await conn.connect()
         await conn.check_health()
-        packed = conn.pack_commands(commands)
+        packed = _packed(conn, commands)
         try:
             async with asyncio.timeout(conn.socket_timeout):
                 conn._writer.writelines(packed)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from redis.exceptions import ResponseError
+from redis.exceptions import DataError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from adapters.redis.lean import close, lean
+from adapters.redis.lean import _packed, close, lean
 
 pytestmark = pytest.mark.redis
 
@@ -20,6 +20,27 @@ async def test_the_pinned_redis_py_takes_the_lean_path(redis_client):
     # that the loss of the lean path is seen
     assert lean(redis_client).lean is True
     assert lean(redis_client) is lean(redis_client)  # one per client
+
+
+def test_commands_are_packed_to_the_same_bytes_as_redis_py_packs_them(redis_client):
+    conn = redis_client.connection_pool.make_connection()
+    big = bytes(range(256)) * 40  # past redis-py's buffer cutoff, which it sends in chunks
+    batches = [
+        [("SET", "k", b"v", "PX", 60_000), ("GET", "k")],
+        [("EVALSHA", "a" * 40, 1, "rl:{u}", 100, 60_000_000, -3, 0.1 + 0.2, 1e20, 2**70)],
+        [("SET", "é:ключ", "значение ✓", "EX", 1800), (b"GET", b"\x00\xff")],
+        [("SET", "big", big), ("UNLINK", "a", "b", "c")],
+        [("SET", "m", memoryview(b"view"))],
+        [("SET", "b", bytearray(b"array"))],  # hiredis takes no bytearray: redis-py's packer
+        [("CONFIG GET", "maxmemory")],  # a name with a space: redis-py splits it
+    ]
+    expected = [b"".join(bytes(c) for c in conn.pack_commands(commands)) for commands in batches]
+    by_redis_py = []
+    conn.pack_commands = lambda commands, pack=conn.pack_commands: by_redis_py.append(commands) or pack(commands)
+    assert [b"".join(_packed(conn, commands)) for commands in batches] == expected
+    assert by_redis_py == batches[-2:]  # all the others packed by hiredis
+    with pytest.raises(DataError):  # what redis-py refuses is refused with redis-py's error
+        _packed(conn, [("SET", "k", True)])
 
 
 async def test_each_reply_goes_to_its_command_and_error_replies_are_raised_or_returned(redis_client, prefix):
