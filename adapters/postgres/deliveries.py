@@ -3,7 +3,6 @@ work (``defer``: the row goes with the COMMIT); the queue claims with one autoco
 (``FOR UPDATE SKIP LOCKED``), so no transaction stays open while a dispatcher sends."""
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
@@ -69,7 +68,7 @@ class PostgresDeliveries:
 
     async def enqueue(self, delivery: Delivery) -> None:
         row = DELIVERIES.to_row(delivery)
-        self.uow.defer(_ENQUEUE, {**row, "payload": json.dumps(row["payload"])})
+        self.uow.defer(_ENQUEUE, {**row, "payload": db.json_text(row["payload"])})
 
 
 class PostgresDeliveryQueue:

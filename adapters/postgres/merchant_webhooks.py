@@ -121,7 +121,7 @@ class PostgresMerchantWebhookFanOut:
         self.uow = session
 
     async def fan_out(self, messages: Sequence[Mapping[str, Any]], now: datetime) -> None:
-        self.uow.defer(_FAN_OUT, {"messages": json.dumps([dict(m) for m in messages]),
+        self.uow.defer(_FAN_OUT, {"messages": db.json_text([dict(m) for m in messages]),
                                   "max_attempts": mw.MAX_ATTEMPTS, "now": now})
 
 

@@ -5,7 +5,6 @@ worker) publishes whatever is left (a crash, a failing bus) in order, at least o
 """
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -37,7 +36,7 @@ def outbox_insert(events: Sequence[DomainEvent], published: Sequence[bool] | Non
     params: list[Any] = []
     values = []
     for outbox_id, event, is_done in zip(ids, events, done, strict=True):
-        params += [outbox_id, event.name, json.dumps(event.to_dict())]
+        params += [outbox_id, event.name, db.json_text(event.to_dict())]
         values.append("(%s, %s, %s::jsonb, now())" if is_done else "(%s, %s, %s::jsonb, NULL)")
     return f"INSERT INTO outbox (id, event_name, payload, published_at) VALUES {', '.join(values)}", params, ids
 

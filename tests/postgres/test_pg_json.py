@@ -31,3 +31,17 @@ async def test_text_and_column_names_decode_as_utf8(pg_pool):
     assert rows == [{"名前": "é, ü and 日本", "plain": "x"}]
     async with pg_pool.acquire() as conn:
         assert conn.raw.encoding == "UTF8"
+
+
+async def test_jsonb_parameters_written_by_json_text_store_what_json_dumps_stored(pg_pool):
+    """db.json_text (orjson, json.dumps for what orjson refuses) gives Postgres the same document."""
+    big = 123456789012345678901234567890
+    docs = [{"a": 1, "b": [1.5, "é", None, True, "日本 \u2028"], "c": {"d": -2**63}}, {"n": big, "k": [big]},
+            {1: "int key", "nested": {2: [3]}}, ["x\\u0000y", "quote \" and \n"], 0.1 + 0.2]
+    for doc in docs:
+        rows = await db.fetch(pg_pool, "SELECT %s::jsonb = %s::jsonb AS same, %s::jsonb AS stored",
+                              [db.json_text(doc), json.dumps(doc), db.json_text(doc)])
+        assert rows[0]["same"] is True, doc
+    assert db.json_text({"n": big}) == json.dumps({"n": big})  # beyond 64 bits: the standard library's text
+    assert db.json_text(["\udc80"]) == json.dumps(["\udc80"])  # not valid Unicode: the same
+    assert db.json_text({"a": [1, "é"]}) == '{"a":[1,"é"]}'  # orjson's own, otherwise
