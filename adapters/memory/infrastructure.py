@@ -94,7 +94,11 @@ class MemoryCheckoutSessionStore:
         return self.decode(hit[0])
 
     async def save(self, session: CheckoutSession, ttl: float) -> None:
-        self._sessions[session.id] = (self.encode(session), self.clock.now().timestamp() + ttl)
+        await self.save_encoded(session.id, self.encode(session), ttl)
+
+    async def save_encoded(self, checkout_id: str, encoded: Any, ttl: float) -> None:
+        """``save`` of a session already encoded by ``encode``."""
+        self._sessions[checkout_id] = (encoded, self.clock.now().timestamp() + ttl)
 
     async def delete(self, checkout_id: str) -> None:
         self._sessions.pop(checkout_id, None)

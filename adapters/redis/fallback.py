@@ -180,7 +180,13 @@ class LocalFallbackSessions(_Fallback):
         self.outages.recovered(f"redis ({self.name})")
 
     async def save(self, session, ttl: float) -> None:
-        await self.fallback.save(session, ttl)
+        # encoded once for both stores when they store it alike (the wiring's: the Redis codec)
+        encode = getattr(self.primary, "encode", None)
+        raw = encode(session) if encode is not None and encode is getattr(self.fallback, "encode", None) else None
+        if raw is None:
+            await self.fallback.save(session, ttl)
+        else:
+            await self.fallback.save_encoded(session.id, raw, ttl)
         self._ttls.pop(session.id, None)
         self._ttls[session.id] = ttl
         while len(self._ttls) > self.max_local:
@@ -189,7 +195,7 @@ class LocalFallbackSessions(_Fallback):
             if oldest not in self._unsynced:  # an unsynced copy is the only one: keep it until written back
                 await self.fallback.delete(oldest)
         try:
-            await self.primary.save(session, ttl)
+            await (self.primary.save(session, ttl) if raw is None else self.primary.save_encoded(session.id, raw, ttl))
         except BACKEND_ERRORS as exc:
             self._failed("save", exc)
             self._unsynced[session.id] = ttl

@@ -43,11 +43,18 @@ class RedisCheckoutSessionStore:
             log.warning("unreadable checkout session %s treated as expired", checkout_id, exc_info=True)
             return None
 
+    #: how a session is stored (``LocalFallbackSessions`` encodes once for this and its local copy)
+    encode = staticmethod(encode_session)
+
     async def save(self, session: CheckoutSession, ttl: float) -> None:
+        await self.save_encoded(session.id, encode_session(session), ttl)
+
+    async def save_encoded(self, checkout_id: str, raw: bytes, ttl: float) -> None:
+        """``save`` of a session already encoded by ``encode``."""
         if ttl <= 0:
-            await self.delete(session.id)
+            await self.delete(checkout_id)
             return
-        await self.lean.call((("SET", self.key(session.id), encode_session(session), "PX", ttl_ms(ttl)),))
+        await self.lean.call((("SET", self.key(checkout_id), raw, "PX", ttl_ms(ttl)),))
 
     async def delete(self, checkout_id: str) -> None:
         await self.lean.call((("UNLINK", self.key(checkout_id)),))

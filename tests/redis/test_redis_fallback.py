@@ -16,6 +16,7 @@ from adapters.redis import (
     RedisCheckoutSessionStore,
     RedisRateLimiter,
 )
+from adapters.redis.codec import decode_session, encode_session
 from adapters.redis.fallback import policy_of
 from adapters.redis.lean import lean
 from adapters.system import FakeClock
@@ -132,9 +133,28 @@ class Outage:
         self.client.execute_command, self.batches.call = self.real, self.real_call
 
 
-def fallback_sessions(client, prefix, metrics, **options) -> LocalFallbackSessions:
-    return LocalFallbackSessions(RedisCheckoutSessionStore(client, prefix), MemoryCheckoutSessionStore(FakeClock()),
-                                 metrics, **options)
+def fallback_sessions(client, prefix, metrics, copies: str = "codec", **options) -> LocalFallbackSessions:
+    """As wired (local copies in the Redis codec's bytes, encoded once for both), or with
+    ``copies="clone"`` (the memory store's default: object copies, each store encoding its own)."""
+    local = (MemoryCheckoutSessionStore(FakeClock()) if copies == "clone"
+             else MemoryCheckoutSessionStore(FakeClock(), encode=encode_session, decode=decode_session))
+    return LocalFallbackSessions(RedisCheckoutSessionStore(client, prefix), local, metrics, **options)
+
+
+@pytest.mark.parametrize("copies", ["codec", "clone"])
+async def test_local_fallback_sessions_hold_what_redis_holds_and_no_later_change(client_factory, prefix, metrics,
+                                                                                 copies):
+    client = await client_factory()
+    sessions = fallback_sessions(client, prefix, metrics, copies=copies)
+    session = bare_session()
+    await sessions.save(session, 60)
+    stored = await client.get(RedisCheckoutSessionStore(client, prefix).key(session.id))
+    assert decode_session(stored) == session
+    session.coupon_code = "CHANGED-AFTER"  # the caller's object moves on: no stored copy does
+    assert await sessions.fallback.get(session.id) == decode_session(stored)
+    assert (await sessions.get(session.id)).coupon_code is None
+    if copies == "codec":  # one encoding, kept by both
+        assert sessions.fallback._sessions[session.id][0] == stored
 
 
 async def test_local_fallback_sessions_survive_redis_dying_mid_flight(client_factory, prefix, metrics):
