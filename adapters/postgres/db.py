@@ -46,8 +46,8 @@ def json_text(value: Any) -> str:
     """``value`` as JSON text for a ``jsonb`` parameter (the outbox's events, the deliveries' and the
     merchant webhooks' payloads). orjson writes it several times faster than ``json.dumps``
     (1-3% of a refund's CPU was the standard library's encoder), and Postgres stores the same
-    document from either text (``jsonb`` keeps no formatting; a NaN, which ``json.dumps`` wrote
-    as ``NaN`` and ``jsonb`` refused, is null). What orjson does not take (an integer beyond 64
+    document from either text (``jsonb`` keeps no formatting; a NaN or an infinity, which
+    ``json.dumps`` wrote as ``NaN``/``Infinity`` and ``jsonb`` refused, is null). What orjson does not take (an integer beyond 64
     bits, a string that is not valid Unicode) is left to ``json.dumps``, as before."""
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
