@@ -153,7 +153,7 @@ async def test_local_fallback_sessions_hold_what_redis_holds_and_no_later_change
     session.coupon_code = "CHANGED-AFTER"  # the caller's object moves on: no stored copy does
     assert await sessions.fallback.get(session.id) == decode_session(stored)
     assert (await sessions.get(session.id)).coupon_code is None
-    if copies == "codec":  # one encoding, kept by both
+    if copies == "codec":  # as wired: the local copy is the very bytes Redis holds
         assert sessions.fallback._sessions[session.id][0] == stored
 
 
