@@ -23,14 +23,22 @@ def has_nul(value: Any) -> bool:
     return False
 
 
-def _refuse_nul(value: Any) -> Any:
-    if has_nul(value):
+#: values that hold no text, answered without a call (the validator runs for every field of every body)
+_NO_TEXT = frozenset({int, bool, float, type(None)})
+
+
+def _refuse_nul(cls: type, value: Any) -> Any:
+    kind = value.__class__
+    if kind is str:
+        if "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+    elif kind not in _NO_TEXT and has_nul(value):
         raise ValueError("must not contain a NUL character")
     return value
 
 
 #: put in a model's body: every field is refused when it holds a NUL (nested models check their own)
-refuse_nul = field_validator("*", mode="after")(classmethod(lambda cls, value: _refuse_nul(value)))
+refuse_nul = field_validator("*", mode="after")(classmethod(_refuse_nul))
 
 
 def schema_objects(node: Any) -> Iterator[dict]:
