@@ -39,8 +39,7 @@ async def test_jsonb_parameters_written_by_json_text_store_what_json_dumps_store
     docs = [{"a": 1, "b": [1.5, "é", None, True, "日本 \u2028"], "c": {"d": -2**63}}, {"n": big, "k": [big]},
             {1: "int key", "nested": {2: [3]}}, ["x\\u0000y", "quote \" and \n"], 0.1 + 0.2]
     for doc in docs:
-        rows = await db.fetch(pg_pool, "SELECT %s::jsonb = %s::jsonb AS same, %s::jsonb AS stored",
-                              [db.json_text(doc), json.dumps(doc), db.json_text(doc)])
+        rows = await db.fetch(pg_pool, "SELECT %s::jsonb = %s::jsonb AS same", [db.json_text(doc), json.dumps(doc)])
         assert rows[0]["same"] is True, doc
     assert db.json_text({"n": big}) == json.dumps({"n": big})  # beyond 64 bits: the standard library's text
     assert db.json_text(["\udc80"]) == json.dumps(["\udc80"])  # not valid Unicode: the same
